@@ -1,0 +1,616 @@
+"""The attendance engine: contract-v1 events in, meetings with per-participant attendance out.
+
+Pure and standard-library only, so the receiver, the CLI and the benchmarks share one definition
+of attendance (ARCHITECTURE §5). The rules, in the order they apply:
+
+- Delivery order never matters: events are deduplicated by `id`, then sorted by time, a fixed
+  rank of their type (source.started, room.created, occupant.joined, occupant.renamed,
+  occupant.left, room.destroyed: a room's life reads naturally within one millisecond) and id.
+- A meeting is one life of a room, room.created to room.destroyed, kept apart per server process
+  (`source.instance`). Occupant events for a room with no open life (its room.created was purged
+  or never delivered) open one at their own time. A breakout room (`room.parent_jid`) is no
+  meeting: its presence counts for the parent room's meeting open when the occupant joined it.
+- A participant is keyed by identity: `user:<user_id>`, else `email:<email>`, else
+  `jid:<bare_jid>`, else `occupant:<occupant_jid>`. Their presence intervals are clipped to the
+  meeting, overlaps merged (two tabs never count twice) and gaps shorter than the reconnect grace
+  merged (counted as present).
+- Intervals left open end with the meeting: at room.destroyed; at the last event seen from the
+  server process when a later `source.started` from the same (server, host) shows it was restarted
+  (closed_by "source.started"); at the start of the room's next life if its destroy never came
+  (closed_by "room.created"); otherwise the meeting is still running and is computed up to `now`.
+
+Times are handled internally as integer milliseconds since the epoch: the contract carries
+milliseconds, and integers keep sums exact.
+"""
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable, Mapping
+
+UTC = timezone.utc
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MS = timedelta(milliseconds=1)
+
+# Names meeting keys of rooms without a Jitsi meeting_id (uuid5 is deterministic, so a meeting
+# keeps its key however often it is recomputed).
+MEETING_KEY_NAMESPACE = uuid.UUID("6f0d7c52-8a51-4a8e-9b8e-3f5e1c2a9d47")
+
+TYPE_RANK = {
+    "source.started": 0,
+    "room.created": 1,
+    "occupant.joined": 2,
+    "occupant.renamed": 3,
+    "occupant.left": 4,
+    "room.destroyed": 5,
+}
+
+STATUSES = ("present", "partial", "absent")
+
+
+# ------------------------------------------------------------------------------------------------
+# Settings
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Settings:
+    """What a school may tune; the defaults are those of tests/vectors/README.md."""
+
+    reconnect_grace_seconds: float = 60
+    late_after_seconds: float = 300
+    left_early_seconds: float = 300
+    present_min_percent: float = 75
+    partial_min_percent: float = 25
+    claims: tuple[str, ...] = ("courseid", "groupid")
+
+    def __post_init__(self) -> None:
+        for name in ("reconnect_grace_seconds", "late_after_seconds", "left_early_seconds"):
+            _check_number(name, getattr(self, name), low=0)
+        for name in ("present_min_percent", "partial_min_percent"):
+            _check_number(name, getattr(self, name), low=0, high=100)
+        if self.partial_min_percent > self.present_min_percent:
+            raise ValueError(
+                f"partial_min_percent ({self.partial_min_percent}) must not exceed present_min_percent "
+                f"({self.present_min_percent})")
+        if isinstance(self.claims, str) or not all(isinstance(c, str) and c for c in self.claims):
+            raise ValueError(f"claims must be a list of claim names, got {self.claims!r}")
+        object.__setattr__(self, "claims", tuple(self.claims))
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], prefix: str = "ATTENDANCE_") -> "Settings":
+        """Settings from a dict or an environment-style mapping.
+
+        Keys are the field names, in any case, optionally with `prefix`
+        (`ATTENDANCE_RECONNECT_GRACE_SECONDS=90`); other keys are ignored, so `os.environ` can be
+        passed as is. Values may be numbers or strings; `claims` a list or a comma-separated string.
+        Raises ValueError naming the key when a value is unusable.
+        """
+        known = {f.name for f in fields(cls)}
+        kwargs: dict[str, Any] = {}
+        given: dict[str, str] = {}
+        for key, raw in values.items():
+            name = str(key).lower()
+            if name.startswith(prefix.lower()):
+                name = name[len(prefix):]
+            if name not in known:
+                continue
+            given[name] = str(key)
+            try:
+                kwargs[name] = _parse_claims(raw) if name == "claims" else _parse_number(raw)
+            except ValueError as exc:
+                raise ValueError(f"{key}: {exc}") from None
+        try:
+            return cls(**kwargs)
+        except ValueError as exc:
+            message = str(exc)
+            for name, key in given.items():
+                if message.startswith(name):
+                    message = key + message[len(name):]
+                    break
+            raise ValueError(message) from None
+
+
+def _parse_number(raw: Any) -> float:
+    if isinstance(raw, bool):
+        raise ValueError(f"expected a number, got {raw!r}")
+    if isinstance(raw, (int, float)):
+        value = float(raw)
+    else:
+        try:
+            value = float(str(raw).strip())
+        except ValueError:
+            raise ValueError(f"expected a number, got {raw!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {raw!r}")
+    return value
+
+
+def _parse_claims(raw: Any) -> tuple[str, ...]:
+    items = raw.split(",") if isinstance(raw, str) else list(raw)
+    claims = tuple(str(item).strip() for item in items if str(item).strip())
+    return claims
+
+
+def _check_number(name: str, value: Any, low: float, high: float | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    if value < low or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ValueError(f"{name} must be {bounds}, got {value}")
+
+
+# ------------------------------------------------------------------------------------------------
+# Results
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InstanceInfo:
+    """What the store knows about one `source.instance` (a server process life)."""
+
+    last_seen: datetime  # time of the last event seen from that instance
+    superseded: bool  # a later source.started from the same (server, host) exists
+
+
+@dataclass
+class Participant:
+    key: str
+    name: str
+    names: list[str]
+    email: str | None
+    user_id: str | None
+    claims: dict
+    moderator: bool
+    intervals: list[tuple[datetime, datetime]]
+    first_join: datetime
+    last_leave: datetime | None  # None while still present in a running meeting
+    present_seconds: float
+    percent: float
+    status: str  # "present" | "partial" | "absent"
+    late: bool
+    left_early: bool
+    still_present: bool
+
+
+@dataclass
+class Meeting:
+    key: str  # room.meeting_id when known, else a uuid5 of room jid, start and instance
+    room_jid: str
+    room_name: str
+    meeting_id: str | None
+    started_at: datetime
+    ended_at: datetime | None  # None while running
+    # "room.destroyed", "source.started" (server restarted), "room.created" (the room's next life
+    # began without a destroy being seen) or None while running
+    closed_by: str | None
+    participants: list[Participant] = field(default_factory=list)
+    duration_seconds: float = 0.0
+    instance: str = ""
+
+
+# ------------------------------------------------------------------------------------------------
+# Helpers that are useful on their own (and to property tests)
+# ------------------------------------------------------------------------------------------------
+def parse_time(value: str | datetime) -> datetime:
+    """An aware UTC datetime from an RFC 3339 string (`Z` allowed) or a datetime (naive = UTC)."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def to_ms(value: str | datetime) -> int:
+    return (parse_time(value) - _EPOCH) // _ONE_MS
+
+
+def from_ms(ms: int) -> datetime:
+    return _EPOCH + timedelta(milliseconds=ms)
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 UTC with milliseconds, as the contract writes times."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def merge_intervals(intervals: Iterable[tuple[Any, Any]], grace: Any = 0) -> list[tuple[Any, Any]]:
+    """Overlapping, touching and less-than-`grace`-apart intervals merged, sorted by start.
+
+    Works for numbers (grace a number) and datetimes (grace a timedelta). Idempotent.
+    """
+    merged: list[list[Any]] = []
+    for start, end in sorted(intervals):
+        if merged and (start <= merged[-1][1] or start - merged[-1][1] < grace):
+            if end > merged[-1][1]:
+                merged[-1][1] = end
+        else:
+            merged.append([start, end])
+    return [(start, end) for start, end in merged]
+
+
+def percent_of(part: float, whole: float) -> float:
+    """Percentage rounded half up to one decimal (what a teacher expects to read)."""
+    if whole <= 0:
+        return 0.0
+    return min(100.0, math.floor(part * 1000.0 / whole + 0.5) / 10.0)
+
+
+def status_for(percent: float, settings: Settings) -> str:
+    if percent >= settings.present_min_percent:
+        return "present"
+    if percent >= settings.partial_min_percent:
+        return "partial"
+    return "absent"
+
+
+def participant_key(event: Mapping) -> str | None:
+    """How an occupant event's person is keyed (ARCHITECTURE §5), or None without an occupant."""
+    identity = event.get("identity") or {}
+    if identity.get("user_id"):
+        return "user:" + identity["user_id"]
+    if identity.get("email"):
+        return "email:" + identity["email"]
+    occupant = event.get("occupant") or {}
+    if occupant.get("bare_jid"):
+        return "jid:" + occupant["bare_jid"]
+    if occupant.get("occupant_jid"):
+        return "occupant:" + occupant["occupant_jid"]
+    return None
+
+
+def meeting_key(room_jid: str, started_at: datetime, instance: str) -> str:
+    return str(uuid.uuid5(MEETING_KEY_NAMESPACE, f"{room_jid}|{format_time(started_at)}|{instance}"))
+
+
+# ------------------------------------------------------------------------------------------------
+# Working state of one computation
+# ------------------------------------------------------------------------------------------------
+class _Session:
+    """One connection's presence in one room: opened by a join, closed by its leave."""
+
+    __slots__ = ("person", "meeting", "start", "end")
+
+    def __init__(self, person: "_Person", meeting: "_Life", start: int) -> None:
+        self.person = person
+        self.meeting = meeting
+        self.start = start
+        self.end: int | None = None
+
+
+class _Person:
+    __slots__ = ("key", "sessions", "nicks", "nick_set", "identity_name", "email", "user_id", "claims",
+                 "moderator")
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.sessions: list[_Session] = []
+        self.nicks: list[str] = []
+        self.nick_set: set[str] = set()
+        self.identity_name: str | None = None
+        self.email: str | None = None
+        self.user_id: str | None = None
+        self.claims: dict = {}
+        self.moderator = False
+
+    def saw_nick(self, nick: Any) -> None:
+        if isinstance(nick, str) and nick and nick not in self.nick_set:
+            self.nick_set.add(nick)
+            self.nicks.append(nick)
+
+    def saw_identity(self, identity: Mapping, allowed_claims: tuple[str, ...]) -> None:
+        if identity.get("name"):
+            self.identity_name = identity["name"]
+        if identity.get("email"):
+            self.email = identity["email"]
+        if identity.get("user_id"):
+            self.user_id = identity["user_id"]
+        if identity.get("moderator") is True:
+            self.moderator = True
+        claims = identity.get("claims")
+        if claims:
+            for name in allowed_claims:
+                if name in claims:
+                    self.claims[name] = claims[name]
+
+
+class _Life:
+    """One life of a main room while the events are read."""
+
+    __slots__ = ("instance", "room_jid", "room_name", "meeting_id", "start", "end", "closed_by", "replaced_at",
+                 "last_event", "people")
+
+    def __init__(self, instance: str, room: Mapping, start: int) -> None:
+        self.instance = instance
+        self.room_jid = room["jid"]
+        self.room_name = room.get("name") or self.room_jid.split("@", 1)[0]
+        self.meeting_id = room.get("meeting_id")
+        self.start = start
+        self.end: int | None = None
+        self.closed_by: str | None = None
+        self.replaced_at: int | None = None
+        self.last_event = start
+        self.people: dict[str, _Person] = {}
+
+
+class _Room:
+    """A room jid within one server instance: its open lives and its connections inside."""
+
+    __slots__ = ("open", "sessions")
+
+    def __init__(self) -> None:
+        self.open: list[_Life] = []
+        self.sessions: dict[str, _Session] = {}
+
+
+# ------------------------------------------------------------------------------------------------
+# The computation
+# ------------------------------------------------------------------------------------------------
+def compute(events: Iterable[Mapping], settings: Settings = Settings(), *,
+            instances: Mapping[str, InstanceInfo] | None = None, now: datetime | None = None) -> list[Meeting]:
+    """Meetings, each with its participants' attendance, from contract-v1 events in any order.
+
+    `instances` adds what the store knows about server processes beyond the events given (so a
+    caller may pass one meeting's events only); `now` (default: the current time) ends meetings
+    still running. Meetings are ordered by start, then room; participants by first join, then name.
+    """
+    ordered = _ordered_unique(events)
+    ends_of_instances = _superseded_instance_ends(ordered, instances or {})
+    lives = _read_lives(ordered, settings)
+    now_ms = to_ms(now) if now is not None else to_ms(datetime.now(UTC))
+    meetings = [_finish(life, settings, ends_of_instances, now_ms) for life in lives]
+    meetings.sort(key=lambda m: (m.started_at, m.room_jid, m.key))
+    _make_keys_unique(meetings)
+    return meetings
+
+
+def _ordered_unique(events: Iterable[Mapping]) -> list[tuple[int, int, str, Mapping]]:
+    """(ms, rank, id, event) sorted, one per id; unknown event types are skipped."""
+    pool = events if isinstance(events, list) else list(events)
+    rows = []
+    ranks = TYPE_RANK
+    for index, event in enumerate(pool):
+        rank = ranks.get(event.get("type"))
+        if rank is None:
+            continue  # a type this receiver does not know (contract: ignore what you don't know)
+        try:
+            ms = to_ms(event["time"])
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"event {event.get('id')!r} has no valid time: {event.get('time')!r}") from None
+        rows.append((ms, rank, str(event.get("id")), index))
+    rows.sort()  # the index makes every row distinct, so events themselves are never compared
+    seen: set[str] = set()
+    ordered = []
+    for ms, rank, event_id, index in rows:
+        if event_id in seen:
+            continue
+        seen.add(event_id)
+        ordered.append((ms, rank, event_id, pool[index]))
+    return ordered
+
+
+def _superseded_instance_ends(ordered: list, known: Mapping[str, InstanceInfo]) -> dict[str, int]:
+    """For each server instance that was restarted: the time of the last event seen from it."""
+    first_seen: dict[str, int] = {}
+    last_seen: dict[str, int] = {}
+    hosts: dict[str, set] = {}
+    starts: dict[tuple, dict[str, int]] = {}  # (server, host) -> instance -> latest source.started
+    for ms, rank, _id, event in ordered:
+        source = event["source"]
+        instance = source["instance"]
+        where = (source.get("server"), source.get("host"))
+        if instance not in first_seen:
+            first_seen[instance] = ms
+            hosts[instance] = set()
+        last_seen[instance] = ms
+        hosts[instance].add(where)
+        if rank == 0:
+            starts.setdefault(where, {})[instance] = ms
+    ends: dict[str, int] = {}
+    for instance, first in first_seen.items():
+        for where in hosts[instance]:
+            if any(other != instance and ms >= first for other, ms in starts.get(where, {}).items()):
+                ends[instance] = last_seen[instance]
+                break
+    for instance, info in known.items():
+        if info.superseded:
+            ends[instance] = max(to_ms(info.last_seen), last_seen.get(instance, -math.inf))
+    return ends
+
+
+def _read_lives(ordered: list, settings: Settings) -> list[_Life]:
+    """One pass over the ordered events: room lives, and who was inside when."""
+    rooms: dict[tuple[str, str], _Room] = {}
+    lives: list[_Life] = []
+    allowed_claims = settings.claims
+
+    def room_of(instance: str, jid: str) -> _Room:
+        room = rooms.get((instance, jid))
+        if room is None:
+            room = rooms[(instance, jid)] = _Room()
+        return room
+
+    for ms, rank, _id, event in ordered:
+        if rank == 0:
+            continue  # source.started: used by _superseded_instance_ends
+        instance = event["source"]["instance"]
+        room_info = event["room"]
+        jid = room_info["jid"]
+        parent_jid = room_info.get("parent_jid")
+        room = room_of(instance, jid)
+
+        if rank == 1:  # room.created
+            if parent_jid:
+                continue  # a breakout room is no meeting
+            for life in room.open:
+                if life.replaced_at is None:
+                    life.replaced_at = ms
+            life = _Life(instance, room_info, ms)
+            room.open.append(life)
+            lives.append(life)
+            continue
+
+        if rank == 5:  # room.destroyed
+            closing = _life_destroyed(room, room_info.get("meeting_id"), ms) if not parent_jid else None
+            for occupant_jid, session in list(room.sessions.items()):
+                if parent_jid or session.meeting is closing:
+                    session.end = ms
+                    del room.sessions[occupant_jid]
+            if closing is not None:
+                closing.end = ms
+                closing.closed_by = "room.destroyed"
+                room.open.remove(closing)
+            continue
+
+        occupant = event.get("occupant") or {}
+        occupant_jid = occupant.get("occupant_jid")
+        if not occupant_jid:
+            continue
+        session = room.sessions.get(occupant_jid)
+
+        if rank == 2:  # occupant.joined
+            if session is None:
+                if parent_jid:
+                    parent = rooms.get((instance, parent_jid))
+                    life = parent.open[-1] if parent is not None and parent.open else None
+                    if life is None:
+                        continue  # a breakout with no main meeting to count towards
+                else:
+                    life = _life_for(room, room_info, instance, ms, lives)
+                key = participant_key(event)
+                person = life.people.get(key)
+                if person is None:
+                    person = life.people[key] = _Person(key)
+                session = room.sessions[occupant_jid] = _Session(person, life, ms)
+                person.sessions.append(session)
+            person = session.person
+            person.saw_nick(occupant.get("nick"))
+        elif session is None:
+            continue  # renamed or left without a join we know of: nothing to attribute
+        else:
+            person = session.person
+            if rank == 3:  # occupant.renamed
+                person.saw_nick(occupant.get("previous_nick"))
+                person.saw_nick(occupant.get("nick"))
+            else:  # occupant.left
+                person.saw_nick(occupant.get("nick"))
+                session.end = ms
+                del room.sessions[occupant_jid]
+        identity = event.get("identity")
+        if identity:
+            person.saw_identity(identity, allowed_claims)
+        if occupant.get("role") == "moderator":
+            person.moderator = True
+        life = session.meeting
+        if ms > life.last_event:
+            life.last_event = ms
+        meeting_id = room_info.get("meeting_id")
+        if meeting_id and life.meeting_id is None and not parent_jid:
+            life.meeting_id = meeting_id
+    return lives
+
+
+def _life_destroyed(room: _Room, meeting_id: str | None, ms: int) -> _Life | None:
+    """Which open life a room.destroyed ends."""
+    if not room.open:
+        return None
+    if meeting_id:
+        for life in room.open:
+            if life.meeting_id == meeting_id:
+                return life
+    # A new life created in this very millisecond is ranked before the old one's destroy.
+    for life in room.open:
+        if life.replaced_at == ms:
+            return life
+    return room.open[-1]
+
+
+def _life_for(room: _Room, room_info: Mapping, instance: str, ms: int, lives: list[_Life]) -> _Life:
+    """The open life of a main room an occupant event belongs to, opened if none is."""
+    meeting_id = room_info.get("meeting_id")
+    if meeting_id:
+        for life in room.open:
+            if life.meeting_id == meeting_id:
+                return life
+    if room.open:
+        return room.open[-1]
+    life = _Life(instance, room_info, ms)
+    room.open.append(life)
+    lives.append(life)
+    return life
+
+
+def _finish(life: _Life, settings: Settings, ends_of_instances: Mapping[str, int], now_ms: int) -> Meeting:
+    start = life.start
+    running = False
+    if life.end is not None:
+        end, closed_by = life.end, life.closed_by
+    elif life.replaced_at is not None:
+        end, closed_by = life.replaced_at, "room.created"
+    elif life.instance in ends_of_instances:
+        end, closed_by = max(start, ends_of_instances[life.instance]), "source.started"
+    else:
+        end, closed_by, running = max(now_ms, start, life.last_event), None, True
+    duration_ms = end - start
+    grace_ms = settings.reconnect_grace_seconds * 1000
+
+    participants = []
+    for person in life.people.values():
+        raw = []
+        open_now = False
+        for session in person.sessions:
+            session_end = session.end
+            if session_end is None:
+                session_end = end
+                open_now = True
+            clipped_start = session.start if session.start > start else start
+            clipped_end = session_end if session_end < end else end
+            if clipped_start <= clipped_end:
+                raw.append((clipped_start, clipped_end))
+        if not raw:
+            continue
+        merged = merge_intervals(raw, grace_ms)
+        present_ms = sum(b - a for a, b in merged)
+        first_join = merged[0][0]
+        last_leave = merged[-1][1]
+        still_present = running and open_now
+        percent = percent_of(present_ms, duration_ms)
+        participants.append(Participant(
+            key=person.key,
+            name=person.identity_name or (person.nicks[-1] if person.nicks else ""),
+            names=list(person.nicks),
+            email=person.email,
+            user_id=person.user_id,
+            claims=dict(person.claims),
+            moderator=person.moderator,
+            intervals=[(from_ms(a), from_ms(b)) for a, b in merged],
+            first_join=from_ms(first_join),
+            last_leave=None if still_present else from_ms(last_leave),
+            present_seconds=present_ms / 1000,
+            percent=percent,
+            status=status_for(percent, settings),
+            late=(first_join - start) > settings.late_after_seconds * 1000,
+            left_early=(not still_present) and (end - last_leave) > settings.left_early_seconds * 1000,
+            still_present=still_present,
+        ))
+    participants.sort(key=lambda p: (p.first_join, p.name, p.key))
+    started_at = from_ms(start)
+    return Meeting(
+        key=life.meeting_id or meeting_key(life.room_jid, started_at, life.instance),
+        room_jid=life.room_jid,
+        room_name=life.room_name,
+        meeting_id=life.meeting_id,
+        started_at=started_at,
+        ended_at=None if running else from_ms(end),
+        closed_by=closed_by,
+        participants=participants,
+        duration_seconds=duration_ms / 1000,
+        instance=life.instance,
+    )
+
+
+def _make_keys_unique(meetings: list[Meeting]) -> None:
+    """A meeting_id seen on two lives (a server bug) must not merge them in the store's eyes."""
+    used: set[str] = set()
+    for meeting in meetings:
+        if meeting.key in used:
+            meeting.key = meeting_key(meeting.room_jid, meeting.started_at, meeting.instance)
+        used.add(meeting.key)
