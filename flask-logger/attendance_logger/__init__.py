@@ -1,3 +1,62 @@
 """The attendance receiver: turns contract-v1 events into attendance teachers can trust."""
+from __future__ import annotations
 
 __version__ = "0.1.0"
+
+
+def create_app(test_config: dict | None = None):
+    """Application factory (Flask tutorial style): environment config, then `test_config` on top."""
+    import logging
+    import time
+
+    from flask import Flask
+
+    from . import config as config_module
+    from .attendance import Attendance
+    from .storage import Storage
+
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_mapping(
+        DATABASE_URL="sqlite:///attendance.db",
+        WEBHOOK_SECRET=None,
+        ADMIN_PASSWORD=None,
+        MAX_BATCH_EVENTS=500,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        TIMESTAMP_TOLERANCE_SECONDS=300,
+        ENGINE_SETTINGS={},
+        AUTO_MIGRATE=True,
+        CLOCK=time.time,  # what "now" is for signature timestamps (tests pin it)
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    app.config.update(config_module.from_environment())
+    if test_config:
+        app.config.update(test_config)
+
+    webhook_key = config_module.decode_webhook_secret(app.config["WEBHOOK_SECRET"])
+    app.extensions["webhook_key"] = webhook_key
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = config_module.session_key(webhook_key)
+    if not app.config.get("ADMIN_PASSWORD"):
+        app.logger.warning("ATTENDANCE_ADMIN_PASSWORD is not set: the read API and dashboard refuse every login")
+
+    storage = Storage(app.config["DATABASE_URL"],
+                      replay_window_seconds=2 * app.config["TIMESTAMP_TOLERANCE_SECONDS"])
+    if app.config["AUTO_MIGRATE"]:
+        storage.upgrade()
+    app.extensions["storage"] = storage
+    try:
+        app.extensions["attendance"] = Attendance(storage, app.config["ENGINE_SETTINGS"])
+    except ValueError as exc:
+        raise config_module.ConfigError(f"attendance settings: {exc}") from None
+
+    from . import api, auth, dashboard, health, ingest, metrics
+
+    metrics.init_app(app)
+    app.register_blueprint(ingest.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(dashboard.bp)
+    app.register_blueprint(health.bp)
+    logging.getLogger("attendance_logger").setLevel(logging.INFO)
+    return app

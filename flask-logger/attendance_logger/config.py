@@ -1,0 +1,88 @@
+"""Configuration from the environment (`ATTENDANCE_*`), checked before anything starts.
+
+A missing or malformed webhook secret stops the receiver with a message that says how to make
+one: a receiver that cannot verify signatures must never accept events.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+
+GENERATE_SECRET_HINT = (
+    "generate one with: python -c \"import secrets,base64;"
+    "print('whsec_'+base64.b64encode(secrets.token_bytes(32)).decode())\""
+)
+MIN_SECRET_BYTES = 16  # 128 bits
+
+# Engine settings: environment name -> (Settings field, parser).
+ENGINE_SETTINGS = {
+    "ATTENDANCE_RECONNECT_GRACE_SECONDS": ("reconnect_grace_seconds", float),
+    "ATTENDANCE_LATE_AFTER_SECONDS": ("late_after_seconds", float),
+    "ATTENDANCE_LEFT_EARLY_SECONDS": ("left_early_seconds", float),
+    "ATTENDANCE_PRESENT_MIN_PERCENT": ("present_min_percent", float),
+    "ATTENDANCE_PARTIAL_MIN_PERCENT": ("partial_min_percent", float),
+    "ATTENDANCE_CLAIMS": ("claims", lambda v: [c.strip() for c in v.split(",") if c.strip()]),
+}
+
+
+class ConfigError(Exception):
+    """A configuration mistake the operator must fix; the message says how."""
+
+
+def decode_webhook_secret(secret: str | None) -> bytes:
+    """The HMAC key of a `whsec_<base64>` secret (Standard Webhooks)."""
+    if not secret:
+        raise ConfigError(f"ATTENDANCE_WEBHOOK_SECRET is not set; {GENERATE_SECRET_HINT}")
+    if not secret.startswith("whsec_"):
+        raise ConfigError(f"ATTENDANCE_WEBHOOK_SECRET must start with 'whsec_'; {GENERATE_SECRET_HINT}")
+    try:
+        key = base64.b64decode(secret[len("whsec_"):], validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigError(f"ATTENDANCE_WEBHOOK_SECRET is not valid base64 after 'whsec_'; {GENERATE_SECRET_HINT}") from None
+    if len(key) < MIN_SECRET_BYTES:
+        raise ConfigError(f"ATTENDANCE_WEBHOOK_SECRET is too short ({len(key)} bytes, need at least "
+                          f"{MIN_SECRET_BYTES}); {GENERATE_SECRET_HINT}")
+    return key
+
+
+def _int(name: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
+
+
+def from_environment(environ=os.environ) -> dict:
+    """Flask config keys read from `ATTENDANCE_*` variables (missing ones keep their defaults)."""
+    config: dict = {}
+    if "ATTENDANCE_DATABASE_URL" in environ:
+        config["DATABASE_URL"] = environ["ATTENDANCE_DATABASE_URL"]
+    if "ATTENDANCE_WEBHOOK_SECRET" in environ:
+        config["WEBHOOK_SECRET"] = environ["ATTENDANCE_WEBHOOK_SECRET"]
+    if "ATTENDANCE_ADMIN_PASSWORD" in environ:
+        config["ADMIN_PASSWORD"] = environ["ATTENDANCE_ADMIN_PASSWORD"]
+    if "ATTENDANCE_SESSION_KEY" in environ:
+        config["SECRET_KEY"] = environ["ATTENDANCE_SESSION_KEY"]
+    for name, key in (("ATTENDANCE_MAX_BATCH_EVENTS", "MAX_BATCH_EVENTS"),
+                      ("ATTENDANCE_MAX_BODY_BYTES", "MAX_CONTENT_LENGTH"),
+                      ("ATTENDANCE_TIMESTAMP_TOLERANCE_SECONDS", "TIMESTAMP_TOLERANCE_SECONDS")):
+        if name in environ:
+            config[key] = _int(name, environ[name])
+    engine = {}
+    for name, (field, parse) in ENGINE_SETTINGS.items():
+        if name in environ:
+            try:
+                engine[field] = parse(environ[name])
+            except ValueError:
+                raise ConfigError(f"{name} must be a number, got {environ[name]!r}") from None
+    if engine:
+        config["ENGINE_SETTINGS"] = engine
+    return config
+
+
+def session_key(webhook_key: bytes) -> bytes:
+    """A cookie-signing key shared by all workers without another secret to manage."""
+    return hmac.new(webhook_key, b"attendance-logger session cookies", hashlib.sha256).digest()

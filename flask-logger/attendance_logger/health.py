@@ -1,0 +1,17 @@
+"""GET /healthz: 200 when the database answers, 503 otherwise (Docker HEALTHCHECK, load balancers)."""
+import logging
+
+from flask import Blueprint, current_app, jsonify
+
+bp = Blueprint("health", __name__)
+log = logging.getLogger("attendance_logger.health")
+
+
+@bp.get("/healthz")
+def healthz():
+    try:
+        current_app.extensions["storage"].ping()
+    except Exception as exc:  # any database failure means "not healthy"; say which, not how
+        log.warning("health check failed: %s", type(exc).__name__)
+        return jsonify({"status": "unhealthy", "database": "unreachable"}), 503
+    return jsonify({"status": "ok", "database": "ok"})

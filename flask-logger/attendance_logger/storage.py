@@ -1,0 +1,388 @@
+"""Durable storage of accepted events and the meetings index, on SQLite or PostgreSQL.
+
+One code path for both: SQLAlchemy Core, with the two dialects' identical `ON CONFLICT` insert.
+Ingest only appends events and marks rooms "dirty"; the meetings index is brought up to date
+from the dirty point on before the next read (`refresh`), so ingest stays fast and reads never
+recompute a room's whole history.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+import uuid
+from contextlib import contextmanager
+from importlib import resources
+from typing import Iterable, Iterator
+
+from sqlalchemy import case, create_engine, delete, event, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from .tables import events, instances, meeting_courses, meetings, rooms, webhook_ids
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+MEETING_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://jitsictl.invalid/attendance-logger/meeting")
+
+
+class ReplayError(Exception):
+    """The request's webhook-id was already accepted within the replay window."""
+
+
+def parse_time_ms(value: str) -> int:
+    moment = dt.datetime.fromisoformat(value)
+    return (moment - EPOCH) // dt.timedelta(milliseconds=1)
+
+
+def to_ms(value) -> int | None:
+    """Milliseconds since the epoch from a datetime, an RFC 3339 string or None."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return (value - EPOCH) // dt.timedelta(milliseconds=1)
+    if isinstance(value, str):
+        return parse_time_ms(value.replace("Z", "+00:00"))
+    raise TypeError(f"not a time: {value!r}")
+
+
+def from_ms(value: int | None) -> dt.datetime | None:
+    return None if value is None else EPOCH + dt.timedelta(milliseconds=value)
+
+
+def meeting_public_id(engine_key: str) -> str:
+    """A URL-safe, stable id for a meeting: the same engine key always gives the same id."""
+    return str(uuid.uuid5(MEETING_NAMESPACE, engine_key))
+
+
+def domain_of(host: str) -> str:
+    """`muc.meet.jitsi` and `breakout.meet.jitsi` belong to the same server: `meet.jitsi`."""
+    return host.split(".", 1)[1] if host.count(".") >= 2 else host
+
+
+def event_row(event_obj: dict, received_ms: int) -> dict:
+    room = event_obj.get("room") or {}
+    source = event_obj["source"]
+    return {
+        "id": event_obj["id"],
+        "type": event_obj["type"],
+        "time_ms": parse_time_ms(event_obj["time"]),
+        "room_jid": room.get("jid"),
+        "main_room_jid": room.get("parent_jid") or room.get("jid"),
+        "source_server": source["server"],
+        "source_host": source["host"],
+        "source_instance": source["instance"],
+        "received_ms": received_ms,
+        "body": json.dumps(event_obj, ensure_ascii=False, separators=(",", ":")),
+    }
+
+
+def _earlier(column, candidate):
+    return case((column.is_(None), candidate), (candidate < column, candidate), else_=column)
+
+
+def _later(column, candidate):
+    return case((candidate > column, candidate), else_=column)
+
+
+class Storage:
+    def __init__(self, url: str, *, replay_window_seconds: int = 600):
+        self.url = url
+        self.replay_window_ms = replay_window_seconds * 1000
+        self._engine: Engine | None = None
+        self._pid = None
+
+    # -- connections ---------------------------------------------------------------------
+    @property
+    def engine(self) -> Engine:
+        # Engines are per process: gunicorn forks workers after the master ran migrations.
+        if self._engine is None or self._pid != os.getpid():
+            self._engine = self._create_engine()
+            self._pid = os.getpid()
+        return self._engine
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    def _create_engine(self) -> Engine:
+        if not self.is_sqlite:
+            return create_engine(self.url, pool_pre_ping=True)
+        engine = create_engine(self.url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection, _record):
+            # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own is deferred and
+            # would let two writers deadlock on lock upgrade).
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            # FULL: a 200 reply means the commit reached the disk, not just the WAL in memory.
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn):
+            immediate = conn.get_execution_options().get("write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+
+    def _insert(self, table):
+        return (sqlite.insert if self.is_sqlite else postgresql.insert)(table)
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(write=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    # -- schema --------------------------------------------------------------------------
+    def upgrade(self) -> None:
+        """Bring the database to the newest migration (idempotent)."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(resources.files(__package__).joinpath("migrations")))
+        config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        with self.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    # -- ingest --------------------------------------------------------------------------
+    def store(self, batch: list[dict], webhook_id: str) -> tuple[int, int]:
+        """Store a validated batch in one transaction; returns (accepted, duplicates)."""
+        now_ms = int(time.time() * 1000)
+        rows = sorted((event_row(e, now_ms) for e in batch), key=lambda r: r["id"])
+        with self.write() as conn:
+            claimed = conn.execute(
+                self._insert(webhook_ids).values(id=webhook_id, accepted_ms=now_ms)
+                .on_conflict_do_nothing(index_elements=["id"]).returning(webhook_ids.c.id)).first()
+            if claimed is None:
+                raise ReplayError(webhook_id)
+            inserted = set()
+            if rows:
+                result = conn.execute(
+                    self._insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id), rows)
+                inserted = {r[0] for r in result}
+            new_rows = [r for r in rows if r["id"] in inserted]
+            if new_rows:
+                self._track_instances(conn, new_rows)
+                self._mark_rooms(conn, _room_minimums(new_rows))
+        return len(inserted), len(rows) - len(inserted)
+
+    def _mark_rooms(self, conn: Connection, dirty: dict[str, int]) -> None:
+        if not dirty:
+            return
+        stmt = self._insert(rooms)
+        stmt = stmt.on_conflict_do_update(index_elements=["jid"],
+                                          set_={"dirty_from_ms": _earlier(rooms.c.dirty_from_ms, stmt.excluded.dirty_from_ms)})
+        conn.execute(stmt, [{"jid": jid, "dirty_from_ms": ms} for jid, ms in sorted(dirty.items())])
+
+    def _track_instances(self, conn: Connection, rows: list[dict]) -> None:
+        seen: dict[str, dict] = {}
+        for r in rows:
+            item = seen.setdefault(r["source_instance"], {
+                "instance": r["source_instance"], "server": r["source_server"], "host": r["source_host"],
+                "domain": domain_of(r["source_host"]), "first_seen_ms": r["time_ms"], "last_seen_ms": r["time_ms"],
+                "started_ms": None, "superseded": False})
+            item["first_seen_ms"] = min(item["first_seen_ms"], r["time_ms"])
+            item["last_seen_ms"] = max(item["last_seen_ms"], r["time_ms"])
+            if r["type"] == "source.started":
+                item["started_ms"] = r["time_ms"] if item["started_ms"] is None else min(item["started_ms"], r["time_ms"])
+        before = {row.instance: row for row in conn.execute(
+            select(instances).where(instances.c.instance.in_(list(seen))))}
+        stmt = self._insert(instances)
+        x = stmt.excluded
+        stmt = stmt.on_conflict_do_update(index_elements=["instance"], set_={
+            "first_seen_ms": _earlier(instances.c.first_seen_ms, x.first_seen_ms),
+            "last_seen_ms": _later(instances.c.last_seen_ms, x.last_seen_ms),
+            "started_ms": _earlier(instances.c.started_ms, x.started_ms),
+        })
+        conn.execute(stmt, [seen[k] for k in sorted(seen)])
+
+        # A newer process on the same server means the older one is gone: its open intervals
+        # close at its last event. Rooms it touched must be recomputed from that point.
+        reclose: dict[str, int] = {}
+        for server, domain in sorted({(i["server"], i["domain"]) for i in seen.values()}):
+            family = conn.execute(select(instances).where(instances.c.server == server,
+                                                          instances.c.domain == domain)).all()
+            for inst in family:
+                newer = any(other.first_seen_ms > inst.first_seen_ms for other in family if other.instance != inst.instance)
+                if newer and not inst.superseded:
+                    conn.execute(update(instances).where(instances.c.instance == inst.instance).values(superseded=True))
+                    reclose[inst.instance] = inst.last_seen_ms
+                elif inst.superseded and inst.instance in seen and inst.instance in before \
+                        and inst.last_seen_ms != before[inst.instance].last_seen_ms:
+                    reclose[inst.instance] = before[inst.instance].last_seen_ms
+        if reclose:
+            dirty: dict[str, int] = {}
+            for instance, from_ms_ in reclose.items():
+                for (jid,) in conn.execute(select(events.c.main_room_jid).distinct().where(
+                        events.c.source_instance == instance, events.c.main_room_jid.is_not(None))):
+                    dirty[jid] = min(dirty.get(jid, from_ms_), from_ms_)
+            self._mark_rooms(conn, dirty)
+
+    # -- meetings index ------------------------------------------------------------------
+    def refresh(self, compute) -> int:
+        """Recompute the meetings of dirty rooms; `compute(events, instances)` runs the engine.
+
+        Returns how many rooms were refreshed. Cheap when nothing is dirty (one indexed query).
+        """
+        with self.read() as conn:
+            dirty = conn.execute(select(rooms.c.jid).where(rooms.c.dirty_from_ms.is_not(None))).scalars().all()
+        for jid in dirty:
+            self._refresh_room(jid, compute)
+        return len(dirty)
+
+    def _refresh_room(self, jid: str, compute) -> None:
+        with self.write() as conn:
+            dirty_from = conn.execute(select(rooms.c.dirty_from_ms).where(rooms.c.jid == jid)
+                                      .with_for_update()).scalar()
+            if dirty_from is None:
+                return  # another worker refreshed it meanwhile
+            # Recompute whole meetings: from the start of the first meeting still open or
+            # ending at or after the dirty point.
+            first_affected = conn.execute(select(func.min(meetings.c.started_ms)).where(
+                meetings.c.room_jid == jid,
+                (meetings.c.ended_ms.is_(None)) | (meetings.c.ended_ms >= dirty_from))).scalar()
+            start = dirty_from if first_affected is None else min(dirty_from, first_affected)
+            room_events = self._events_between(conn, jid, start, None)
+            computed = compute(room_events, self.instance_info(conn, room_events))
+            stale = conn.execute(select(meetings.c.id).where(meetings.c.room_jid == jid,
+                                                             meetings.c.started_ms >= start)).scalars().all()
+            rows, courses = [], []
+            for m in computed:
+                row = meeting_index_row(m)
+                rows.append(row)
+                courses.extend({"meeting": row["id"], "course": c} for c in sorted(meeting_course_ids(m)))
+            doomed = set(stale) | {r["id"] for r in rows}
+            if doomed:
+                conn.execute(delete(meeting_courses).where(meeting_courses.c.meeting.in_(doomed)))
+                conn.execute(delete(meetings).where(meetings.c.id.in_(doomed)))
+            if rows:
+                conn.execute(meetings.insert(), rows)
+            if courses:
+                conn.execute(meeting_courses.insert(), courses)
+            conn.execute(update(rooms).where(rooms.c.jid == jid).values(dirty_from_ms=None))
+
+    def _events_between(self, conn: Connection, jid: str, start_ms: int, end_ms: int | None) -> list[dict]:
+        query = select(events.c.body).where(events.c.main_room_jid == jid, events.c.time_ms >= start_ms)
+        if end_ms is not None:
+            query = query.where(events.c.time_ms <= end_ms)
+        return [json.loads(body) for body in conn.execute(query.order_by(events.c.time_ms)).scalars()]
+
+    def instance_info(self, conn: Connection, room_events: Iterable[dict]) -> dict:
+        from .engine import InstanceInfo
+
+        names = {e["source"]["instance"] for e in room_events}
+        if not names:
+            return {}
+        info = {}
+        for row in conn.execute(select(instances).where(instances.c.instance.in_(names))):
+            info[row.instance] = InstanceInfo(last_seen=from_ms(row.last_seen_ms), superseded=bool(row.superseded))
+        return info
+
+    # -- reads ---------------------------------------------------------------------------
+    def list_meetings(self, *, room: str | None = None, course: str | None = None,
+                      from_ms_: int | None = None, to_ms_: int | None = None, limit: int = 1000) -> list:
+        query = select(meetings)
+        if room:
+            query = query.where((meetings.c.room_name == room) | (meetings.c.room_jid == room))
+        if course:
+            query = query.where(meetings.c.id.in_(select(meeting_courses.c.meeting).where(meeting_courses.c.course == course)))
+        if from_ms_ is not None:
+            query = query.where((meetings.c.ended_ms.is_(None)) | (meetings.c.ended_ms >= from_ms_))
+        if to_ms_ is not None:
+            query = query.where(meetings.c.started_ms < to_ms_)
+        query = query.order_by(meetings.c.started_ms.desc(), meetings.c.id).limit(limit)
+        with self.read() as conn:
+            return conn.execute(query).all()
+
+    def course_meetings(self, course: str) -> list:
+        query = (select(meetings).where(meetings.c.id.in_(
+            select(meeting_courses.c.meeting).where(meeting_courses.c.course == course)))
+            .order_by(meetings.c.started_ms, meetings.c.id))
+        with self.read() as conn:
+            return conn.execute(query).all()
+
+    def get_meeting(self, meeting_id: str):
+        with self.read() as conn:
+            return conn.execute(select(meetings).where(meetings.c.id == meeting_id)).first()
+
+    def meeting_inputs(self, row) -> tuple[list[dict], dict]:
+        """The events of one meeting (its room and breakout rooms) and their instances."""
+        with self.read() as conn:
+            room_events = self._events_between(conn, row.room_jid, row.started_ms, row.ended_ms)
+            return room_events, self.instance_info(conn, room_events)
+
+    def counts(self) -> dict:
+        with self.read() as conn:
+            return {"events": conn.execute(select(func.count()).select_from(events)).scalar(),
+                    "meetings": conn.execute(select(func.count()).select_from(meetings)).scalar()}
+
+    # -- retention -----------------------------------------------------------------------
+    def purge(self, older_than: dt.timedelta, now: dt.datetime | None = None) -> dict:
+        """Delete events and meetings older than the retention period; returns what went."""
+        now = now or dt.datetime.now(dt.timezone.utc)
+        cutoff = to_ms(now - older_than)
+        with self.write() as conn:
+            old_meetings = select(meetings.c.id).where(meetings.c.ended_ms.is_not(None), meetings.c.ended_ms < cutoff)
+            conn.execute(delete(meeting_courses).where(meeting_courses.c.meeting.in_(old_meetings)))
+            gone_meetings = conn.execute(delete(meetings).where(meetings.c.ended_ms.is_not(None),
+                                                                meetings.c.ended_ms < cutoff)).rowcount
+            gone_events = conn.execute(delete(events).where(events.c.time_ms < cutoff)).rowcount
+            conn.execute(delete(instances).where(instances.c.last_seen_ms < cutoff))
+        self.forget_webhook_ids()
+        return {"events": gone_events, "meetings": gone_meetings}
+
+    def forget_webhook_ids(self) -> None:
+        cutoff = int(time.time() * 1000) - self.replay_window_ms
+        with self.write() as conn:
+            conn.execute(delete(webhook_ids).where(webhook_ids.c.accepted_ms < cutoff))
+
+
+def _room_minimums(rows: list[dict]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for r in rows:
+        jid = r["main_room_jid"]
+        if jid is not None:
+            out[jid] = min(out.get(jid, r["time_ms"]), r["time_ms"])
+    return out
+
+
+COURSE_CLAIM = "courseid"
+
+
+def meeting_course_ids(meeting) -> set[str]:
+    return {str(p.claims[COURSE_CLAIM]) for p in meeting.participants
+            if p.claims and p.claims.get(COURSE_CLAIM) is not None}
+
+
+def meeting_index_row(meeting) -> dict:
+    return {
+        "id": meeting_public_id(meeting.key),
+        "engine_key": meeting.key,
+        "room_jid": meeting.room_jid,
+        "room_name": meeting.room_name,
+        "meeting_id": meeting.meeting_id,
+        "started_ms": to_ms(meeting.started_at),
+        "ended_ms": to_ms(meeting.ended_at),
+        "closed_by": meeting.closed_by,
+        "participant_count": len(meeting.participants),
+    }

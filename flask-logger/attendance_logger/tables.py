@@ -1,0 +1,81 @@
+"""Table definitions (SQLAlchemy Core). Alembic migrations in `migrations/` create them.
+
+Times are integer milliseconds since the Unix epoch (UTC): they compare and index the same way
+on SQLite and PostgreSQL, and event times carry exactly milliseconds.
+"""
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+# Every accepted event, verbatim in `body`, with the columns the queries filter on.
+events = Table(
+    "events", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("type", String(32), nullable=False),
+    Column("time_ms", BigInteger, nullable=False),
+    Column("room_jid", String(512)),
+    # The meeting's room: the parent for breakout rooms, whose time counts towards it.
+    Column("main_room_jid", String(512)),
+    Column("source_server", String(16), nullable=False),
+    Column("source_host", String(255), nullable=False),
+    Column("source_instance", String(128), nullable=False),
+    Column("received_ms", BigInteger, nullable=False),
+    Column("body", Text, nullable=False),
+    Index("ix_events_main_room_time", "main_room_jid", "time_ms"),
+    Index("ix_events_instance_room", "source_instance", "main_room_jid"),
+    Index("ix_events_time", "time_ms"),
+)
+
+# One row per XMPP server process life (`source.instance`), maintained at ingest, so the engine
+# can close intervals a crash left open without scanning every event.
+instances = Table(
+    "instances", metadata,
+    Column("instance", String(128), primary_key=True),
+    Column("server", String(16), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("domain", String(255), nullable=False),
+    Column("first_seen_ms", BigInteger, nullable=False),
+    Column("last_seen_ms", BigInteger, nullable=False),
+    Column("started_ms", BigInteger),
+    Column("superseded", Boolean, nullable=False, default=False),
+    Index("ix_instances_server_domain", "server", "domain"),
+)
+
+# Rooms whose meetings must be recomputed from `dirty_from_ms` on before the next read.
+rooms = Table(
+    "rooms", metadata,
+    Column("jid", String(512), primary_key=True),
+    Column("dirty_from_ms", BigInteger),
+    Index("ix_rooms_dirty", "dirty_from_ms"),
+)
+
+# The meetings index: boundaries and filters only; attendance is computed from events on read.
+meetings = Table(
+    "meetings", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("engine_key", Text, nullable=False),
+    Column("room_jid", String(512), nullable=False),
+    Column("room_name", String(512), nullable=False),
+    Column("meeting_id", String(255)),
+    Column("started_ms", BigInteger, nullable=False),
+    Column("ended_ms", BigInteger),
+    Column("closed_by", String(64)),
+    Column("participant_count", Integer, nullable=False),
+    Index("ix_meetings_room_started", "room_jid", "started_ms"),
+    Index("ix_meetings_started", "started_ms"),
+)
+
+meeting_courses = Table(
+    "meeting_courses", metadata,
+    Column("meeting", String(36), primary_key=True),
+    Column("course", String(255), primary_key=True),
+    Index("ix_meeting_courses_course", "course"),
+)
+
+# Accepted `webhook-id`s, kept for the replay window.
+webhook_ids = Table(
+    "webhook_ids", metadata,
+    Column("id", String(255), primary_key=True),
+    Column("accepted_ms", BigInteger, nullable=False),
+    Index("ix_webhook_ids_accepted", "accepted_ms"),
+)
