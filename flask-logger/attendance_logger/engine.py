@@ -277,26 +277,23 @@ class _Session:
 
 
 class _Person:
-    __slots__ = ("key", "sessions", "nicks", "nick_set", "identity_name", "email", "user_id", "claims",
-                 "moderator")
+    __slots__ = ("key", "sessions", "nicks", "last_nick", "identity", "identity_name", "email", "user_id",
+                 "claims", "moderator")
 
     def __init__(self, key: str) -> None:
         self.key = key
         self.sessions: list[_Session] = []
-        self.nicks: list[str] = []
-        self.nick_set: set[str] = set()
+        self.nicks: dict[str, None] = {}  # insertion-ordered set of display names
+        self.last_nick = ""
+        self.identity: Mapping | None = None  # the last identity read, to skip repeats cheaply
         self.identity_name: str | None = None
         self.email: str | None = None
         self.user_id: str | None = None
         self.claims: dict = {}
         self.moderator = False
 
-    def saw_nick(self, nick: Any) -> None:
-        if isinstance(nick, str) and nick and nick not in self.nick_set:
-            self.nick_set.add(nick)
-            self.nicks.append(nick)
-
     def saw_identity(self, identity: Mapping, allowed_claims: tuple[str, ...]) -> None:
+        self.identity = identity
         if identity.get("name"):
             self.identity_name = identity["name"]
         if identity.get("email"):
@@ -316,7 +313,7 @@ class _Life:
     """One life of a main room while the events are read."""
 
     __slots__ = ("instance", "room_jid", "room_name", "meeting_id", "start", "end", "closed_by", "replaced_at",
-                 "last_event", "people")
+                 "people")
 
     def __init__(self, instance: str, room: Mapping, start: int) -> None:
         self.instance = instance
@@ -327,7 +324,6 @@ class _Life:
         self.end: int | None = None
         self.closed_by: str | None = None
         self.replaced_at: int | None = None
-        self.last_event = start
         self.people: dict[str, _Person] = {}
 
 
@@ -339,6 +335,32 @@ class _Room:
     def __init__(self) -> None:
         self.open: list[_Life] = []
         self.sessions: dict[str, _Session] = {}
+
+
+class _Instances:
+    """What the events tell about each server instance (process life)."""
+
+    __slots__ = ("first_seen", "last_seen", "hosts", "starts")
+
+    def __init__(self) -> None:
+        self.first_seen: dict[str, int] = {}
+        self.last_seen: dict[str, int] = {}
+        self.hosts: dict[str, set] = {}  # instance -> (server, host) it was seen from
+        self.starts: dict[tuple, dict[str, int]] = {}  # (server, host) -> instance -> latest source.started
+
+    def ends_of_superseded(self, known: Mapping[str, InstanceInfo]) -> dict[str, int]:
+        """For each instance that a later source.started from the same (server, host) shows was
+        restarted: the time of the last event seen from it, when its open intervals end."""
+        ends: dict[str, int] = {}
+        for instance, first in self.first_seen.items():
+            for where in self.hosts[instance]:
+                if any(other != instance and ms >= first for other, ms in self.starts.get(where, {}).items()):
+                    ends[instance] = self.last_seen[instance]
+                    break
+        for instance, info in known.items():
+            if info.superseded:
+                ends[instance] = max(to_ms(info.last_seen), self.last_seen.get(instance, -1 << 62))
+        return ends
 
 
 # ------------------------------------------------------------------------------------------------
@@ -353,9 +375,9 @@ def compute(events: Iterable[Mapping], settings: Settings = Settings(), *,
     still running. Meetings are ordered by start, then room; participants by first join, then name.
     """
     ordered = _ordered_unique(events)
-    ends_of_instances = _superseded_instance_ends(ordered, instances or {})
-    lives = _read_lives(ordered, settings)
-    now_ms = to_ms(now) if now is not None else to_ms(datetime.now(UTC))
+    lives, seen_instances = _read_lives(ordered, settings)
+    ends_of_instances = seen_instances.ends_of_superseded(instances or {})
+    now_ms = to_ms(now if now is not None else datetime.now(UTC))
     meetings = [_finish(life, settings, ends_of_instances, now_ms) for life in lives]
     meetings.sort(key=lambda m: (m.started_at, m.room_jid, m.key))
     _make_keys_unique(meetings)
@@ -363,149 +385,155 @@ def compute(events: Iterable[Mapping], settings: Settings = Settings(), *,
 
 
 def _ordered_unique(events: Iterable[Mapping]) -> list[tuple[int, int, str, Mapping]]:
-    """(ms, rank, id, event) sorted, one per id; unknown event types are skipped."""
-    pool = events if isinstance(events, list) else list(events)
-    rows = []
+    """(ms, rank, id, event) sorted, one per id. Unknown event types are skipped.
+
+    Of two events with the same id (a retry), the earlier in this order is kept, so which one
+    counts does not depend on arrival either.
+    """
     ranks = TYPE_RANK
-    for index, event in enumerate(pool):
+    fromisoformat = datetime.fromisoformat
+    epoch, one_ms = _EPOCH, _ONE_MS
+    by_id: dict[str, tuple] = {}
+    for event in events:
         rank = ranks.get(event.get("type"))
         if rank is None:
             continue  # a type this receiver does not know (contract: ignore what you don't know)
+        time = event.get("time")
         try:
-            ms = to_ms(event["time"])
-        except (KeyError, TypeError, ValueError):
-            raise ValueError(f"event {event.get('id')!r} has no valid time: {event.get('time')!r}") from None
-        rows.append((ms, rank, str(event.get("id")), index))
-    rows.sort()  # the index makes every row distinct, so events themselves are never compared
-    seen: set[str] = set()
-    ordered = []
-    for ms, rank, event_id, index in rows:
-        if event_id in seen:
-            continue
-        seen.add(event_id)
-        ordered.append((ms, rank, event_id, pool[index]))
+            if type(time) is str and time[-1:] == "Z":
+                ms = (fromisoformat(time) - epoch) // one_ms
+            else:
+                ms = to_ms(time)
+        except (TypeError, ValueError):
+            raise ValueError(f"event {event.get('id')!r} has no valid time: {time!r}") from None
+        event_id = event.get("id")
+        if type(event_id) is not str:
+            event_id = str(event_id)
+        if event_id in by_id:
+            kept = by_id[event_id]
+            if (kept[0], kept[1]) <= (ms, rank):
+                continue
+        by_id[event_id] = (ms, rank, event_id, event)
+    ordered = list(by_id.values())
+    ordered.sort()  # ids are unique here, so the events themselves are never compared
     return ordered
 
 
-def _superseded_instance_ends(ordered: list, known: Mapping[str, InstanceInfo]) -> dict[str, int]:
-    """For each server instance that was restarted: the time of the last event seen from it."""
-    first_seen: dict[str, int] = {}
-    last_seen: dict[str, int] = {}
-    hosts: dict[str, set] = {}
-    starts: dict[tuple, dict[str, int]] = {}  # (server, host) -> instance -> latest source.started
+def _read_lives(ordered: list, settings: Settings) -> tuple[list[_Life], _Instances]:
+    """One pass over the ordered events: room lives, who was inside when, and server instances."""
+    rooms: dict[tuple[str, str], _Room] = {}
+    lives: list[_Life] = []
+    allowed_claims = settings.claims
+    instances = _Instances()
+    first_seen, last_seen, hosts = instances.first_seen, instances.last_seen, instances.hosts
+
     for ms, rank, _id, event in ordered:
         source = event["source"]
         instance = source["instance"]
         where = (source.get("server"), source.get("host"))
-        if instance not in first_seen:
+        if instance in last_seen:
+            hosts[instance].add(where)
+        else:
             first_seen[instance] = ms
-            hosts[instance] = set()
+            hosts[instance] = {where}
         last_seen[instance] = ms
-        hosts[instance].add(where)
-        if rank == 0:
-            starts.setdefault(where, {})[instance] = ms
-    ends: dict[str, int] = {}
-    for instance, first in first_seen.items():
-        for where in hosts[instance]:
-            if any(other != instance and ms >= first for other, ms in starts.get(where, {}).items()):
-                ends[instance] = last_seen[instance]
-                break
-    for instance, info in known.items():
-        if info.superseded:
-            ends[instance] = max(to_ms(info.last_seen), last_seen.get(instance, -math.inf))
-    return ends
+        if rank == 0:  # source.started
+            instances.starts.setdefault(where, {})[instance] = ms
+            continue
 
-
-def _read_lives(ordered: list, settings: Settings) -> list[_Life]:
-    """One pass over the ordered events: room lives, and who was inside when."""
-    rooms: dict[tuple[str, str], _Room] = {}
-    lives: list[_Life] = []
-    allowed_claims = settings.claims
-
-    def room_of(instance: str, jid: str) -> _Room:
-        room = rooms.get((instance, jid))
-        if room is None:
-            room = rooms[(instance, jid)] = _Room()
-        return room
-
-    for ms, rank, _id, event in ordered:
-        if rank == 0:
-            continue  # source.started: used by _superseded_instance_ends
-        instance = event["source"]["instance"]
         room_info = event["room"]
         jid = room_info["jid"]
         parent_jid = room_info.get("parent_jid")
-        room = room_of(instance, jid)
-
-        if rank == 1:  # room.created
-            if parent_jid:
-                continue  # a breakout room is no meeting
-            for life in room.open:
-                if life.replaced_at is None:
-                    life.replaced_at = ms
-            life = _Life(instance, room_info, ms)
-            room.open.append(life)
-            lives.append(life)
-            continue
-
-        if rank == 5:  # room.destroyed
-            closing = _life_destroyed(room, room_info.get("meeting_id"), ms) if not parent_jid else None
-            for occupant_jid, session in list(room.sessions.items()):
-                if parent_jid or session.meeting is closing:
-                    session.end = ms
-                    del room.sessions[occupant_jid]
-            if closing is not None:
-                closing.end = ms
-                closing.closed_by = "room.destroyed"
-                room.open.remove(closing)
-            continue
-
-        occupant = event.get("occupant") or {}
-        occupant_jid = occupant.get("occupant_jid")
-        if not occupant_jid:
-            continue
-        session = room.sessions.get(occupant_jid)
+        room = rooms.get((instance, jid))
+        if room is None:
+            room = rooms[(instance, jid)] = _Room()
 
         if rank == 2:  # occupant.joined
+            occupant = event.get("occupant") or {}
+            occupant_jid = occupant.get("occupant_jid")
+            if not occupant_jid:
+                continue
+            session = room.sessions.get(occupant_jid)
             if session is None:
                 if parent_jid:
                     parent = rooms.get((instance, parent_jid))
-                    life = parent.open[-1] if parent is not None and parent.open else None
-                    if life is None:
+                    if parent is None or not parent.open:
                         continue  # a breakout with no main meeting to count towards
+                    life = parent.open[-1]
+                elif room.open and "meeting_id" not in room_info:
+                    life = room.open[-1]
                 else:
                     life = _life_for(room, room_info, instance, ms, lives)
-                key = participant_key(event)
+                identity = event.get("identity")
+                if identity and identity.get("user_id"):
+                    key = "user:" + identity["user_id"]
+                else:
+                    key = participant_key(event)
                 person = life.people.get(key)
                 if person is None:
                     person = life.people[key] = _Person(key)
                 session = room.sessions[occupant_jid] = _Session(person, life, ms)
                 person.sessions.append(session)
             person = session.person
-            person.saw_nick(occupant.get("nick"))
-        elif session is None:
-            continue  # renamed or left without a join we know of: nothing to attribute
-        else:
+            nick = occupant.get("nick")
+            if nick:
+                person.nicks.setdefault(nick, None)
+                person.last_nick = nick
+            # The identity comes from the connection's verified token: its join tells it all.
+            identity = event.get("identity")
+            if identity and identity != person.identity:
+                person.saw_identity(identity, allowed_claims)
+            if occupant.get("role") == "moderator":
+                person.moderator = True
+            continue
+
+        if rank == 4 or rank == 3:  # occupant.left, occupant.renamed
+            occupant = event.get("occupant") or {}
+            session = room.sessions.get(occupant.get("occupant_jid"))
+            if session is None:
+                continue  # no join we know of: nothing to attribute
             person = session.person
-            if rank == 3:  # occupant.renamed
-                person.saw_nick(occupant.get("previous_nick"))
-                person.saw_nick(occupant.get("nick"))
-            else:  # occupant.left
-                person.saw_nick(occupant.get("nick"))
+            if rank == 4:
                 session.end = ms
-                del room.sessions[occupant_jid]
-        identity = event.get("identity")
-        if identity:
-            person.saw_identity(identity, allowed_claims)
-        if occupant.get("role") == "moderator":
-            person.moderator = True
-        life = session.meeting
-        if ms > life.last_event:
-            life.last_event = ms
-        meeting_id = room_info.get("meeting_id")
-        if meeting_id and life.meeting_id is None and not parent_jid:
-            life.meeting_id = meeting_id
-    return lives
+                del room.sessions[occupant["occupant_jid"]]
+            else:
+                previous = occupant.get("previous_nick")
+                if previous:
+                    person.nicks.setdefault(previous, None)
+            nick = occupant.get("nick")
+            if nick:
+                person.nicks.setdefault(nick, None)
+                person.last_nick = nick
+            if occupant.get("role") == "moderator":
+                person.moderator = True
+            continue
+
+        if parent_jid:
+            if rank == 5:  # a breakout room destroyed: its presence ends
+                for session in room.sessions.values():
+                    session.end = ms
+                room.sessions.clear()
+            continue  # a breakout room is no meeting
+
+        if rank == 1:  # room.created
+            for life in room.open:
+                if life.replaced_at is None:
+                    life.replaced_at = ms
+            life = _Life(instance, room_info, ms)
+            room.open.append(life)
+            lives.append(life)
+        else:  # room.destroyed
+            closing = _life_destroyed(room, room_info.get("meeting_id"), ms)
+            if closing is None:
+                continue
+            closing.end = ms
+            closing.closed_by = "room.destroyed"
+            room.open.remove(closing)
+            for occupant_jid, session in list(room.sessions.items()):
+                if session.meeting is closing:
+                    session.end = ms
+                    del room.sessions[occupant_jid]
+    return lives, instances
 
 
 def _life_destroyed(room: _Room, meeting_id: str | None, ms: int) -> _Life | None:
@@ -524,14 +552,17 @@ def _life_destroyed(room: _Room, meeting_id: str | None, ms: int) -> _Life | Non
 
 
 def _life_for(room: _Room, room_info: Mapping, instance: str, ms: int, lives: list[_Life]) -> _Life:
-    """The open life of a main room an occupant event belongs to, opened if none is."""
+    """The open life of a main room a join belongs to, opened if none is."""
     meeting_id = room_info.get("meeting_id")
-    if meeting_id:
-        for life in room.open:
-            if life.meeting_id == meeting_id:
-                return life
     if room.open:
-        return room.open[-1]
+        if meeting_id:
+            for life in room.open:
+                if life.meeting_id == meeting_id:
+                    return life
+        life = room.open[-1]
+        if meeting_id and life.meeting_id is None:
+            life.meeting_id = meeting_id  # the server named the meeting after room.created
+        return life
     life = _Life(instance, room_info, ms)
     room.open.append(life)
     lives.append(life)
@@ -548,7 +579,9 @@ def _finish(life: _Life, settings: Settings, ends_of_instances: Mapping[str, int
     elif life.instance in ends_of_instances:
         end, closed_by = max(start, ends_of_instances[life.instance]), "source.started"
     else:
-        end, closed_by, running = max(now_ms, start, life.last_event), None, True
+        latest = max((s.start if s.end is None else s.end for p in life.people.values() for s in p.sessions),
+                     default=start)
+        end, closed_by, running = max(now_ms, start, latest), None, True
     duration_ms = end - start
     grace_ms = settings.reconnect_grace_seconds * 1000
 
@@ -575,7 +608,7 @@ def _finish(life: _Life, settings: Settings, ends_of_instances: Mapping[str, int
         percent = percent_of(present_ms, duration_ms)
         participants.append(Participant(
             key=person.key,
-            name=person.identity_name or (person.nicks[-1] if person.nicks else ""),
+            name=person.identity_name or person.last_nick,
             names=list(person.nicks),
             email=person.email,
             user_id=person.user_id,
