@@ -1,22 +1,70 @@
 """The `jitsictl` command line: a thin layer over the library modules of this package.
 
-Heavy modules are imported inside the commands so that `jitsictl --help` stays fast.
+Each command parses options, calls one library function and prints its result; the work lives in
+`jitsictl.config`, `jitsictl.secrets`, `jitsictl.render`, `jitsictl.token` (and, from the other
+sections below, `jitsictl.stack`, `jitsictl.doctor`, `jitsictl.smoke`, `jitsictl.openfire`).
+Heavy modules (docker, jinja2, yaml, jwt, rich) are imported inside the commands so that
+`jitsictl --help` stays fast (see bench/cli_startup.py).
+
+User mistakes (`ConfigError` and subclasses, or any exception with a `hint`) are printed by
+`main()` as one line on stderr plus a hint, exit code 2, never a traceback.
 """
 from __future__ import annotations
 
-from typing import Optional
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from . import __version__
 
+class _Commands(TyperGroup):
+    """Turns user mistakes raised by any command into one line on stderr, exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:  # noqa: BLE001 - bugs are re-raised with their traceback
+            if not _is_user_error(exc):
+                raise
+            _err(f"error: {exc}")
+            hint = getattr(exc, "hint", "")
+            if hint and not hasattr(exc, "key"):  # ConfigError carries its hint in its text
+                _err(f"hint: {hint}")
+            raise typer.Exit(code=2) from None
+
+
+def _is_user_error(exc: BaseException) -> bool:
+    from .config import ConfigError
+
+    return isinstance(exc, (ConfigError, UsageError)) or bool(getattr(exc, "hint", None))
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="jitsictl",
     help="Deploy Jitsi Meet classrooms with attendance.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
+    pretty_exceptions_enable=False,
 )
+
+CONFIG_OPTION = typer.Option(
+    Path("jitsictl.yaml"), "--config", "-c", envvar="JITSICTL_CONFIG",
+    help="Path of jitsictl.yaml; the secrets file sits beside it.",
+)
+
+
+class UsageError(Exception):
+    """A user mistake outside the config file; printed as one line plus the hint."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 def _version(value: bool) -> None:
@@ -32,6 +80,129 @@ def root(
     ),
 ) -> None:
     """Deploy Jitsi Meet classrooms with attendance."""
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+# ============================================================================================
+# C1: configuration, secrets, rendering, tokens (init, render, token)
+# ============================================================================================
+
+
+@app.command()
+def init(
+    config_path: Path = CONFIG_OPTION,
+    domain: Optional[str] = typer.Option(None, help="Public DNS name, e.g. meet.example.org."),
+    public_url: Optional[str] = typer.Option(None, help="URL users open (default https://DOMAIN[:PORT])."),
+    xmpp: Optional[str] = typer.Option(None, help="XMPP server: prosody or openfire."),
+    auth: Optional[str] = typer.Option(None, help="Authentication: none, internal or jwt."),
+    jwt_app_id: Optional[str] = typer.Option(None, help="JWT app id (auth jwt)."),
+    jwt_issuer: Optional[List[str]] = typer.Option(None, help="Accepted JWT issuer (repeatable)."),
+    jwt_audience: Optional[List[str]] = typer.Option(None, help="Accepted JWT audience (repeatable)."),
+    timezone: Optional[str] = typer.Option(None, help="IANA time zone, e.g. Europe/Paris."),
+    jvb_advertise_ip: Optional[List[str]] = typer.Option(None, help="IP clients reach the JVB on (repeatable)."),
+    http_port: Optional[int] = typer.Option(None, help="Published HTTP port (default 8000)."),
+    https_port: Optional[int] = typer.Option(None, help="Published HTTPS port (default 8443)."),
+    jvb_port: Optional[int] = typer.Option(None, help="JVB media UDP port (default 10000)."),
+    attendance_port: Optional[int] = typer.Option(None, help="Attendance dashboard port on 127.0.0.1 (default 8090)."),
+    letsencrypt_email: Optional[str] = typer.Option(None, help="Enables Let's Encrypt with this account email."),
+    letsencrypt_domain: Optional[str] = typer.Option(None, help="Certificate domain (default DOMAIN)."),
+    image_repository: Optional[str] = typer.Option(None, help="Jitsi image repository (default ghcr.io/jitsi)."),
+    image_version: Optional[str] = typer.Option(None, help="Jitsi image version (default stable-11146-2)."),
+    openfire_image: Optional[str] = typer.Option(None, help="Openfire base image."),
+    claim: Optional[List[str]] = typer.Option(None, help="JWT claim kept in attendance (repeatable; default courseid, groupid)."),
+    database_url: Optional[str] = typer.Option(None, help="Attendance database URL (default SQLite in the receiver's volume)."),
+    non_interactive: bool = typer.Option(False, "--non-interactive", help="Never prompt; use flags and defaults."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing jitsictl.yaml."),
+) -> None:
+    """Write jitsictl.yaml (commented, no secrets) and jitsictl.secrets.yaml (mode 0600)."""
+    from . import initconfig as setup
+
+    values = {k: v for k, v in dict(
+        domain=domain, public_url=public_url, xmpp=xmpp, auth=auth, jwt_app_id=jwt_app_id,
+        jwt_issuers=jwt_issuer or None, jwt_audiences=jwt_audience or None, timezone=timezone,
+        jvb_advertise_ips=jvb_advertise_ip or None, http_port=http_port, https_port=https_port,
+        jvb_port=jvb_port, attendance_port=attendance_port, letsencrypt_email=letsencrypt_email,
+        letsencrypt_domain=letsencrypt_domain, image_repository=image_repository,
+        image_version=image_version, openfire_image=openfire_image, claims=claim or None,
+        database_url=database_url,
+    ).items() if v is not None}
+    interactive = not non_interactive and sys.stdin.isatty()
+    if config_path.exists() and not force:
+        raise UsageError(f"{config_path} already exists", "edit it, or pass --force to overwrite it")
+    prompt = setup.terminal_prompt if interactive else None
+    result = setup.init(config_path, values, prompt=prompt)
+    typer.echo(f"wrote {result.config_path}")
+    typer.echo(f"wrote {result.secrets_path} (mode 0600; {len(result.secret_names)} secrets)")
+
+
+@app.command()
+def render(
+    config_path: Path = CONFIG_OPTION,
+    out: Path = typer.Option(Path("stack"), "--out", "-o", help="Directory of the compose project."),
+    rotate_secrets: bool = typer.Option(False, "--rotate-secrets", help="Generate new secrets (then restart what it lists)."),
+) -> None:
+    """Render the compose project (docker-compose.yml, .env, config tree) from jitsictl.yaml."""
+    from . import config as config_mod
+    from . import render as render_mod
+    from . import secrets as secrets_mod
+
+    config = config_mod.load(config_path)
+    secrets_path = secrets_mod.path_for(config_path)
+    rotation = None
+    if rotate_secrets:
+        secrets, rotation = secrets_mod.rotate(secrets_path, config)
+    else:
+        secrets = secrets_mod.ensure(secrets_path, config)
+    if secrets.repaired_mode:
+        _err(f"warning: {secrets_path} was readable by other users; its mode is now 0600 — "
+             "consider `jitsictl render --rotate-secrets`")
+    result = render_mod.render(config, secrets, out, rotated=rotation.names if rotation else ())
+    typer.echo(f"rendered {len(result.files)} files into {result.out_dir}")
+    if rotation:
+        typer.echo(f"rotated {len(rotation.names)} secrets; restart: {', '.join(rotation.services)}")
+        typer.echo(f"  docker compose --project-directory {result.out_dir} up -d --force-recreate "
+                   + " ".join(rotation.services))
+        for note in rotation.notes + result.notes:
+            typer.echo(f"  note: {note}")
+
+
+@app.command()
+def token(
+    room: str = typer.Option(..., "--room", help="Room name the token admits to ('*' for any room)."),
+    name: str = typer.Option(..., "--name", help="Display name (context.user.name)."),
+    email: Optional[str] = typer.Option(None, "--email", help="context.user.email."),
+    user_id: Optional[str] = typer.Option(None, "--user-id", help="context.user.id (default derived from email or name)."),
+    group: Optional[str] = typer.Option(None, "--group", help="context.group."),
+    claim: Optional[List[str]] = typer.Option(None, "--claim", help="Custom top-level claim k=v (repeatable)."),
+    moderator: bool = typer.Option(False, "--moderator", help="Make the user a moderator."),
+    ttl: int = typer.Option(3600, "--ttl", help="Lifetime in seconds."),
+    config_path: Path = CONFIG_OPTION,
+) -> None:
+    """Mint an HS256 JWT the stack accepts (auth type jwt); prints only the token."""
+    from . import config as config_mod
+    from . import secrets as secrets_mod
+    from . import token as token_mod
+
+    config = config_mod.load(config_path)
+    values, _ = secrets_mod.read(secrets_mod.path_for(config_path))
+    claims = token_mod.parse_claims(claim or [])
+    typer.echo(token_mod.mint(config, values, room=room, name=name, email=email, user_id=user_id,
+                              group=group, moderator=moderator, ttl=ttl, claims=claims))
+
+
+# ============================================================================================
+# C2: stack lifecycle and checks (up, down, status, logs, doctor, smoke)
+# Add commands here (small edits; keep heavy imports inside the functions).
+# ============================================================================================
+
+
+# ============================================================================================
+# D2: Openfire configuration (`jitsictl openfire plan|apply`)
+# Add a sub-app here: openfire_app = typer.Typer(...); app.add_typer(openfire_app, name="openfire")
+# ============================================================================================
 
 
 def main() -> None:

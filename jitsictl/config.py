@@ -1,0 +1,463 @@
+"""The deployment described by `jitsictl.yaml`: load, validate, write.
+
+The file holds no secrets (those live in `jitsictl.secrets.yaml`, see `jitsictl.secrets`).
+Every validation error names the key path and how to fix it, so the CLI can print it as one
+line without a traceback.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import ipaddress
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+CONFIG_FILENAME = "jitsictl.yaml"
+
+DEFAULT_IMAGE_REPOSITORY = "ghcr.io/jitsi"
+DEFAULT_IMAGE_VERSION = "stable-11146-2"
+DEFAULT_OPENFIRE_IMAGE = "ghcr.io/igniterealtime/openfire:v5.0.3"
+# The logger keeps its SQLite file in its own volume, mounted at /data in the container.
+DEFAULT_DATABASE_URL = "sqlite:////data/attendance.db"
+
+XMPP_SERVERS = ("prosody", "openfire")
+AUTH_TYPES = ("none", "internal", "jwt")
+
+_HOSTNAME_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_CLAIM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_IMAGE_REF = re.compile(r"^[a-z0-9]+([._/:-][a-z0-9]+)*(:[A-Za-z0-9_.-]{1,128})?$")
+_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+class ConfigError(ValueError):
+    """A user mistake in the configuration: `key` is the dotted path, `hint` says how to fix it."""
+
+    def __init__(self, key: str, problem: str, hint: str = "") -> None:
+        self.key = key
+        self.problem = problem
+        self.hint = hint
+        message = f"{key}: {problem}" if key else problem
+        if hint:
+            message += f" — {hint}"
+        super().__init__(message)
+
+
+@dataclass
+class Images:
+    repository: str = DEFAULT_IMAGE_REPOSITORY
+    version: str = DEFAULT_IMAGE_VERSION
+    openfire: str = DEFAULT_OPENFIRE_IMAGE
+
+
+@dataclass
+class JwtAuth:
+    app_id: str = ""
+    issuers: list[str] = field(default_factory=list)
+    audiences: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Auth:
+    type: str = "none"
+    jwt: JwtAuth = field(default_factory=JwtAuth)
+
+
+@dataclass
+class Ports:
+    http: int = 8000
+    https: int = 8443
+    jvb_udp: int = 10000
+    attendance: int = 8090
+
+
+@dataclass
+class LetsEncrypt:
+    enabled: bool = False
+    domain: str = ""
+    email: str = ""
+
+
+@dataclass
+class Thresholds:
+    reconnect_grace_seconds: int = 60
+    late_after_seconds: int = 300
+    left_early_seconds: int = 300
+    present_percent: int = 75
+    partial_percent: int = 25
+
+
+@dataclass
+class Attendance:
+    claims: list[str] = field(default_factory=lambda: ["courseid", "groupid"])
+    database_url: str = DEFAULT_DATABASE_URL
+    thresholds: Thresholds = field(default_factory=Thresholds)
+
+
+@dataclass
+class Config:
+    domain: str = "localhost"
+    public_url: str = ""
+    xmpp: str = "prosody"
+    timezone: str = "UTC"
+    jvb_advertise_ips: list[str] = field(default_factory=list)
+    images: Images = field(default_factory=Images)
+    auth: Auth = field(default_factory=Auth)
+    ports: Ports = field(default_factory=Ports)
+    letsencrypt: LetsEncrypt = field(default_factory=LetsEncrypt)
+    attendance: Attendance = field(default_factory=Attendance)
+
+    @property
+    def effective_public_url(self) -> str:
+        """The URL users open: `public_url` when set, else derived from domain and HTTPS port."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        port = "" if self.ports.https == 443 else f":{self.ports.https}"
+        return f"https://{self.domain}{port}"
+
+    @property
+    def letsencrypt_domain(self) -> str:
+        return self.letsencrypt.domain or self.domain
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def from_dict(data: Any) -> Config:
+    """Build and validate a Config from parsed YAML; raises ConfigError naming the bad key."""
+    if data is None:
+        data = {}
+    config = _build(Config, data, "")
+    validate(config)
+    return config
+
+
+def load(path: str | Path) -> Config:
+    """Read and validate `jitsictl.yaml`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            "", f"{path} not found", "create it with `jitsictl init` (or pass --config PATH)"
+        ) from None
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError("", f"{path} is not valid YAML{where}", "fix the syntax") from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError("", f"{path} must hold a mapping of keys", "see `jitsictl init`")
+    return from_dict(data)
+
+
+def _build(cls: type, data: Any, prefix: str):
+    if not isinstance(data, dict):
+        raise ConfigError(prefix.rstrip("."), "must be a mapping", "indent its keys under it")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1)
+            if re.search(r"secret|password", str(key), re.I):
+                hint = "secrets belong in jitsictl.secrets.yaml, never in jitsictl.yaml"
+            elif close:
+                hint = f"did you mean {prefix}{close[0]}?"
+            else:
+                hint = "known keys here: " + ", ".join(fields)
+            raise ConfigError(path, "unknown key", hint)
+        values[key] = _coerce(fields[key], value, path)
+    return cls(**values)
+
+
+def _coerce(f: dataclasses.Field, value: Any, path: str):
+    default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+    if dataclasses.is_dataclass(default):
+        return _build(type(default), value if value is not None else {}, path + ".")
+    if value is None:
+        return default
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(path, f"must be true or false, not {value!r}")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(path, f"must be a whole number, not {value!r}")
+        return value
+    if isinstance(default, list):
+        if isinstance(value, str):
+            value = [item.strip() for item in value.split(",") if item.strip()]
+        if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
+            raise ConfigError(path, "must be a list of strings", 'e.g. ["a", "b"]')
+        return [str(v) for v in value]
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise ConfigError(path, f"must be a string, not {value!r}")
+    return str(value)
+
+
+# --- validation ----------------------------------------------------------------------------
+
+
+def is_hostname(name: str) -> bool:
+    if not name or len(name) > 253:
+        return False
+    return all(_HOSTNAME_LABEL.match(label) for label in name.split("."))
+
+
+def validate(config: Config) -> None:
+    """Check cross-field rules; raise ConfigError on the first problem found."""
+    if not is_hostname(config.domain):
+        raise ConfigError(
+            "domain",
+            f"{config.domain!r} is not a hostname",
+            "use the public DNS name, lower case, e.g. meet.example.org",
+        )
+    if config.public_url:
+        parts = urlsplit(config.public_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(
+                "public_url",
+                f"{config.public_url!r} is not an http(s) URL",
+                "e.g. https://meet.example.org (include the port when it is not 443)",
+            )
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ConfigError("public_url", "must not have a path, query or fragment",
+                              "give only scheme, host and port")
+    if config.xmpp not in XMPP_SERVERS:
+        raise ConfigError("xmpp", f"{config.xmpp!r} is not supported", "use prosody or openfire")
+    _validate_timezone(config.timezone)
+    for index, entry in enumerate(config.jvb_advertise_ips):
+        _validate_advertise_ip(entry, f"jvb_advertise_ips[{index}]")
+    _validate_images(config.images)
+    _validate_auth(config)
+    _validate_ports(config)
+    _validate_letsencrypt(config)
+    _validate_attendance(config.attendance)
+
+
+def _validate_timezone(name: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    try:
+        if not name or "\n" in name:
+            raise ValueError(name)
+        ZoneInfo(name)
+    except (ValueError, OSError, LookupError):
+        raise ConfigError(
+            "timezone", f"{name!r} is not an IANA time zone", "e.g. UTC or Europe/Paris"
+        ) from None
+
+
+def _validate_advertise_ip(entry: str, path: str) -> None:
+    address, _, port = entry.partition("#")
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        raise ConfigError(
+            path, f"{entry!r} is not an IP address",
+            "list the addresses clients reach the JVB on, e.g. 203.0.113.7 (optionally #port)",
+        ) from None
+    if port and not (port.isdigit() and 0 < int(port) < 65536):
+        raise ConfigError(path, f"port {port!r} is not a UDP port number", "use 1-65535")
+
+
+def _validate_images(images: Images) -> None:
+    if not re.match(r"^[a-z0-9]+([._/:-][a-z0-9]+)*$", images.repository):
+        raise ConfigError("images.repository", f"{images.repository!r} is not an image repository",
+                          "e.g. ghcr.io/jitsi")
+    if not _IMAGE_TAG.match(images.version):
+        raise ConfigError("images.version", f"{images.version!r} is not an image tag",
+                          "e.g. stable-11146-2")
+    if not _IMAGE_REF.match(images.openfire):
+        raise ConfigError("images.openfire", f"{images.openfire!r} is not an image reference",
+                          "e.g. ghcr.io/igniterealtime/openfire:v5.0.3")
+
+
+def _validate_auth(config: Config) -> None:
+    auth = config.auth
+    if auth.type not in AUTH_TYPES:
+        raise ConfigError("auth.type", f"{auth.type!r} is not supported", "use none, internal or jwt")
+    if auth.type != "jwt":
+        return
+    if not auth.jwt.app_id:
+        raise ConfigError(
+            "auth.jwt.app_id", "required when auth.type is jwt",
+            "set it with --jwt-app-id or in jitsictl.yaml",
+        )
+    if not re.match(r"^[A-Za-z0-9_.-]{1,128}$", auth.jwt.app_id):
+        raise ConfigError("auth.jwt.app_id", f"{auth.jwt.app_id!r} has characters Jitsi rejects",
+                          "use letters, digits, '.', '_' or '-'")
+    for key in ("issuers", "audiences"):
+        for index, value in enumerate(getattr(auth.jwt, key)):
+            if not value or "," in value or '"' in value:
+                raise ConfigError(f"auth.jwt.{key}[{index}]", f"{value!r} is not a usable value",
+                                  "give non-empty strings without commas or quotes")
+    if config.xmpp == "openfire":
+        raise ConfigError(
+            "auth.type", "jwt is not available with xmpp: openfire (Openfire cannot verify Jitsi tokens)",
+            "use auth.type none or internal with Openfire, or xmpp: prosody for JWT",
+        )
+
+
+def _validate_ports(config: Config) -> None:
+    ports = config.ports
+    seen: dict[int, str] = {}
+    for name in ("http", "https", "attendance"):
+        value = getattr(ports, name)
+        if not 0 < value < 65536:
+            raise ConfigError(f"ports.{name}", f"{value} is not a TCP port", "use 1-65535")
+        if value in seen:
+            raise ConfigError(f"ports.{name}", f"{value} is already used by ports.{seen[value]}",
+                              "give each published TCP port its own number")
+        seen[value] = name
+    if not 0 < ports.jvb_udp < 65536:
+        raise ConfigError("ports.jvb_udp", f"{ports.jvb_udp} is not a UDP port", "use 1-65535")
+
+
+def _validate_letsencrypt(config: Config) -> None:
+    le = config.letsencrypt
+    if not le.enabled:
+        return
+    if not le.email or not _EMAIL.match(le.email):
+        raise ConfigError("letsencrypt.email", "a valid address is required when letsencrypt.enabled is true",
+                          "set it with --letsencrypt-email or in jitsictl.yaml")
+    domain = config.letsencrypt_domain
+    if not is_hostname(domain) or "." not in domain or _is_ip(domain):
+        raise ConfigError("letsencrypt.domain", f"{domain!r} cannot get a public certificate",
+                          "use the server's public DNS name")
+    if config.ports.http != 80:
+        raise ConfigError("ports.http", "must be 80 when letsencrypt.enabled is true",
+                          "Let's Encrypt validates over port 80: set ports.http: 80")
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        return False
+
+
+def _validate_attendance(attendance: Attendance) -> None:
+    for index, claim in enumerate(attendance.claims):
+        if not _CLAIM_NAME.match(claim):
+            raise ConfigError(f"attendance.claims[{index}]", f"{claim!r} is not a claim name",
+                              "use letters, digits and '_', e.g. courseid")
+    if len(set(attendance.claims)) != len(attendance.claims):
+        raise ConfigError("attendance.claims", "lists a claim twice", "remove the duplicate")
+    url = attendance.database_url
+    if not re.match(r"^(sqlite:///.+|postgresql(\+psycopg)?://.+)$", url):
+        raise ConfigError("attendance.database_url", f"{_redact_url(url)!r} is not supported",
+                          "use sqlite:////data/attendance.db or postgresql+psycopg://user@host/db")
+    thresholds = attendance.thresholds
+    for name in ("reconnect_grace_seconds", "late_after_seconds", "left_early_seconds"):
+        if getattr(thresholds, name) < 0:
+            raise ConfigError(f"attendance.thresholds.{name}", "must not be negative", "use 0 or more")
+    for name in ("present_percent", "partial_percent"):
+        if not 0 <= getattr(thresholds, name) <= 100:
+            raise ConfigError(f"attendance.thresholds.{name}", "must be between 0 and 100", "")
+    if thresholds.partial_percent > thresholds.present_percent:
+        raise ConfigError("attendance.thresholds.partial_percent",
+                          "must not exceed present_percent", "lower it or raise present_percent")
+
+
+def _redact_url(url: str) -> str:
+    """Hide a password embedded in a database URL before showing it."""
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def _q(value: Any) -> str:
+    """A YAML scalar: JSON strings are valid YAML double-quoted scalars."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_q(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def to_yaml(config: Config) -> str:
+    """The commented `jitsictl.yaml` text for a config (deterministic, no secrets)."""
+    c = config
+    t = c.attendance.thresholds
+    return f"""\
+# jitsictl.yaml: the Jitsi classroom stack jitsictl renders (`jitsictl render`, `jitsictl up`).
+# Secrets are not kept here: they live in jitsictl.secrets.yaml (mode 0600) beside this file.
+
+# Public DNS name of the server.
+domain: {_q(c.domain)}
+# URL users open; empty means https://<domain>[:<ports.https>].
+public_url: {_q(c.public_url)}
+# XMPP server: prosody (docker-jitsi-meet's) or openfire.
+xmpp: {_q(c.xmpp)}
+# IANA time zone of the containers.
+timezone: {_q(c.timezone)}
+# Addresses clients reach the video bridge on (public IP behind NAT); empty lets JVB guess.
+# A wrong value breaks calls with more than two participants.
+jvb_advertise_ips: {_q(c.jvb_advertise_ips)}
+
+images:
+  # docker-jitsi-meet images: <repository>/<web|prosody|jicofo|jvb>:<version>
+  repository: {_q(c.images.repository)}
+  version: {_q(c.images.version)}
+  # Base image of the Openfire service (xmpp: openfire).
+  openfire: {_q(c.images.openfire)}
+
+auth:
+  # none: anyone may open a room; internal: XMPP accounts; jwt: tokens from your LMS.
+  type: {_q(c.auth.type)}
+  jwt:
+    # The JWT secret is JWT_APP_SECRET in jitsictl.secrets.yaml.
+    app_id: {_q(c.auth.jwt.app_id)}
+    issuers: {_q(c.auth.jwt.issuers)}
+    audiences: {_q(c.auth.jwt.audiences)}
+
+ports:
+  http: {_q(c.ports.http)}
+  https: {_q(c.ports.https)}
+  # Media (UDP) port of the video bridge: open it in the firewall.
+  jvb_udp: {_q(c.ports.jvb_udp)}
+  # Attendance receiver and dashboard, published on 127.0.0.1 only.
+  attendance: {_q(c.ports.attendance)}
+
+letsencrypt:
+  # Needs ports.http: 80 and a public DNS name.
+  enabled: {_q(c.letsencrypt.enabled)}
+  # Empty means the value of domain.
+  domain: {_q(c.letsencrypt.domain)}
+  email: {_q(c.letsencrypt.email)}
+
+attendance:
+  # Custom JWT claims copied into attendance records (allow-list).
+  claims: {_q(c.attendance.claims)}
+  # SQLite in the receiver's volume by default, or postgresql+psycopg://user@host/db
+  database_url: {_q(c.attendance.database_url)}
+  thresholds:
+    # Gaps shorter than this between two presences count as present (reconnects).
+    reconnect_grace_seconds: {_q(t.reconnect_grace_seconds)}
+    # Joining this long after the meeting started flags the participant late.
+    late_after_seconds: {_q(t.late_after_seconds)}
+    # Leaving this long before the meeting ended flags the participant as left early.
+    left_early_seconds: {_q(t.left_early_seconds)}
+    # Status by percent of the meeting attended: present >= present_percent,
+    # partial >= partial_percent, else absent.
+    present_percent: {_q(t.present_percent)}
+    partial_percent: {_q(t.partial_percent)}
+"""
+
+
+def write(config: Config, path: str | Path) -> None:
+    validate(config)
+    Path(path).write_text(to_yaml(config), encoding="utf-8")

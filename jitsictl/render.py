@@ -1,0 +1,297 @@
+"""Render a docker-jitsi-meet compose project from a Config and its Secrets.
+
+Output (default `./stack`):
+
+    docker-compose.yml     services web, prosody|openfire, jicofo, jvb, logger; no secrets
+    .env                   CONFIG, JITSICTL_SOURCE and the secrets (mode 0600)
+    config/                the ${CONFIG} tree: per-service config, storage/ and tmp/ volumes
+    .jitsictl-files        the files this render owns, so the next render removes stale ones
+
+Rendering is a pure function of (config, secrets, source checkout): no timestamps, sorted
+listings, fixed file modes, so the same inputs give byte-identical output. The images jitsictl
+builds itself (logger, openfire) use the checkout as build context through `JITSICTL_SOURCE` in
+`.env`: the compose file stays the same wherever the checkout lives, and a build always uses
+the plugin and receiver code of the jitsictl that rendered it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from . import __version__
+from .config import Config, ConfigError
+from .secrets import Secrets, XMPP_PASSWORDS
+
+SOURCE_DIR = Path(__file__).resolve().parent.parent
+TEMPLATE_DIR = SOURCE_DIR / "templates"
+PROSODY_PLUGIN_DIR = SOURCE_DIR / "prosody-plugin"
+MANIFEST = ".jitsictl-files"
+
+# Where the receiver listens inside its container (compose/logger/Dockerfile) and the path the
+# XMPP plugins post signed events to.
+LOGGER_PORT = 8080
+LOGGER_EVENTS_URL = f"http://logger:{LOGGER_PORT}/v1/events"
+OPENFIRE_HTTP_BASE = "http://openfire:7070"
+OPENFIRE_SEED_XML = "/opt/jitsictl/openfire.xml"
+
+# Internal XMPP domains. Prosody: docker-jitsi-meet's defaults. Openfire: one domain for users,
+# auth and MUCs (ARCHITECTURE §7), the brewery on a MUC service of its own.
+PROSODY_DOMAINS = {
+    "domain": "meet.jitsi",
+    "auth": "auth.meet.jitsi",
+    "muc": "muc.meet.jitsi",
+    "internal_muc": "internal-muc.meet.jitsi",
+    "guest": "guest.meet.jitsi",
+}
+OPENFIRE_DOMAINS = {
+    "domain": "meet.jitsi",
+    "auth": "meet.jitsi",
+    "muc": "conference.meet.jitsi",
+    "internal_muc": "internal-muc.meet.jitsi",
+    "guest": "meet.jitsi",
+}
+
+# Directories the uid-1000 containers of stable-11146 write to; they refuse to start otherwise.
+CONTAINER_UID = 1000
+WRITABLE_DIRS = {
+    "prosody": ("storage/prosody", "storage/web", "storage/transcripts", "storage/logger",
+                "tmp/web-load-test"),
+    "openfire": ("storage/openfire", "storage/web", "storage/transcripts", "storage/logger",
+                 "tmp/web-load-test"),
+}
+READ_DIRS = {
+    "prosody": ("web", "jicofo", "jvb", "prosody/config", "prosody/prosody-plugins-custom"),
+    "openfire": ("web", "web/nginx-custom", "jicofo", "jvb", "openfire/conf"),
+}
+
+
+@dataclass
+class RenderResult:
+    out_dir: Path
+    files: list[str]  # relative paths, sorted
+    notes: list[str] = field(default_factory=list)
+
+
+def _yaml_string(value: object, *, interpolate: bool = False) -> str:
+    """A YAML double-quoted scalar (JSON strings are valid YAML); `$` escaped for compose."""
+    text = str(value)
+    if not interpolate:
+        text = text.replace("$", "$$")
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _environment():
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATE_DIR)),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters["q"] = _yaml_string
+    env.filters["qi"] = lambda value: _yaml_string(value, interpolate=True)
+    return env
+
+
+def _lua_string(value: str) -> str:
+    # Lua accepts JSON-style escapes for the characters that can occur here.
+    return json.dumps(value)
+
+
+def prosody_muc_configuration(config: Config) -> str:
+    """Lines for XMPP_MUC_CONFIGURATION, which docker-jitsi-meet splits on ',' into lines.
+
+    So no value may contain a comma: Lua tables use ';' as separator, and the secret is a
+    compose reference (whsec_ + base64 has no comma).
+    """
+    claims = "; ".join(_lua_string(claim) for claim in config.attendance.claims)
+    lines = [
+        f"presence_logger_url = {_lua_string(LOGGER_EVENTS_URL)}",
+        'presence_logger_secret = "${ATTENDANCE_WEBHOOK_SECRET:?missing in .env - run jitsictl render}"',
+        f"presence_logger_claims = {{ {claims} }}" if claims else "presence_logger_claims = {}",
+    ]
+    for line in lines:
+        assert "," not in line, line
+    return ",".join(lines)
+
+
+def context(config: Config, secrets: Secrets) -> dict:
+    """Everything the templates use (documented in templates/README.md)."""
+    domains = OPENFIRE_DOMAINS if config.xmpp == "openfire" else PROSODY_DOMAINS
+    needed = secret_names_for_env(config)
+    missing = [name for name in needed if name not in secrets.values]
+    if missing:
+        raise ConfigError(str(secrets.path), f"lacks {', '.join(missing)}",
+                          "run `jitsictl render`, which generates missing secrets")
+    return {
+        "jitsictl_version": __version__,
+        "xmpp": config.xmpp,
+        "images": config.images,
+        "auth": config.auth,
+        "auth_type": config.auth.type,
+        "enable_auth": "0" if config.auth.type == "none" else "1",
+        "ports": config.ports,
+        "timezone": config.timezone,
+        "public_url": config.effective_public_url,
+        "jvb_advertise_ips": config.jvb_advertise_ips,
+        "letsencrypt": config.letsencrypt,
+        "letsencrypt_domain": config.letsencrypt_domain,
+        "attendance": config.attendance,
+        "xmpp_domains": domains,
+        "xmpp_bosh_url_base": OPENFIRE_HTTP_BASE if config.xmpp == "openfire" else "http://xmpp.meet.jitsi:5280",
+        "openfire_http_base": OPENFIRE_HTTP_BASE,
+        "openfire_seed_xml": OPENFIRE_SEED_XML,
+        "prosody_muc_modules": "presence_logger",
+        "prosody_muc_configuration": prosody_muc_configuration(config),
+        "logger_port": LOGGER_PORT,
+        "logger_image_name": f"jitsictl-logger:{__version__}",
+        "openfire_image_name": f"jitsictl-openfire:{__version__}",
+        "source_dir": str(SOURCE_DIR),
+        "secrets": [(name, secrets.values[name]) for name in sorted(needed)],
+    }
+
+
+def secret_names_for_env(config: Config) -> list[str]:
+    from .secrets import required_names
+
+    return sorted(required_names(config))
+
+
+def _prosody_plugin_files() -> list[tuple[Path, str]]:
+    """The module and the helper libraries it `module:require`s (specs and docs stay behind)."""
+    if not (PROSODY_PLUGIN_DIR / "mod_presence_logger.lua").is_file():
+        raise ConfigError("xmpp", f"{PROSODY_PLUGIN_DIR}/mod_presence_logger.lua is missing",
+                          "run jitsictl from a complete source checkout")
+    files = []
+    for path in sorted(PROSODY_PLUGIN_DIR.rglob("*.lua")):
+        relative = path.relative_to(PROSODY_PLUGIN_DIR)
+        if relative.parts[0] in ("spec", "tests", "test") or relative.name.endswith("_spec.lua"):
+            continue
+        files.append((path, relative.as_posix()))
+    return files
+
+
+def _write(path: Path, data: bytes, mode: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        os.fchmod(fd, mode)
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def _make_writable_for_containers(path: Path, notes: list[str]) -> None:
+    """Let uid 1000 write here: chown when we are root, else 0777 unless we are uid 1000."""
+    path.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        os.chown(path, CONTAINER_UID, CONTAINER_UID)
+        os.chmod(path, 0o755)
+    elif os.geteuid() == CONTAINER_UID:
+        os.chmod(path, 0o755)
+    else:
+        os.chmod(path, 0o777)
+        note = ("storage directories are mode 0777 because jitsictl runs neither as root nor as "
+                "uid 1000; chown -R 1000:1000 them and chmod 755 for tighter permissions")
+        if note not in notes:
+            notes.append(note)
+
+
+def render(config: Config, secrets: Secrets, out_dir: str | Path, rotated: Iterable[str] = ()) -> RenderResult:
+    """Write the compose project into out_dir; returns the files written (relative, sorted)."""
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    ctx = context(config, secrets)
+    env = _environment()
+    notes: list[str] = []
+
+    outputs: dict[str, tuple[bytes, int]] = {
+        "docker-compose.yml": (env.get_template("docker-compose.yml.j2").render(ctx).encode(), 0o644),
+        ".env": (env.get_template("env.j2").render(ctx).encode(), 0o600),
+    }
+    if config.xmpp == "prosody":
+        for source, relative in _prosody_plugin_files():
+            outputs[f"config/prosody/prosody-plugins-custom/{relative}"] = (source.read_bytes(), 0o644)
+    else:
+        outputs["config/web/nginx-custom/jitsictl-openfire.conf"] = (
+            env.get_template("web/openfire-xmpp.conf.j2").render(ctx).encode(), 0o644)
+        # Holds the Openfire admin password and REST secret: 0600 (read by the root entrypoint).
+        outputs["config/openfire/conf/openfire.xml"] = (openfire_xml(config, secrets), 0o600)
+
+    for relative in READ_DIRS[config.xmpp]:
+        (out / "config" / relative).mkdir(parents=True, exist_ok=True)
+        os.chmod(out / "config" / relative, 0o755)
+    for relative in WRITABLE_DIRS[config.xmpp]:
+        _make_writable_for_containers(out / "config" / relative, notes)
+
+    for relative, (data, mode) in sorted(outputs.items()):
+        _write(out / relative, data, mode)
+
+    _remove_stale(out, set(outputs))
+    manifest = "".join(f"{name}\n" for name in sorted(outputs))
+    _write(out / MANIFEST, manifest.encode(), 0o644)
+
+    rotated = set(rotated)
+    if rotated & set(XMPP_PASSWORDS) and config.xmpp == "prosody":
+        notes += _forget_prosody_accounts(out, rotated)
+    return RenderResult(out_dir=out, files=sorted(outputs), notes=notes)
+
+
+def openfire_xml(config: Config, secrets: Secrets) -> bytes:
+    """The seed openfire.xml (D2's renderer) for Openfire's unattended first boot.
+
+    It is mounted read-only into the container at OPENFIRE_SEED_XML; Openfire's image initialises
+    its data volume (conf/, plugins/) on first start, so the seed cannot be dropped into that
+    volume beforehand: compose/openfire's entrypoint copies it in while no setup has run.
+    """
+    from .openfire.render import render_openfire_xml
+
+    return render_openfire_xml(
+        domain=OPENFIRE_DOMAINS["domain"],
+        fqdn="xmpp.meet.jitsi",
+        admin_email=config.letsencrypt.email or f"admin@{config.domain}",
+        admin_password=secrets.values["OPENFIRE_ADMIN_PASSWORD"],
+        restapi_secret=secrets.values["OPENFIRE_RESTAPI_SECRET"],
+        anonymous_login=config.auth.type == "none",
+        users=[("focus", secrets.values["JICOFO_AUTH_PASSWORD"]),
+               ("jvb", secrets.values["JVB_AUTH_PASSWORD"])],
+    ).encode()
+
+
+def _remove_stale(out: Path, current: set[str]) -> None:
+    """Delete files an earlier render wrote that this one does not (e.g. after switching xmpp)."""
+    manifest = out / MANIFEST
+    if not manifest.exists():
+        return
+    for name in manifest.read_text(encoding="utf-8").split():
+        if name in current or name.startswith("/") or ".." in Path(name).parts:
+            continue
+        stale = out / name
+        if stale.is_file():
+            stale.unlink()
+
+
+def _forget_prosody_accounts(out: Path, rotated: set[str]) -> list[str]:
+    """Remove the focus/jvb account files so Prosody re-registers them with the new passwords.
+
+    docker-jitsi-meet registers the accounts with `user create`, which leaves an existing
+    account's password unchanged; without this jicofo and jvb could not log in after rotation.
+    """
+    accounts = out / "config" / "storage" / "prosody" / "data" / "auth%2emeet%2ejitsi" / "accounts"
+    removed = []
+    for user, name in (("focus", "JICOFO_AUTH_PASSWORD"), ("jvb", "JVB_AUTH_PASSWORD")):
+        account = accounts / f"{user}.dat"
+        if name in rotated and account.exists():
+            account.unlink()
+            removed.append(user)
+    if removed:
+        return [f"removed the Prosody accounts {', '.join(removed)}: prosody re-creates them "
+                "with the new passwords when it restarts"]
+    return []
