@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import re
 import sys
@@ -55,15 +56,17 @@ def cli() -> None:
 @click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn.")
 def serve(host: str, port: int, workers: int, dev: bool) -> None:
     """Receive events and serve the API and dashboard."""
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not dev and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Before prometheus_client is imported: workers then share their counters.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="attendance-metrics-")
     app = _create_app_or_exit()
-    if dev:
-        app.run(host=host, port=port, threaded=True, use_reloader=False)
-        return
-    from .wsgi_server import run_gunicorn
+    from .wsgi_server import run_dev, run_gunicorn
 
+    if dev:
+        run_dev(app, host=host, port=port)
+        return
     run_gunicorn(app, host=host, port=port, workers=workers)
 
 

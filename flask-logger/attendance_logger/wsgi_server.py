@@ -35,3 +35,15 @@ def run_gunicorn(app, *, host: str, port: int, workers: int) -> None:
         "child_exit": _child_exit,
         "timeout": 60,
     }).run()
+
+
+def run_dev(app, *, host: str, port: int) -> None:
+    """Flask's development server, with access log lines that leave out query strings."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    class _Handler(WSGIRequestHandler):
+        def log_request(self, code="-", size="-"):
+            path = self.path.split("?", 1)[0]
+            self.log("info", '"%s %s" %s %s', self.command, path, code, size)
+
+    app.run(host=host, port=port, threaded=True, use_reloader=False, request_handler=_Handler)

@@ -1,70 +1,19 @@
-"""Fixtures for the receiver's tests: real SQLite and real PostgreSQL, signed requests.
-
-Requests are signed with the PyPI `standardwebhooks` library, an implementation independent of
-ours, so the tests check interoperability rather than our code against itself.
-"""
+"""Fixtures for the receiver's tests: real SQLite and real PostgreSQL, an app, signed requests."""
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import json
 import os
 import shutil
-import socket
-import subprocess
-import tempfile
-import time
-import uuid
+import sys
 from pathlib import Path
 
 import pytest
-from standardwebhooks import Webhook
 
-from attendance_logger import create_app
+# Under --import-mode=importlib conftest is not importable; the helpers module next to it is.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
-ADMIN_PASSWORD = "correct horse battery staple"
-WEBHOOK_SECRET = "whsec_" + base64.b64encode(os.urandom(32)).decode()
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class PostgresServer:
-    """A throwaway PostgreSQL cluster on loopback, run as the `postgres` OS user (it refuses root)."""
-
-    def __init__(self):
-        self.dir = Path(tempfile.mkdtemp(prefix="attendance-pg-"))
-        self.port = free_port()
-        self._databases = 0
-
-    def _as_postgres(self, *argv, **kwargs):
-        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        return subprocess.run([*prefix, *map(str, argv)], check=True, capture_output=True, text=True, **kwargs)
-
-    def start(self):
-        if os.geteuid() == 0:
-            shutil.chown(self.dir, "postgres")
-        data = self.dir / "data"
-        self._as_postgres(PG_BIN / "initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8")
-        self._as_postgres(PG_BIN / "pg_ctl", "-D", data, "-l", self.dir / "log", "-w", "-o",
-                          f"-h 127.0.0.1 -p {self.port} -k {self.dir} -c fsync=on", "start")
-        return self
-
-    def stop(self):
-        self._as_postgres(PG_BIN / "pg_ctl", "-D", self.dir / "data", "-m", "fast", "-w", "stop")
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def new_database(self) -> str:
-        self._databases += 1
-        name = f"attendance_{self._databases}_{uuid.uuid4().hex[:6]}"
-        self._as_postgres(PG_BIN / "psql", "-h", "127.0.0.1", "-p", self.port, "-U", "postgres", "-q", "-c",
-                          f"CREATE DATABASE {name}")
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+from attendance_logger import create_app  # noqa: E402
+from logger_helpers import (ADMIN_PASSWORD, ARTIFACTS, PG_BIN, WEBHOOK_SECRET, PostgresServer,  # noqa: E402
+                            Sender, basic_auth, signed_headers)
 
 
 @pytest.fixture(scope="session")
@@ -99,36 +48,6 @@ def client(app):
     return app.test_client()
 
 
-def basic_auth(password: str = ADMIN_PASSWORD, user: str = "admin") -> dict:
-    token = base64.b64encode(f"{user}:{password}".encode()).decode()
-    return {"Authorization": f"Basic {token}"}
-
-
-def signed_headers(body: str, *, secret: str = WEBHOOK_SECRET, webhook_id: str | None = None,
-                   timestamp: dt.datetime | None = None) -> dict:
-    webhook_id = webhook_id or str(uuid.uuid4())
-    timestamp = timestamp or dt.datetime.now(dt.timezone.utc)
-    return {"Content-Type": "application/json", "webhook-id": webhook_id,
-            "webhook-timestamp": str(int(timestamp.timestamp())),
-            "webhook-signature": Webhook(secret).sign(webhook_id, timestamp, body)}
-
-
-class Sender:
-    """Posts events the way a plugin does: JSON, signed, batched."""
-
-    def __init__(self, client):
-        self.client = client
-
-    def post(self, payload, **sign_options):
-        body = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
-        return self.client.post("/v1/events", data=body.encode(), headers=signed_headers(body, **sign_options))
-
-    def post_all(self, events: list[dict], batch_size: int = 100):
-        for start in range(0, len(events), batch_size):
-            response = self.post({"events": events[start:start + batch_size]})
-            assert response.status_code == 200, response.get_json()
-
-
 @pytest.fixture
 def sender(client):
     return Sender(client)
@@ -143,20 +62,6 @@ def auth():
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
-
-
-def wait_for_http(url: str, timeout: float = 15.0) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 @pytest.fixture

@@ -1,0 +1,151 @@
+"""`attendance-logger serve` as a real process (gunicorn and --dev), as B2's and C2's tests use it."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from logger_helpers import ADMIN_PASSWORD, WEBHOOK_SECRET, basic_auth, free_port, signed_headers, wait_for_http
+from tests.support import vectors
+
+CLI = str(Path(sys.executable).parent / "attendance-logger")
+
+
+def server_env(tmp_path, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ATTENDANCE_", "PROMETHEUS_"))}
+    env.update({"ATTENDANCE_DATABASE_URL": f"sqlite:///{tmp_path / 'attendance.db'}",
+                "ATTENDANCE_WEBHOOK_SECRET": WEBHOOK_SECRET, "ATTENDANCE_ADMIN_PASSWORD": ADMIN_PASSWORD})
+    env.update(extra)
+    return env
+
+
+def http(url, body: bytes | None = None, headers: dict | None = None):
+    req = urllib.request.Request(url, data=body, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+class RunningServer:
+    def __init__(self, mode: str, tmp_path: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = tmp_path / f"serve-{mode}.log"
+        argv = [CLI, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        if mode == "dev":
+            argv.append("--dev")
+        else:
+            argv += ["--workers", "2"]
+        self._log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(argv, env=server_env(tmp_path), stdout=self._log, stderr=subprocess.STDOUT)
+        try:
+            wait_for_http(self.url + "/healthz", timeout=30)
+        except OSError:
+            self.stop()
+            raise AssertionError("server did not come up:\n" + self.logs())
+
+    def post_events(self, payload, **sign_options):
+        body = json.dumps(payload, ensure_ascii=False)
+        return http(self.url + "/v1/events", body.encode(), signed_headers(body, **sign_options))
+
+    def logs(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+@pytest.fixture(params=["gunicorn", "dev"])
+def server(request, tmp_path):
+    running = RunningServer(request.param, tmp_path)
+    yield running
+    running.stop()
+
+
+def test_serve_ingests_and_answers_reads(server):
+    vector = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json")
+    events = vector.materialize(dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=3))
+    status, body = server.post_events({"events": events})
+    assert status == 200, body
+    assert json.loads(body) == {"accepted": len(events), "duplicates": 0}
+    status, body = http(server.url + "/v1/meetings", headers=basic_auth())
+    assert status == 200
+    listed = json.loads(body)["meetings"]
+    assert [m["room"] for m in listed] == ["maths-3b"]
+    assert http(server.url + "/v1/meetings")[0] == 401
+    assert http(server.url + "/v1/meetings", headers=basic_auth("wrong"))[0] == 401
+    assert json.loads(http(server.url + "/healthz")[1])["database"] == "ok"
+
+
+def test_metrics_count_accepted_rejected_duplicates_and_latency(server):
+    event = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json").materialize(dt.datetime.now(dt.timezone.utc))[0]
+    for _ in range(3):  # several requests, so that with two workers both are likely to count
+        server.post_events(event)
+    server.post_events(event, secret="whsec_" + base64.b64encode(b"x" * 32).decode())
+    status, body = http(server.url + "/metrics")
+    assert status == 200
+    text = body.decode()
+
+    def value(name, labels=""):
+        match = re.search(rf"^{re.escape(name)}{re.escape(labels)} ([0-9.e+]+)$", text, re.M)
+        assert match, f"{name}{labels} missing from /metrics"
+        return float(match.group(1))
+
+    assert value("attendance_events_accepted_total") == 1
+    assert value("attendance_events_duplicate_total") == 2
+    assert value("attendance_requests_rejected_total", '{reason="bad_signature"}') == 1
+    assert value("attendance_request_seconds_count", '{endpoint="/v1/events"}') == 4
+
+
+def test_logs_never_contain_secrets(server):
+    """Requests carrying the secret material in every place a careless log line could show it."""
+    event = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json").materialize(dt.datetime.now(dt.timezone.utc))[0]
+    server.post_events(event)
+    server.post_events(event, secret="whsec_" + base64.b64encode(b"y" * 32).decode())
+    http(server.url + "/v1/meetings?password=" + ADMIN_PASSWORD.replace(" ", "+"), headers=basic_auth("not-it"))
+    http(server.url + "/login", body=f"password={ADMIN_PASSWORD[:-1]}".encode(),
+         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    logs = server.logs()
+    assert "refused events" in logs and "failed dashboard login" in logs  # the log is really captured
+    key_b64 = WEBHOOK_SECRET[len("whsec_"):]
+    for secret in (WEBHOOK_SECRET, key_b64, ADMIN_PASSWORD, ADMIN_PASSWORD[:-1],
+                   ADMIN_PASSWORD.replace(" ", "+"), base64.b64encode(f"admin:{ADMIN_PASSWORD}".encode()).decode()):
+        assert secret not in logs
+
+
+@pytest.mark.parametrize("secret,complaint", [
+    (None, "is not set"),
+    ("hunter2", "must start with 'whsec_'"),
+    ("whsec_not*base64", "not valid base64"),
+    ("whsec_" + base64.b64encode(b"short").decode(), "too short"),
+])
+def test_serve_refuses_to_start_without_a_usable_secret(tmp_path, secret, complaint):
+    env = server_env(tmp_path)
+    env.pop("ATTENDANCE_WEBHOOK_SECRET")
+    if secret is not None:
+        env["ATTENDANCE_WEBHOOK_SECRET"] = secret
+    result = subprocess.run([CLI, "serve", "--dev", "--port", str(free_port())], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2
+    assert complaint in result.stderr
+    assert "secrets.token_bytes(32)" in result.stderr  # says how to generate one
+    assert "Traceback" not in result.stderr
