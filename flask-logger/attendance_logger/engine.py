@@ -278,7 +278,7 @@ class _Session:
 
 class _Person:
     __slots__ = ("key", "sessions", "nicks", "last_nick", "identity", "identity_name", "email", "user_id",
-                 "claims", "moderator")
+                 "claims", "token_moderator", "role_moderator")
 
     def __init__(self, key: str) -> None:
         self.key = key
@@ -290,7 +290,13 @@ class _Person:
         self.email: str | None = None
         self.user_id: str | None = None
         self.claims: dict = {}
-        self.moderator = False
+        self.token_moderator: bool | None = None  # what the verified token says, when it says it
+        self.role_moderator = False  # held the MUC moderator role at some point
+
+    @property
+    def moderator(self) -> bool:
+        """The token decides when it says; otherwise the room role does (guest-only deployments)."""
+        return self.role_moderator if self.token_moderator is None else self.token_moderator
 
     def saw_identity(self, identity: Mapping, allowed_claims: tuple[str, ...]) -> None:
         self.identity = identity
@@ -300,8 +306,8 @@ class _Person:
             self.email = identity["email"]
         if identity.get("user_id"):
             self.user_id = identity["user_id"]
-        if identity.get("moderator") is True:
-            self.moderator = True
+        if isinstance(identity.get("moderator"), bool):
+            self.token_moderator = identity["moderator"]
         claims = identity.get("claims")
         if claims:
             for name in allowed_claims:
@@ -484,7 +490,7 @@ def _read_lives(ordered: list, settings: Settings) -> tuple[list[_Life], _Instan
             if identity and identity != person.identity:
                 person.saw_identity(identity, allowed_claims)
             if occupant.get("role") == "moderator":
-                person.moderator = True
+                person.role_moderator = True
             continue
 
         if rank == 4 or rank == 3:  # occupant.left, occupant.renamed
@@ -505,7 +511,7 @@ def _read_lives(ordered: list, settings: Settings) -> tuple[list[_Life], _Instan
                 person.nicks.setdefault(nick, None)
                 person.last_nick = nick
             if occupant.get("role") == "moderator":
-                person.moderator = True
+                person.role_moderator = True
             continue
 
         if parent_jid:

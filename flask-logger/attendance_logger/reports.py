@@ -1,0 +1,191 @@
+"""Attendance reports: JSON-ready dicts and CSV files computed meetings are rendered to.
+
+Pure (no Flask, no database), so the API, the dashboard and the CLI render the same report.
+
+CSV files are made to open correctly in Excel and LibreOffice and to be safe there:
+
+- UTF-8 with a byte-order mark, so Excel does not read names as Windows-1252;
+- RFC 4180: comma separated, CRLF line ends, a field quoted when it holds a comma, a quote, CR or
+  LF, quotes doubled inside;
+- protection against CSV formula injection (OWASP "CSV Injection"): a text cell that starts with
+  `=`, `+`, `-`, `@`, a tab or a carriage return would be run as a formula by spreadsheets, so it
+  is written with a leading `'` (`=HYPERLINK(…)` becomes `'=HYPERLINK(…)`). Only cells that come
+  from people (names, e-mail, ids, claims, room names) are touched; times and numbers we write
+  never start with those characters.
+
+CSV is produced as a stream of `str` chunks (one per batch of rows), so a course export of many
+meetings is never held in memory whole; `write_*` variants write the same text to a file.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any, Iterable, Iterator, TextIO
+
+from .engine import Meeting, Participant, Settings, format_time
+
+BOM = "\ufeff"
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+ROWS_PER_CHUNK = 200
+
+
+# ------------------------------------------------------------------------------------------------
+# JSON
+# ------------------------------------------------------------------------------------------------
+def _time(moment) -> str | None:
+    return None if moment is None else format_time(moment)
+
+
+def participant_json(participant: Participant) -> dict:
+    return {
+        "key": participant.key,
+        "name": participant.name,
+        "names": list(participant.names),
+        "email": participant.email,
+        "user_id": participant.user_id,
+        "claims": dict(participant.claims),
+        "moderator": participant.moderator,
+        "intervals": [[_time(start), _time(end)] for start, end in participant.intervals],
+        "first_join": _time(participant.first_join),
+        "last_leave": _time(participant.last_leave),
+        "present_seconds": _number(participant.present_seconds),
+        "percent": participant.percent,
+        "status": participant.status,
+        "late": participant.late,
+        "left_early": participant.left_early,
+        "still_present": participant.still_present,
+    }
+
+
+def meeting_json(meeting: Meeting) -> dict:
+    """A meeting's attendance, ready for `json.dumps` (times RFC 3339 UTC with milliseconds)."""
+    return {
+        "id": meeting.key,
+        "room": meeting.room_name,
+        "room_jid": meeting.room_jid,
+        "meeting_id": meeting.meeting_id,
+        "started_at": _time(meeting.started_at),
+        "ended_at": _time(meeting.ended_at),
+        "running": meeting.ended_at is None,
+        "closed_by": meeting.closed_by,
+        "duration_seconds": _number(meeting.duration_seconds),
+        "participants": [participant_json(p) for p in meeting.participants],
+    }
+
+
+def _number(value: float) -> int | float:
+    """Whole seconds as integers (how people read them); otherwise milliseconds at most."""
+    return int(value) if float(value).is_integer() else round(value, 3)
+
+
+# ------------------------------------------------------------------------------------------------
+# CSV
+# ------------------------------------------------------------------------------------------------
+def meeting_columns(settings: Settings) -> list[str]:
+    return ["name", "email", "user_id", *settings.claims, "first_join", "last_leave", "present_seconds",
+            "percent", "status"]
+
+
+def course_columns(settings: Settings) -> list[str]:
+    return ["meeting_id", "room", "meeting_start", *meeting_columns(settings)]
+
+
+def safe_cell(value: Any) -> str:
+    """A person-supplied value as a CSV cell that no spreadsheet will run as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    if text.startswith(FORMULA_TRIGGERS):
+        return "'" + text
+    return text
+
+
+def _participant_cells(participant: Participant, settings: Settings) -> list[str]:
+    return [
+        safe_cell(participant.name),
+        safe_cell(participant.email),
+        safe_cell(participant.user_id),
+        *(safe_cell(participant.claims.get(claim)) for claim in settings.claims),
+        _time(participant.first_join) or "",
+        _time(participant.last_leave) or "",
+        str(_number(participant.present_seconds)),
+        f"{participant.percent:.1f}",
+        participant.status,
+    ]
+
+
+class _CsvChunks:
+    """Rows in, RFC 4180 text chunks out."""
+
+    def __init__(self) -> None:
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        self.rows = 0
+
+    def add(self, row: list[str]) -> str | None:
+        self.writer.writerow(row)
+        self.rows += 1
+        return self.take() if self.rows % ROWS_PER_CHUNK == 0 else None
+
+    def take(self) -> str:
+        text = self.buffer.getvalue()
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        return text
+
+
+def meeting_csv(meeting: Meeting, settings: Settings = Settings()) -> Iterator[str]:
+    """One meeting's attendance as CSV chunks: the columns of `meeting_columns`, one row each."""
+    out = _CsvChunks()
+    out.add(meeting_columns(settings))
+    yield BOM + out.take()
+    for participant in meeting.participants:
+        chunk = out.add(_participant_cells(participant, settings))
+        if chunk:
+            yield chunk
+    rest = out.take()
+    if rest:
+        yield rest
+
+
+def course_csv(meetings: Iterable[Meeting], settings: Settings = Settings(), *,
+               course: str | None = None) -> Iterator[str]:
+    """A course's attendance as CSV chunks: one row per student per meeting, meetings as they come.
+
+    Students are the participants whose token does not make them moderators (teachers); with
+    `course` given and `courseid` on the claim allow-list, participants whose token names another
+    course (a visiting teacher, say) are left out too, while those without a course claim (guests)
+    stay. `meetings` is consumed lazily, so a caller can compute them one at a time.
+    """
+    out = _CsvChunks()
+    out.add(course_columns(settings))
+    yield BOM + out.take()
+    filter_course = course is not None and "courseid" in settings.claims
+    for meeting in meetings:
+        meeting_cells = [safe_cell(meeting.key), safe_cell(meeting.room_name), _time(meeting.started_at)]
+        for participant in meeting.participants:
+            if participant.moderator:
+                continue
+            if filter_course and "courseid" in participant.claims and str(participant.claims["courseid"]) != course:
+                continue
+            chunk = out.add(meeting_cells + _participant_cells(participant, settings))
+            if chunk:
+                yield chunk
+        rest = out.take()
+        if rest:
+            yield rest
+
+
+def write_meeting_csv(meeting: Meeting, stream: TextIO, settings: Settings = Settings()) -> None:
+    """Write `meeting_csv` to a text stream (open it with newline="" so CRLF stays CRLF)."""
+    for chunk in meeting_csv(meeting, settings):
+        stream.write(chunk)
+
+
+def write_course_csv(meetings: Iterable[Meeting], stream: TextIO, settings: Settings = Settings(), *,
+                     course: str | None = None) -> None:
+    """Write `course_csv` to a text stream (open it with newline="" so CRLF stays CRLF)."""
+    for chunk in course_csv(meetings, settings, course=course):
+        stream.write(chunk)
