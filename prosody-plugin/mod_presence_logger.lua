@@ -1,0 +1,337 @@
+-- mod_presence_logger: reports who joins, leaves and renames themselves in Jitsi's MUC rooms to an
+-- attendance receiver, as signed attendance events (schema/attendance-event.v1.json), through a
+-- spool on disk, so that neither a slow receiver nor an absent one delays a join or loses an event.
+--
+-- Load it on the MUC component (and optionally on the breakout rooms component):
+--   Component "muc.meet.jitsi" "muc"
+--       modules_enabled = { "presence_logger" }
+--       presence_logger_url = "http://logger:8080/v1/events"
+--       presence_logger_secret = "whsec_..."
+-- See README.md next to this file for every option, the storage note and Prosody 0.12 / 13.
+--
+-- This file is the Prosody glue; the logic lives in presence_logger/*.lib.lua (pure Lua, tested
+-- with busted in spec/).
+
+local jid_split = require "util.jid".split;
+local st = require "util.stanza";
+local json = require "util.json";
+local hashes = require "util.hashes";
+local encodings = require "util.encodings";
+local uuid = require "util.uuid".generate;
+local time_now = require "util.time".now;
+local http = require "net.http";
+local usermanager = require "core.usermanager";
+local storagemanager = require "core.storagemanager";
+
+local config_lib = module:require "presence_logger/config";
+local delivery = module:require "presence_logger/delivery";
+local event_lib = module:require "presence_logger/event";
+local identity_lib = module:require "presence_logger/identity";
+local outbox_lib = module:require "presence_logger/outbox";
+local roster_lib = module:require "presence_logger/roster";
+local spool_lib = module:require "presence_logger/spool";
+
+local base64 = encodings.base64;
+local valid_utf8 = encodings.utf8 and encodings.utf8.valid;
+
+local NICK_NS = "http://jabber.org/protocol/nick";
+local SPOOL_STORE = "presence_logger_spool";
+local SPOOL_NS = "urn:jitsictl:presence-logger:event:1";
+local HEALTHCHECK_PREFIX = "__jicofo-health-check";
+
+-- The deployment's base domain (meet.jitsi for muc.meet.jitsi): system accounts live under it.
+local domain = module:get_option_string("presence_logger_domain")
+	or module:get_option_string("muc_mapper_domain_base")
+	or module.host:match("^[^.]+%.(.+)$") or module.host;
+
+local cfg = config_lib.read(function (name) return module:get_option(name); end, base64.decode, delivery.parse_secret, {
+	skip_jids = { "focus@auth." .. domain, "jvb@auth." .. domain };
+	skip_domains = { "recorder." .. domain, "hidden." .. domain };
+});
+
+local skip_jids, skip_domains = {}, {};
+for _, jid in ipairs(cfg.skip_jids) do skip_jids[jid] = true; end
+for _, host in ipairs(cfg.skip_domains) do skip_domains[host] = true; end
+
+-- Spool storage. docker-jitsi-meet gives MUC components `storage = "memory"`, which would lose
+-- the spool on restart, so unless the operator chose a driver (presence_logger_storage, or a
+-- `storage = { presence_logger_spool = "..." }` mapping) a memory/null mapping is replaced by
+-- mod_storage_internal, i.e. files under Prosody's data directory.
+local store do
+	local driver, driver_name;
+	if cfg.storage then
+		driver_name = cfg.storage;
+		driver = storagemanager.load_driver(module.host, driver_name);
+	else
+		driver, driver_name = storagemanager.get_driver(module.host, SPOOL_STORE);
+		if driver_name == "memory" or driver_name == "null" then
+			module:log("info", "Storage for %s is %q here, which would not survive a restart: using \"internal\" for the spool",
+				module.host, driver_name);
+			driver_name = "internal";
+			driver = storagemanager.load_driver(module.host, driver_name);
+		end
+	end
+	if not driver then
+		error(("mod_presence_logger: cannot load the storage driver %q for the spool (option presence_logger_storage)"):format(driver_name), 0);
+	end
+	local err;
+	store, err = driver:open(SPOOL_STORE, "archive");
+	if not store then
+		error(("mod_presence_logger: storage driver %q cannot open an archive store for the spool: %s"):format(driver_name, tostring(err)), 0);
+	end
+	module:log("debug", "Spool store %s uses the %q storage driver", SPOOL_STORE, driver_name);
+end
+
+local spool = spool_lib.new(store, {
+	batch_size = cfg.batch_size;
+	max_queue = cfg.max_queue;
+	new_id = uuid;
+	now = time_now;
+	wrap = function (text) return st.stanza("event", { xmlns = SPOOL_NS }):text(text); end;
+	unwrap = function (stanza) return stanza:get_text(); end;
+});
+local waiting, load_err = spool.load();
+if not waiting then
+	error("mod_presence_logger: cannot read the spool: " .. tostring(load_err), 0);
+end
+
+local set_depth_metric do
+	local ok, measure = pcall(module.measure, module, "queue_depth", "amount");
+	set_depth_metric = ok and measure or function () end;
+end
+
+local sign_deps = { hmac_sha256 = hashes.hmac_sha256, base64_encode = base64.encode };
+
+local outbox = outbox_lib.new({
+	spool = spool;
+	delivery = delivery;
+	batch_body = event_lib.batch_body;
+	flush_interval = cfg.flush_interval;
+	timeout = cfg.timeout;
+	policy = { base = 1, cap = 300, max_wait = 3600 };
+	now = time_now;
+	random = math.random;
+	log = function (...) module:log(...); end;
+	on_depth = set_depth_metric;
+	sign = function (msg_id, timestamp, body)
+		return delivery.headers(sign_deps, cfg.key, msg_id, timestamp, body);
+	end;
+	schedule = function (delay, fn)
+		return module:add_timer(delay, function () fn(); end);
+	end;
+	post = function (body, headers, done)
+		local request = http.request(cfg.url, { method = "POST"; body = body; headers = headers; suppress_errors = true },
+			function (_, code, response)
+				local retry_after = code ~= 0 and type(response) == "table" and type(response.headers) == "table"
+					and response.headers["retry-after"] or nil;
+				local ok, err = pcall(done, code, retry_after);
+				if not ok then module:log("error", "Handling the receiver's answer failed: %s", tostring(err)); end
+			end);
+		return function ()
+			if request then http.destroy_request(request); end
+		end;
+	end;
+});
+
+local identities = identity_lib.new({ base64_decode = base64.decode, json_decode = json.decode, valid_utf8 = valid_utf8 }, cfg.claims);
+local roster = roster_lib.new();
+local instance = uuid();
+local source = event_lib.source(module.host, instance);
+
+local function emit(kind, at, room, occupant, identity)
+	local ok, text = pcall(event_lib.encode, event_lib.build({
+		id = uuid(); type = kind; time = at; source = source;
+		room = room; occupant = occupant; identity = identity;
+	}));
+	if not ok then
+		module:log("error", "Could not encode a %s event: %s", kind, tostring(text));
+		return;
+	end
+	outbox.add(text);
+end
+
+-- System occupants ------------------------------------------------------------------------------
+
+local get_jid_role = usermanager.get_jid_role; -- Prosody 13 roles; 0.12 has only is_admin
+local ADMIN_ROLES = { ["prosody:admin"] = true, ["prosody:operator"] = true };
+
+local function is_admin_on(bare_jid, host)
+	if not prosody.hosts[host] then return false; end
+	if get_jid_role then
+		local ok, role = pcall(get_jid_role, bare_jid, host);
+		return ok and type(role) == "table" and ADMIN_ROLES[role.name] or false;
+	end
+	local ok, admin = pcall(usermanager.is_admin, bare_jid, host);
+	return ok and admin or false;
+end
+
+-- Server admins of this component or of the account's own host are operators, not attendees.
+local function is_system(bare_jid)
+	if skip_jids[bare_jid] then return true; end
+	local _, host = jid_split(bare_jid);
+	if host and skip_domains[host] then return true; end
+	return is_admin_on(bare_jid, module.host) or (host ~= nil and is_admin_on(bare_jid, host));
+end
+
+local function is_healthcheck(room)
+	return room.jid:sub(1, #HEALTHCHECK_PREFIX) == HEALTHCHECK_PREFIX;
+end
+
+-- Rooms ---------------------------------------------------------------------------------------
+
+-- Breakout rooms: Jitsi's mod_muc_breakout_rooms lists each breakout room's JID in its main
+-- room's _data.breakout_rooms; the main room lives on the main MUC component.
+local main_muc = module:get_option_string("presence_logger_main_muc", "muc." .. domain);
+local parents = {}; -- breakout room JID -> main room JID
+
+local function parent_of(room)
+	if main_muc == module.host then return nil; end
+	local known = parents[room.jid];
+	if known then return known; end
+	local host = prosody.hosts[main_muc];
+	local muc = host and host.modules and host.modules.muc;
+	if not muc then return nil; end
+	local rooms = muc.live_rooms and muc.live_rooms() or muc.each_room and muc.each_room(true);
+	if not rooms then return nil; end
+	for main_room in rooms do
+		local data = main_room._data;
+		if data and type(data.breakout_rooms) == "table" and data.breakout_rooms[room.jid] ~= nil then
+			parents[room.jid] = main_room.jid;
+			return main_room.jid;
+		end
+	end
+	return nil;
+end
+
+local function room_object(room)
+	local meeting_id = room._data and room._data.meetingId;
+	if type(meeting_id) ~= "string" then meeting_id = nil; end
+	return event_lib.room(room.jid, meeting_id, parent_of(room));
+end
+
+local announced = {}; -- room JID -> true once room.created was sent
+-- Rooms between muc-room-pre-create and muc-room-created. Prosody fires the first occupant's
+-- muc-occupant-joined before muc-room-created (and mod_muc_meeting_id assigns the meeting id in
+-- muc-room-created), so that join waits here and is sent right after the room.
+local creating = setmetatable({}, { __mode = "k" });
+
+local function announce(room, at)
+	if announced[room.jid] then return; end
+	announced[room.jid] = true;
+	emit("room.created", at, room_object(room));
+end
+
+-- Occupants -----------------------------------------------------------------------------------
+
+local function occupant_object(entry, previous_nick)
+	return event_lib.occupant({
+		occupant_jid = entry.occupant_jid; user_jid = entry.user_jid; bare_jid = entry.bare_jid;
+		nick = entry.nick; previous_nick = previous_nick; role = entry.role;
+	});
+end
+
+local function send_joined(room, entry, at)
+	emit("occupant.joined", at, room_object(room), occupant_object(entry), entry.identity);
+end
+
+local function session_of(event, user_jid)
+	local origin = event.origin;
+	if origin and origin.type == "c2s" then return origin; end
+	return prosody.full_sessions[user_jid] or origin;
+end
+
+local function on_joined(event)
+	local room, occupant = event.room, event.occupant;
+	if is_healthcheck(room) or is_system(occupant.bare_jid) then return; end
+	local stanza = event.stanza or occupant:get_presence();
+	local user_jid = stanza and stanza.attr.from or occupant.jid;
+	local entry = {
+		room_jid = room.jid;
+		occupant_jid = occupant.nick;
+		user_jid = user_jid;
+		bare_jid = occupant.bare_jid;
+		nick = stanza and stanza:get_child_text("nick", NICK_NS) or nil;
+		role = occupant.role;
+		identity = event_lib.identity(identities.from_session(session_of(event, user_jid)));
+	};
+	roster.track(entry);
+	local at = time_now();
+	local pending = creating[room];
+	if pending and not announced[room.jid] then
+		pending[#pending + 1] = { entry = entry, at = at };
+		return;
+	end
+	announce(room, at);
+	send_joined(room, entry, at);
+end
+
+local function on_left(event)
+	local entry = roster.forget(event.occupant.nick);
+	if not entry then return; end -- never reported (system occupant, health check, before load)
+	emit("occupant.left", time_now(), room_object(event.room), occupant_object(entry), entry.identity);
+end
+
+local function on_presence(event)
+	local occupant, stanza = event.occupant, event.stanza;
+	if not occupant or not stanza or stanza.attr.type == "unavailable" then return; end
+	local entry = roster.get(occupant.nick);
+	if not entry then return; end
+	if occupant.role then entry.role = occupant.role; end
+	local previous = roster.rename(occupant.nick, stanza:get_child_text("nick", NICK_NS));
+	if previous then
+		emit("occupant.renamed", time_now(), room_object(event.room), occupant_object(entry, previous), entry.identity);
+	end
+end
+
+local function on_room_pre_create(event)
+	if not is_healthcheck(event.room) then creating[event.room] = {}; end
+end
+
+local function on_room_created(event)
+	local room = event.room;
+	if is_healthcheck(room) then return; end
+	local pending = creating[room];
+	creating[room] = nil;
+	announce(room, pending and pending[1] and pending[1].at or time_now());
+	for _, join in ipairs(pending or {}) do
+		send_joined(room, join.entry, join.at);
+	end
+end
+
+local function on_room_destroyed(event)
+	local room = event.room;
+	creating[room] = nil;
+	roster.forget_room(room.jid); -- leaves were already reported by muc-occupant-left
+	if announced[room.jid] then
+		emit("room.destroyed", time_now(), room_object(room));
+		announced[room.jid] = nil;
+	end
+	parents[room.jid] = nil;
+end
+
+-- A failure in here must never break a join or a leave, and MUC hooks must never return a value
+-- (a truthy return from a pre- event would abort the action).
+local function guarded(name, handler)
+	return function (event)
+		local ok, err = pcall(handler, event);
+		if not ok then module:log("error", "%s handler failed: %s", name, tostring(err)); end
+	end
+end
+
+-- Low priority: run after Jitsi's own handlers (mod_muc_meeting_id sets the meeting id at 0).
+module:hook("muc-room-pre-create", guarded("muc-room-pre-create", on_room_pre_create), -100);
+module:hook("muc-room-created", guarded("muc-room-created", on_room_created), -100);
+module:hook("muc-occupant-joined", guarded("muc-occupant-joined", on_joined), -100);
+module:hook("muc-occupant-left", guarded("muc-occupant-left", on_left), -100);
+module:hook("muc-broadcast-presence", guarded("muc-broadcast-presence", on_presence), -100);
+module:hook("muc-room-destroyed", guarded("muc-room-destroyed", on_room_destroyed), -100);
+
+emit("source.started", time_now());
+module:log("info", "Reporting attendance on %s to %s (instance %s); %d event(s) from before were waiting in the spool",
+	module.host, (cfg.url:gsub("//[^/@]*@", "//")), instance, waiting);
+-- Start sending once the server loop runs (the module may load during startup).
+module:add_timer(0, function () outbox.resume(); end);
+
+function module.unload()
+	outbox.stop();
+end
