@@ -55,13 +55,17 @@ OPENFIRE_DOMAINS = {
     "guest": "meet.jitsi",
 }
 
-# Directories the uid-1000 containers of stable-11146 write to; they refuse to start otherwise.
+# Directories the containers write to, with the uid that writes them: docker-jitsi-meet's
+# stable-11146 images run as uid 1000 and refuse to start unless their storage is writable;
+# the receiver image (compose/logger/Dockerfile) runs as uid 10001.
 CONTAINER_UID = 1000
+LOGGER_UID = 10001
+_COMMON_WRITABLE = {"storage/web": CONTAINER_UID, "storage/transcripts": CONTAINER_UID,
+                    "tmp/web-load-test": CONTAINER_UID, "storage/logger": LOGGER_UID}
 WRITABLE_DIRS = {
-    "prosody": ("storage/prosody", "storage/web", "storage/transcripts", "storage/logger",
-                "tmp/web-load-test"),
-    "openfire": ("storage/openfire", "storage/web", "storage/transcripts", "storage/logger",
-                 "tmp/web-load-test"),
+    "prosody": {"storage/prosody": CONTAINER_UID, **_COMMON_WRITABLE},
+    # Openfire's entrypoint runs as root and chowns its data volume to its own user.
+    "openfire": {"storage/openfire": CONTAINER_UID, **_COMMON_WRITABLE},
 }
 READ_DIRS = {
     "prosody": ("web", "jicofo", "jvb", "prosody/config", "prosody/prosody-plugins-custom"),
@@ -188,18 +192,18 @@ def _write(path: Path, data: bytes, mode: int) -> None:
     os.replace(tmp, path)
 
 
-def _make_writable_for_containers(path: Path, notes: list[str]) -> None:
-    """Let uid 1000 write here: chown when we are root, else 0777 unless we are uid 1000."""
+def _make_writable_for_containers(path: Path, uid: int, notes: list[str]) -> None:
+    """Let the container's uid write here: chown when we are root, else 0777 unless we are it."""
     path.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
-        os.chown(path, CONTAINER_UID, CONTAINER_UID)
+        os.chown(path, uid, uid)
         os.chmod(path, 0o755)
-    elif os.geteuid() == CONTAINER_UID:
+    elif os.geteuid() == uid:
         os.chmod(path, 0o755)
     else:
         os.chmod(path, 0o777)
-        note = ("storage directories are mode 0777 because jitsictl runs neither as root nor as "
-                "uid 1000; chown -R 1000:1000 them and chmod 755 for tighter permissions")
+        note = ("container storage directories are mode 0777 because jitsictl does not run as root; "
+                "as root, `jitsictl render` gives them to the container users with mode 0755")
         if note not in notes:
             notes.append(note)
 
@@ -228,11 +232,12 @@ def render(config: Config, secrets: Secrets, out_dir: str | Path, rotated: Itera
     for relative in READ_DIRS[config.xmpp]:
         (out / "config" / relative).mkdir(parents=True, exist_ok=True)
         os.chmod(out / "config" / relative, 0o755)
-    for relative in WRITABLE_DIRS[config.xmpp]:
-        _make_writable_for_containers(out / "config" / relative, notes)
+    for relative, uid in sorted(WRITABLE_DIRS[config.xmpp].items()):
+        _make_writable_for_containers(out / "config" / relative, uid, notes)
 
     for relative, (data, mode) in sorted(outputs.items()):
         _write(out / relative, data, mode)
+    _fix_directory_modes(out, [*READ_DIRS[config.xmpp], *WRITABLE_DIRS[config.xmpp]], outputs)
 
     _remove_stale(out, set(outputs))
     manifest = "".join(f"{name}\n" for name in sorted(outputs))
@@ -242,6 +247,24 @@ def render(config: Config, secrets: Secrets, out_dir: str | Path, rotated: Itera
     if rotated & set(XMPP_PASSWORDS) and config.xmpp == "prosody":
         notes += _forget_prosody_accounts(out, rotated)
     return RenderResult(out_dir=out, files=sorted(outputs), notes=notes)
+
+
+def _fix_directory_modes(out: Path, dirs: Iterable[str], outputs: Iterable[str]) -> None:
+    """0755 for every directory the render made, whatever the umask (output must not vary).
+
+    The container-writable directories themselves keep what `_make_writable_for_containers`
+    gave them; their contents belong to the containers and are never touched.
+    """
+    writable = {out / "config" / d for d in [*WRITABLE_DIRS["prosody"], *WRITABLE_DIRS["openfire"]]}
+    parents = {out / "config"}
+    for relative in dirs:
+        path = out / "config" / relative
+        parents.update(p for p in [path, *path.parents] if p.is_relative_to(out / "config"))
+    for relative in outputs:
+        path = (out / relative).parent
+        parents.update(p for p in [path, *path.parents] if p.is_relative_to(out) and p != out)
+    for path in sorted(parents - writable):
+        os.chmod(path, 0o755)
 
 
 def openfire_xml(config: Config, secrets: Secrets) -> bytes:

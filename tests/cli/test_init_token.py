@@ -1,0 +1,160 @@
+"""`jitsictl init` (flags for CI, prompts on a real terminal) and `jitsictl token`."""
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+
+import jwt
+import pytest
+
+from jitsictl import config as config_mod
+from jitsictl import secrets as secrets_mod
+from jitsictl import token as token_mod
+from jitsictl.config import ConfigError
+
+from .conftest import ROOT, run_cli, write_project
+
+
+def test_init_non_interactive_writes_config_and_private_secrets(tmp_path):
+    result = run_cli("init", "--non-interactive", "--domain", "classes.example.org", "--xmpp", "prosody",
+                     "--auth", "jwt", "--jwt-app-id", "moodle", "--jwt-issuer", "moodle",
+                     "--claim", "courseid", "--claim", "cohort", "--letsencrypt-email", "ops@example.org",
+                     "--jvb-advertise-ip", "203.0.113.9", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    config = config_mod.load(tmp_path / "jitsictl.yaml")
+    assert config.domain == "classes.example.org" and config.auth.jwt.app_id == "moodle"
+    assert config.attendance.claims == ["courseid", "cohort"]
+    assert config.letsencrypt.enabled and (config.ports.http, config.ports.https) == (80, 443)
+    assert config.jvb_advertise_ips == ["203.0.113.9"]
+    secrets_path = tmp_path / secrets_mod.SECRETS_FILENAME
+    assert os.stat(secrets_path).st_mode & 0o777 == 0o600
+    values, _ = secrets_mod.read(secrets_path)
+    assert "JWT_APP_SECRET" in values
+    yaml_text = (tmp_path / "jitsictl.yaml").read_text()
+    assert not any(value in yaml_text or value in result.stdout for value in values.values())
+
+
+def test_init_refuses_to_overwrite_and_rejects_bad_flags(tmp_path):
+    assert run_cli("init", "--non-interactive", cwd=tmp_path).returncode == 0
+    again = run_cli("init", "--non-interactive", cwd=tmp_path)
+    assert again.returncode == 2 and "--force" in again.stderr
+    bad = run_cli("init", "--non-interactive", "--force", "--auth", "jwt", cwd=tmp_path)
+    assert bad.returncode == 2
+    assert "auth.jwt.app_id: required when auth.type is jwt" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def _drive_pty(args, answers, cwd, timeout=30.0):
+    """Run jitsictl on a real pseudo-terminal, answering each prompt when it appears."""
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "jitsictl", *args], cwd=cwd, stdin=follower,
+                            stdout=follower, stderr=follower, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    os.close(follower)
+    output = b""
+    pending = list(answers)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(leader, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                output += chunk
+                while pending and pending[0][0].encode() in output.rsplit(b"\n", 1)[-1]:
+                    os.write(leader, pending.pop(0)[1].encode() + b"\r")
+                    output += b"\n"
+            elif proc.poll() is not None:
+                break
+        proc.wait(timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(leader)
+    return proc.returncode, output.decode(errors="replace")
+
+
+def test_init_prompts_on_a_terminal_for_missing_values(tmp_path):
+    answers = [
+        ("Public DNS name", "meet.school.example"),
+        ("XMPP server", "openfire"),
+        ("Authentication", "internal"),
+        ("Let's Encrypt", ""),
+        ("Time zone", "Europe/Berlin"),
+        ("Public IP", "198.51.100.4"),
+    ]
+    code, output = _drive_pty(["init"], answers, tmp_path)
+    assert code == 0, output
+    config = config_mod.load(tmp_path / "jitsictl.yaml")
+    assert (config.domain, config.xmpp, config.auth.type, config.timezone) == (
+        "meet.school.example", "openfire", "internal", "Europe/Berlin")
+    assert config.jvb_advertise_ips == ["198.51.100.4"] and not config.letsencrypt.enabled
+
+
+def test_init_does_not_prompt_for_values_given_as_flags(tmp_path):
+    code, output = _drive_pty(
+        ["init", "--domain", "a.example.org", "--xmpp", "prosody", "--auth", "none", "--timezone", "UTC",
+         "--jvb-advertise-ip", "192.0.2.1"],
+        [("Let's Encrypt", "")], tmp_path)
+    assert code == 0, output
+    assert "Public DNS name" not in output and "XMPP server" not in output
+
+
+# --- token ---------------------------------------------------------------------------------
+
+JWT_PROJECT = {"domain": "meet.example.org",
+               "auth": {"type": "jwt", "jwt": {"app_id": "moodle", "issuers": ["lms"], "audiences": ["jitsi"]}}}
+
+
+def test_token_decodes_with_pyjwt_and_carries_the_claims(tmp_path):
+    config_path = write_project(tmp_path, JWT_PROJECT)
+    result = run_cli("token", "--room", "maths-3b", "--name", "Alice Martin", "--email", "alice@school.example",
+                     "--group", "class-3b", "--claim", "courseid=MATH101", "--claim", "groupid=3B",
+                     "--claim", "year=2025", "--moderator", "--ttl", "600", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip()
+    assert result.stdout.count("\n") == 1 and token.count(".") == 2  # only the token
+    secret = secrets_mod.read(secrets_mod.path_for(config_path))[0]["JWT_APP_SECRET"]
+    claims = jwt.decode(token, secret, algorithms=["HS256"], audience="jitsi", issuer="lms")
+    assert claims["sub"] == "meet.jitsi" and claims["room"] == "maths-3b"
+    assert claims["context"]["user"]["name"] == "Alice Martin"
+    assert claims["context"]["user"]["email"] == "alice@school.example"
+    assert claims["context"]["user"]["moderator"] is True
+    assert claims["context"]["user"]["id"].startswith("u-")
+    assert claims["context"]["group"] == "class-3b"
+    assert (claims["courseid"], claims["groupid"], claims["year"]) == ("MATH101", "3B", 2025)
+    assert claims["exp"] - claims["iat"] == 600 and claims["nbf"] <= claims["iat"]
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(token, "another-secret-of-enough-length-000", algorithms=["HS256"], audience="jitsi")
+
+
+def test_token_user_id_is_stable_per_email():
+    config = config_mod.from_dict(JWT_PROJECT)
+    secrets = {"JWT_APP_SECRET": "k" * 64}
+    a = jwt.decode(token_mod.mint(config, secrets, room="r", name="A", email="x@y.org"), options={"verify_signature": False})
+    b = jwt.decode(token_mod.mint(config, secrets, room="r", name="B", email="X@y.org "), options={"verify_signature": False})
+    assert a["context"]["user"]["id"] == b["context"]["user"]["id"]
+
+
+@pytest.mark.parametrize("pairs,fragment", [
+    (["courseid"], "name=value"),
+    (["room=x"], "set by jitsictl"),
+    (["9bad=1"], "name=value"),
+])
+def test_token_rejects_bad_claims(pairs, fragment):
+    with pytest.raises(ConfigError) as caught:
+        token_mod.parse_claims(pairs)
+    assert fragment in str(caught.value)
+
+
+def test_token_needs_jwt_auth(tmp_path):
+    write_project(tmp_path, {"domain": "meet.example.org"})
+    result = run_cli("token", "--room", "r", "--name", "n", cwd=tmp_path)
+    assert result.returncode == 2 and "auth.type" in result.stderr and "Traceback" not in result.stderr

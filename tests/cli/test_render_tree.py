@@ -1,0 +1,79 @@
+"""The ${CONFIG} tree: container-writable storage, stale files removed when the XMPP server
+changes, and a usable error when the source checkout is incomplete."""
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from jitsictl import config as config_mod
+from jitsictl import render as render_mod
+from jitsictl import secrets as secrets_mod
+
+from .conftest import write_project
+
+
+def render_project(tmp_path, data):
+    config_path = write_project(tmp_path, data)
+    config = config_mod.load(config_path)
+    secrets = secrets_mod.ensure(secrets_mod.path_for(config_path), config)
+    return render_mod.render(config, secrets, tmp_path / "stack")
+
+
+@pytest.mark.parametrize("xmpp", ["prosody", "openfire"])
+def test_storage_dirs_are_writable_by_the_container_users(tmp_path, xmpp):
+    """stable-11146 images run as uid 1000 and refuse to start unless their volumes are writable;
+    the receiver runs as uid 10001 (compose/logger/Dockerfile)."""
+    result = render_project(tmp_path, {"domain": "meet.example.org", "xmpp": xmpp})
+    expected = render_mod.WRITABLE_DIRS[xmpp]
+    assert f"storage/{xmpp}" in expected and expected["storage/logger"] == 10001
+    for relative, uid in expected.items():
+        info = os.stat(result.out_dir / "config" / relative)
+        if os.geteuid() == 0:
+            assert (info.st_uid, info.st_gid) == (uid, uid), relative
+            assert stat.S_IMODE(info.st_mode) == 0o755, relative
+        else:  # cannot chown: world-writable, and the render says so
+            assert stat.S_IMODE(info.st_mode) == 0o777, relative
+            assert any("0777" in note for note in result.notes)
+
+
+def test_switching_xmpp_removes_the_other_servers_files(tmp_path):
+    first = render_project(tmp_path, {"domain": "meet.example.org", "xmpp": "openfire"})
+    nginx = first.out_dir / "config/web/nginx-custom/jitsictl-openfire.conf"
+    assert nginx.exists()
+    second = render_project(tmp_path, {"domain": "meet.example.org", "xmpp": "prosody"})
+    # Left in place, the snippet would route the web client to an Openfire that is not there.
+    assert not nginx.exists()
+    assert not (first.out_dir / "config/openfire/conf/openfire.xml").exists()
+    assert (second.out_dir / "config/prosody/prosody-plugins-custom/mod_presence_logger.lua").exists()
+    third = render_project(tmp_path, {"domain": "meet.example.org", "xmpp": "openfire"})
+    assert not (third.out_dir / "config/prosody/prosody-plugins-custom/mod_presence_logger.lua").exists()
+
+
+def test_container_data_is_never_touched(tmp_path):
+    first = render_project(tmp_path, {"domain": "meet.example.org"})
+    data = first.out_dir / "config/storage/prosody/data/muc.meet.jitsi/state.dat"
+    data.parent.mkdir(parents=True)
+    data.write_text("prosody's")
+    render_project(tmp_path, {"domain": "meet.example.org", "xmpp": "openfire"})
+    assert data.read_text() == "prosody's"
+
+
+def test_missing_secret_is_a_config_error(tmp_path):
+    config = config_mod.from_dict({"domain": "meet.example.org"})
+    incomplete = secrets_mod.Secrets(values={"JVB_AUTH_PASSWORD": "x" * 32}, path=tmp_path / "s.yaml")
+    with pytest.raises(config_mod.ConfigError) as caught:
+        render_mod.render(config, incomplete, tmp_path / "stack")
+    assert "JICOFO_AUTH_PASSWORD" in str(caught.value) and "jitsictl render" in str(caught.value)
+
+
+def test_prosody_options_survive_docker_jitsi_meets_comma_split():
+    """docker-jitsi-meet turns XMPP_MUC_CONFIGURATION into lines by splitting on ','."""
+    config = config_mod.from_dict({"attendance": {"claims": ["courseid", "groupid", "cohort"]}})
+    lines = render_mod.prosody_muc_configuration(config).split(",")
+    assert lines == [
+        'presence_logger_url = "http://logger:8080/v1/events"',
+        'presence_logger_secret = "${ATTENDANCE_WEBHOOK_SECRET:?missing in .env - run jitsictl render}"',
+        'presence_logger_claims = { "courseid"; "groupid"; "cohort" }',
+    ]

@@ -1,0 +1,108 @@
+"""The secrets file: generated once with enough entropy, mode 0600, kept across renders, rotated
+only on request (with restart advice), never printed."""
+from __future__ import annotations
+
+import base64
+import os
+import stat
+
+import pytest
+
+from jitsictl import config as config_mod
+from jitsictl import render as render_mod
+from jitsictl import secrets as secrets_mod
+
+from .conftest import run_cli, write_project
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_generated_once_strong_and_private(tmp_path):
+    config = config_mod.from_dict({"auth": {"type": "jwt", "jwt": {"app_id": "app"}}, "xmpp": "prosody"})
+    path = tmp_path / secrets_mod.SECRETS_FILENAME
+    first = secrets_mod.ensure(path, config)
+    assert mode(path) == 0o600
+    assert sorted(first.created) == sorted(secrets_mod.required_names(config))
+    assert "JWT_APP_SECRET" in first.values and "OPENFIRE_ADMIN_PASSWORD" not in first.values
+    for name, value in first.values.items():
+        if name == "ATTENDANCE_WEBHOOK_SECRET":
+            assert value.startswith("whsec_")
+            assert len(base64.b64decode(value[len("whsec_"):], validate=True)) == 32
+        else:
+            assert len(bytes.fromhex(value)) >= 16, name  # >= 128 bits
+    assert len(set(first.values.values())) == len(first.values)  # never reused
+    second = secrets_mod.ensure(path, config)
+    assert second.values == first.values and second.created == []
+    assert repr(first).count(first.values["JVB_AUTH_PASSWORD"]) == 0
+
+
+def test_switching_to_openfire_adds_only_the_missing_secrets(tmp_path):
+    path = tmp_path / secrets_mod.SECRETS_FILENAME
+    prosody = secrets_mod.ensure(path, config_mod.from_dict({}))
+    openfire = secrets_mod.ensure(path, config_mod.from_dict({"xmpp": "openfire"}))
+    assert sorted(openfire.created) == ["OPENFIRE_ADMIN_PASSWORD", "OPENFIRE_RESTAPI_SECRET"]
+    assert all(openfire.values[name] == value for name, value in prosody.values.items())
+
+
+def test_world_readable_file_is_repaired_and_flagged(tmp_path):
+    path = tmp_path / secrets_mod.SECRETS_FILENAME
+    secrets_mod.ensure(path, config_mod.from_dict({}))
+    os.chmod(path, 0o644)
+    loaded = secrets_mod.ensure(path, config_mod.from_dict({}))
+    assert loaded.repaired_mode and mode(path) == 0o600
+
+
+def test_malformed_line_is_reported_without_its_content(tmp_path):
+    path = tmp_path / secrets_mod.SECRETS_FILENAME
+    path.write_text('JVB_AUTH_PASSWORD: "ok"\nJICOFO_AUTH_PASSWORD = s3cr3t-value\n')
+    os.chmod(path, 0o600)
+    with pytest.raises(secrets_mod.SecretsError) as caught:
+        secrets_mod.read(path)
+    assert ":2" in str(caught.value) and "s3cr3t-value" not in str(caught.value)
+
+
+def test_render_keeps_secrets_and_rotation_replaces_them(tmp_path):
+    config_path = write_project(tmp_path, {"domain": "meet.example.org"}, fixed_secrets=False)
+    first = run_cli("render", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    secrets_path = secrets_mod.path_for(config_path)
+    before, _ = secrets_mod.read(secrets_path)
+    env_before = (tmp_path / "stack" / ".env").read_bytes()
+    again = run_cli("render", cwd=tmp_path)
+    assert again.returncode == 0
+    assert secrets_mod.read(secrets_path)[0] == before
+    assert (tmp_path / "stack" / ".env").read_bytes() == env_before
+
+    # A Prosody account registered with the old password must be re-created with the new one.
+    accounts = tmp_path / "stack/config/storage/prosody/data/auth%2emeet%2ejitsi/accounts"
+    accounts.mkdir(parents=True)
+    (accounts / "focus.dat").write_text("old")
+    (accounts / "someone.dat").write_text("keep")
+    rotated = run_cli("render", "--rotate-secrets", cwd=tmp_path)
+    assert rotated.returncode == 0, rotated.stderr
+    after, _ = secrets_mod.read(secrets_path)
+    assert set(after) == set(before) and all(after[n] != before[n] for n in before)
+    assert "restart: jicofo, jvb, logger, prosody" in rotated.stdout
+    assert not (accounts / "focus.dat").exists() and (accounts / "someone.dat").exists()
+    env_after = (tmp_path / "stack" / ".env").read_text()
+    assert all(f"{name}={value}" in env_after for name, value in after.items())
+    for output in (first.stdout + first.stderr, rotated.stdout + rotated.stderr):
+        assert not any(value in output for value in list(before.values()) + list(after.values()))
+
+
+def test_env_and_secrets_files_are_0600_whatever_the_umask(tmp_path):
+    old = os.umask(0o000)
+    try:
+        config_path = write_project(tmp_path, {"domain": "meet.example.org", "xmpp": "openfire"},
+                                    fixed_secrets=False)
+        config = config_mod.load(config_path)
+        secrets = secrets_mod.ensure(secrets_mod.path_for(config_path), config)
+        out = render_mod.render(config, secrets, tmp_path / "stack").out_dir
+    finally:
+        os.umask(old)
+    assert mode(secrets_mod.path_for(config_path)) == 0o600
+    assert mode(out / ".env") == 0o600
+    assert mode(out / "config/openfire/conf/openfire.xml") == 0o600
+    assert mode(out / "docker-compose.yml") == 0o644
