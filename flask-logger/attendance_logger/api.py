@@ -6,6 +6,7 @@ import re
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request, stream_with_context
 
+from . import reports
 from .attendance import MeetingNotFound
 from .auth import api_login_required
 from .storage import from_ms, to_ms
@@ -78,8 +79,6 @@ def list_meetings():
 @bp.get("/meetings/<meeting_id>/attendance")
 @api_login_required
 def meeting_attendance(meeting_id: str):
-    from . import reports
-
     meeting = _meeting_or_404(meeting_id)
     body = reports.meeting_json(meeting)
     body["id"] = meeting_id
@@ -100,8 +99,6 @@ def safe_filename(text: str) -> str:
 @bp.get("/meetings/<meeting_id>/attendance.csv")
 @api_login_required
 def meeting_attendance_csv(meeting_id: str):
-    from . import reports
-
     meeting = _meeting_or_404(meeting_id)
     settings = _attendance().settings
     name = safe_filename(f"{meeting.room_name}-{meeting.started_at:%Y%m%dT%H%M}")
@@ -111,8 +108,6 @@ def meeting_attendance_csv(meeting_id: str):
 @bp.get("/courses/<course>/attendance.csv")
 @api_login_required
 def course_attendance_csv(course: str):
-    from . import reports
-
     attendance = _attendance()
     return csv_response(reports.course_csv(attendance.course(course), attendance.settings, course=course),
                         f"{safe_filename(course)}-attendance.csv")

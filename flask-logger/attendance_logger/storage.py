@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import time
 import uuid
 from contextlib import contextmanager
@@ -52,8 +53,14 @@ def from_ms(value: int | None) -> dt.datetime | None:
     return None if value is None else EPOCH + dt.timedelta(milliseconds=value)
 
 
+_URL_SAFE_KEY = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
 def meeting_public_id(engine_key: str) -> str:
-    """A URL-safe, stable id for a meeting: the same engine key always gives the same id."""
+    """The meeting's id in URLs: the engine's key (Jitsi's meeting_id or a stable uuid5), which
+    reports also print, unless a server sent a meeting_id unusable in a URL path."""
+    if _URL_SAFE_KEY.fullmatch(engine_key):
+        return engine_key
     return str(uuid.uuid5(MEETING_NAMESPACE, engine_key))
 
 

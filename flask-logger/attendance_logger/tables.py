@@ -52,7 +52,7 @@ rooms = Table(
 # The meetings index: boundaries and filters only; attendance is computed from events on read.
 meetings = Table(
     "meetings", metadata,
-    Column("id", String(36), primary_key=True),
+    Column("id", String(128), primary_key=True),
     Column("engine_key", Text, nullable=False),
     Column("room_jid", String(512), nullable=False),
     Column("room_name", String(512), nullable=False),
@@ -67,7 +67,7 @@ meetings = Table(
 
 meeting_courses = Table(
     "meeting_courses", metadata,
-    Column("meeting", String(36), primary_key=True),
+    Column("meeting", String(128), primary_key=True),
     Column("course", String(255), primary_key=True),
     Index("ix_meeting_courses_course", "course"),
 )

@@ -4,75 +4,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import os
 import re
 import subprocess
-import sys
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from logger_helpers import ADMIN_PASSWORD, WEBHOOK_SECRET, basic_auth, free_port, signed_headers, wait_for_http
+from logger_helpers import ADMIN_PASSWORD, CLI, WEBHOOK_SECRET, RunningServer, basic_auth, free_port, http, server_env
 from tests.support import vectors
-
-CLI = str(Path(sys.executable).parent / "attendance-logger")
-
-
-def server_env(tmp_path, **extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ATTENDANCE_", "PROMETHEUS_"))}
-    env.update({"ATTENDANCE_DATABASE_URL": f"sqlite:///{tmp_path / 'attendance.db'}",
-                "ATTENDANCE_WEBHOOK_SECRET": WEBHOOK_SECRET, "ATTENDANCE_ADMIN_PASSWORD": ADMIN_PASSWORD})
-    env.update(extra)
-    return env
-
-
-def http(url, body: bytes | None = None, headers: dict | None = None):
-    req = urllib.request.Request(url, data=body, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
-class RunningServer:
-    def __init__(self, mode: str, tmp_path: Path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = tmp_path / f"serve-{mode}.log"
-        argv = [CLI, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
-        if mode == "dev":
-            argv.append("--dev")
-        else:
-            argv += ["--workers", "2"]
-        self._log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(argv, env=server_env(tmp_path), stdout=self._log, stderr=subprocess.STDOUT)
-        try:
-            wait_for_http(self.url + "/healthz", timeout=30)
-        except OSError:
-            self.stop()
-            raise AssertionError("server did not come up:\n" + self.logs())
-
-    def post_events(self, payload, **sign_options):
-        body = json.dumps(payload, ensure_ascii=False)
-        return http(self.url + "/v1/events", body.encode(), signed_headers(body, **sign_options))
-
-    def logs(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
-
 
 @pytest.fixture(params=["gunicorn", "dev"])
 def server(request, tmp_path):

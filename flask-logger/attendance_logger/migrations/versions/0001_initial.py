@@ -49,7 +49,7 @@ def upgrade() -> None:
     op.create_index("ix_rooms_dirty", "rooms", ["dirty_from_ms"])
     op.create_table(
         "meetings",
-        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("id", sa.String(128), primary_key=True),
         sa.Column("engine_key", sa.Text, nullable=False),
         sa.Column("room_jid", sa.String(512), nullable=False),
         sa.Column("room_name", sa.String(512), nullable=False),
@@ -63,7 +63,7 @@ def upgrade() -> None:
     op.create_index("ix_meetings_started", "meetings", ["started_ms"])
     op.create_table(
         "meeting_courses",
-        sa.Column("meeting", sa.String(36), primary_key=True),
+        sa.Column("meeting", sa.String(128), primary_key=True),
         sa.Column("course", sa.String(255), primary_key=True),
     )
     op.create_index("ix_meeting_courses_course", "meeting_courses", ["course"])

@@ -1,0 +1,127 @@
+"""Every scenario of tests/vectors, end to end: signed POSTs in, attendance JSON and CSV out.
+
+The events are materialized at a base time a day ago (signatures are made now, as a plugin
+delivering late would), stored in real SQLite and PostgreSQL, and read back through the API.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import random
+
+import pytest
+
+from attendance_logger import create_app, engine
+from logger_helpers import ADMIN_PASSWORD, WEBHOOK_SECRET, Sender, basic_auth
+from tests.support import vectors
+
+BASE = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(days=1)
+ALL = vectors.all_vectors()
+
+
+def seconds(text: str | None) -> float | None:
+    if text is None:
+        return None
+    return (dt.datetime.fromisoformat(text.replace("Z", "+00:00")) - BASE).total_seconds()
+
+
+def person_keys(vector, person: str, events: list[dict]) -> set[str]:
+    """Identity key of a person, or for a guest the keys of their connections' events."""
+    key = vector.participant_key(person)
+    if key:
+        return {key}
+    return {engine.participant_key(event) for expected, event in zip(vector.expected_events(), events)
+            if expected["_client"] and vector.client_person(expected["_client"]) == person}
+
+
+def check_participant(got: dict, want: dict, where: str) -> None:
+    assert seconds(got["first_join"]) == want["first_join"], where
+    assert seconds(got["last_leave"]) == want["last_leave"], where
+    assert got["present_seconds"] == want["present_seconds"], where
+    assert got["percent"] == want["percent"], where
+    assert (got["status"], got["late"], got["left_early"]) == (want["status"], want["late"], want["left_early"]), where
+    if "name" in want:
+        assert got["name"] == want["name"], where
+    if "names" in want:
+        assert got["names"] == want["names"], where
+    if "intervals" in want:
+        assert [[seconds(a), seconds(b)] for a, b in got["intervals"]] == want["intervals"], where
+
+
+def check_csv(response, attendance: dict, settings: dict, where: str) -> None:
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    raw = response.get_data()
+    assert raw.startswith("\ufeff".encode()), "UTF-8 byte-order mark for Excel"
+    text = raw.decode("utf-8")[1:]
+    assert "\r\n" in text and "\n" not in text.replace("\r\n", "")
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    header = next(csv.reader(io.StringIO(text, newline="")))
+    assert header == ["name", "email", "user_id", *settings["claims"], "first_join", "last_leave",
+                      "present_seconds", "percent", "status"]
+    assert len(rows) == len(attendance["participants"]), where
+    for row, participant in zip(rows, attendance["participants"]):
+        assert row["name"].lstrip("'") == participant["name"], where
+        assert row["email"] == (participant["email"] or ""), where
+        assert row["first_join"] == participant["first_join"], where
+        assert row["last_leave"] == participant["last_leave"], where
+        assert float(row["present_seconds"]) == participant["present_seconds"], where
+        assert row["percent"] == f"{participant['percent']:.1f}", where
+        assert row["status"] == participant["status"], where
+        for claim in settings["claims"]:
+            assert row[claim] == str(participant["claims"].get(claim, "")), where
+
+
+def vector_app(vector, database_url):
+    return create_app({"DATABASE_URL": database_url, "WEBHOOK_SECRET": WEBHOOK_SECRET,
+                       "ADMIN_PASSWORD": ADMIN_PASSWORD, "ENGINE_SETTINGS": vector.settings})
+
+
+@pytest.mark.parametrize("vector", ALL, ids=lambda v: v.name)
+def test_vector_attendance_through_the_api(vector, database_url):
+    client = vector_app(vector, database_url).test_client()
+    events = vector.materialize(BASE)
+    Sender(client).post_all(events, batch_size=5)  # several requests, as a plugin's spool sends them
+    check_vector(client, vector, events)
+
+
+@pytest.mark.parametrize("vector", ALL, ids=lambda v: v.name)
+def test_vector_attendance_with_shuffled_late_and_repeated_delivery(vector, database_url):
+    """Spools deliver out of order and retry; reads in between make the store refresh meetings
+    from partial data, which later events must correct."""
+    client = vector_app(vector, database_url).test_client()
+    events = vector.materialize(BASE)
+    rng = random.Random(vector.name)
+    delivered = events + rng.sample(events, k=len(events) // 3)
+    rng.shuffle(delivered)
+    sender, auth = Sender(client), basic_auth()
+    while delivered:
+        size = rng.randint(1, 4)
+        batch, delivered = delivered[:size], delivered[size:]
+        unique = list({e["id"]: e for e in batch}.values())
+        assert sender.post({"events": unique}).status_code == 200
+        assert client.get("/v1/meetings", headers=auth).status_code == 200
+    check_vector(client, vector, events)
+
+
+def check_vector(client, vector, events) -> None:
+    auth = basic_auth()
+    listed = client.get("/v1/meetings", headers=auth).get_json()["meetings"]
+    listed.sort(key=lambda m: (m["started_at"], m["room"]))
+    assert [(m["room"], seconds(m["started_at"]), seconds(m["ended_at"])) for m in listed] == [
+        (m["room"], m["started_at"], m["ended_at"]) for m in vector.attendance]
+    for summary, expected in zip(listed, vector.attendance):
+        where = f"{vector.name}/{expected['room']}@{expected['started_at']}"
+        assert summary["participants"] == len(expected["participants"]), where
+        attendance = client.get(f"/v1/meetings/{summary['id']}/attendance", headers=auth).get_json()
+        assert attendance["id"] == summary["id"]
+        assert attendance["closed_by"] == expected.get("closed_by", "room.destroyed"), where
+        assert attendance["running"] is False
+        assert len(attendance["participants"]) == len(expected["participants"]), where
+        by_key = {p["key"]: p for p in attendance["participants"]}
+        for want in expected["participants"]:
+            matches = [by_key[k] for k in person_keys(vector, want["person"], events) if k in by_key]
+            assert len(matches) == 1, f"{where}/{want['person']}: {sorted(by_key)}"
+            check_participant(matches[0], want, f"{where}/{want['person']}")
+        check_csv(client.get(f"/v1/meetings/{summary['id']}/attendance.csv", headers=auth),
+                  attendance, vector.settings, where)
