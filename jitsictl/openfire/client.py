@@ -39,13 +39,16 @@ class OpenfireError(Exception):
         super().__init__(str(self))
 
     def __str__(self) -> str:
+        """One line without the hint (the CLI prints `hint:` on its own line; see describe())."""
         parts = [self.what]
         if self.status is not None:
             parts.append(f"HTTP {self.status}")
         if self.message:
             parts.append(self.message + (f" ({self.exception})" if self.exception else ""))
-        text = ": ".join(parts)
-        return f"{text}\n  hint: {self.hint}" if self.hint else text
+        return ": ".join(parts)
+
+    def describe(self) -> str:
+        return f"{self}\n  hint: {self.hint}" if self.hint else str(self)
 
 
 class NotFound(OpenfireError):

@@ -36,6 +36,8 @@ from urllib.parse import urlsplit
 if TYPE_CHECKING:
     from .client import RestApiClient
 
+ADMIN_USER = "admin"
+RESTAPI_SECRET_PROPERTY = "plugin.restapi.secret"
 FOCUS_USER = "focus"
 JVB_USER = "jvb"
 CONFERENCE_SERVICE = "conference"
@@ -55,6 +57,10 @@ RESTART_REQUIRED = frozenset({"httpbind.CORS.enabled"})
 
 class DesiredStateError(ValueError):
     """A value from the configuration cannot describe a valid Openfire setup."""
+
+    def __init__(self, message: str, hint: str = "fix the value in jitsictl.yaml or its secrets file") -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 @dataclass(frozen=True)
@@ -135,7 +141,8 @@ def public_origin(public_url: str) -> str:
 
 def _require(name: str, value: Optional[str]) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise DesiredStateError(f"{name} is empty; run `jitsictl init` or set it in the secrets/config file")
+        raise DesiredStateError(f"{name} is empty",
+                                "run `jitsictl render` to generate missing secrets, or set it in the config")
     return value
 
 
@@ -162,12 +169,17 @@ def desired_state(
     conference_service: str = CONFERENCE_SERVICE,
     brewery_service: str = BREWERY_SERVICE,
     extra_properties: Optional[Mapping[str, str]] = None,
+    admin_password: Optional[str] = None,
+    restapi_secret: Optional[str] = None,
 ) -> DesiredState:
     """Everything jitsictl wants Openfire to hold, from plain values.
 
     claims: names of JWT claims the attendance plugin copies into events (e.g. courseid),
     stored comma-separated in `attendance.claims`. extra_properties: further system properties
     (e.g. tuning of the attendance plugin), applied verbatim and never treated as secrets.
+    admin_password: also converge Openfire's `admin` account password (set by autosetup).
+    restapi_secret: also converge `plugin.restapi.secret`; to rotate it, run apply with the old
+    secret on the client and the new one here — it is changed last, after everything else.
     """
     domain = _require("domain", domain).strip().lower()
     origin = public_origin(public_url)
@@ -186,15 +198,21 @@ def desired_state(
         PropertySpec("attendance.secret", _require("attendance_secret", attendance_secret), secret=True),
         PropertySpec("attendance.claims", ",".join(claims)),
     ]
+    if restapi_secret is not None:
+        properties.append(PropertySpec(RESTAPI_SECRET_PROPERTY, _require("restapi_secret", restapi_secret),
+                                       secret=True))
     known = {p.key for p in properties}
     for key, value in sorted((extra_properties or {}).items()):
         if key in known:
             raise DesiredStateError(f"extra property {key} would override a managed property")
         properties.append(PropertySpec(key, str(value)))
+    users = [UserSpec(FOCUS_USER, _require("focus_password", focus_password), "Jitsi focus (jicofo)"),
+             UserSpec(JVB_USER, _require("jvb_password", jvb_password), "Jitsi videobridge")]
+    if admin_password is not None:
+        users.append(UserSpec(ADMIN_USER, _require("admin_password", admin_password)))
     return DesiredState(
         domain=domain,
-        users=(UserSpec(FOCUS_USER, _require("focus_password", focus_password), "Jitsi focus (jicofo)"),
-               UserSpec(JVB_USER, _require("jvb_password", jvb_password), "Jitsi videobridge")),
+        users=tuple(users),
         services=(ServiceSpec(conference_service, "Jitsi meetings"),
                   ServiceSpec(brewery_service, "Jitsi internal (videobridge brewery)", hidden=True)),
         rooms=(brewery_room(domain, service=brewery_service),),
@@ -329,6 +347,8 @@ def apply(client: "RestApiClient", desired: DesiredState) -> list[Change]:
     from .client import user_properties
 
     changes = plan(client, desired)
+    # changing the REST secret locks this client out: do it after everything else
+    changes.sort(key=lambda c: c.kind == "property" and c.target == RESTAPI_SECRET_PROPERTY)
     users = {u.username: u for u in desired.users}
     services = {s.name: s for s in desired.services}
     props = {p.key: p for p in desired.properties}
