@@ -222,6 +222,15 @@ class WebSocketXmppClient:
         self._raise_if_error(answer, f"destroying {room_jid}")
         self.rooms.pop(room_jid, None)
 
+    async def iq_set(self, to: str, payload: str, what: str | None = None) -> ET.Element:
+        """Send `<iq type='set'>` with a raw XML `payload` child; return the result, raise on error."""
+        iq_id = s.new_id("iq")
+        frame = f"<iq xmlns='{s.NS_CLIENT}' type='set' id={s._quote(iq_id)} to={s._quote(to)}>{payload}</iq>"
+        what = what or f"request to {to}"
+        answer = await self._request(frame, self._iq_answer(iq_id), what)
+        self._raise_if_error(answer, what)
+        return answer
+
     def _occupant(self, room_jid: str) -> str:
         try:
             return self.rooms[room_jid]

@@ -115,7 +115,8 @@ class ProsodyServer:
 
     def __init__(self, workdir: Path | str | None = None, *, domain: str = DOMAIN,
                  muc_modules: list[str] | tuple = (), muc_options: dict | None = None,
-                 breakout_modules: list[str] | tuple = (), internal_muc_modules: list[str] | tuple = (),
+                 breakout_modules: list[str] | tuple = ("test_breakout_link",), breakout_options: dict | None = None,
+                 internal_muc_modules: list[str] | tuple = (),
                  plugin_paths: list[Path | str] | tuple = (), global_modules: list[str] | tuple = (),
                  global_options: dict | None = None, accounts: tuple[Account, ...] = DEFAULT_ACCOUNTS,
                  admins: tuple[str, ...] = (f"admin@{DOMAIN}",), jwt_secret: str = JWT_APP_SECRET,
@@ -126,6 +127,7 @@ class ProsodyServer:
         self.muc_modules = list(muc_modules)
         self.muc_options = dict(muc_options or {})
         self.breakout_modules = list(breakout_modules)
+        self.breakout_options = dict(breakout_options or {})
         self.internal_muc_modules = list(internal_muc_modules)
         self.plugin_paths = [str(p) for p in plugin_paths] + [str(TEST_MODULES_DIR)]
         self.global_modules = list(global_modules)
@@ -218,7 +220,7 @@ class ProsodyServer:
         lines.append(f'\nVirtualHost {lua("auth." + d)}\n  authentication = "internal_plain"\n')
         lines.append(f'\nVirtualHost {lua("recorder." + d)}\n  authentication = "internal_plain"\n')
         components = (("muc", self.muc_modules, self.muc_options),
-                      ("breakout", self.breakout_modules, {}),
+                      ("breakout", self.breakout_modules, self.breakout_options),
                       ("internal-muc", self.internal_muc_modules, {}))
         for prefix, modules, extra in components:
             lines.append(f'\nComponent {lua(prefix + "." + d)} "muc"\n'
