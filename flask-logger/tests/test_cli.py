@@ -53,3 +53,18 @@ def test_purge_explains_a_bad_age(database_url, tmp_path, age):
     result = run_cli(database_url, tmp_path, "purge", "--older-than", age)
     assert result.returncode == 2
     assert "e.g. 365d" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_report_prints_a_meeting_as_json_or_csv(app, client, sender, auth, database_url, tmp_path):
+    sender.post_all(lesson(1))
+    meeting_id = client.get("/v1/meetings", headers=auth).get_json()["meetings"][0]["id"]
+    as_json = run_cli(database_url, tmp_path, "report", "--meeting", meeting_id)
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout) == client.get(f"/v1/meetings/{meeting_id}/attendance", headers=auth).get_json()
+    as_csv = run_cli(database_url, tmp_path, "report", "--meeting", meeting_id, "--csv")
+    assert as_csv.returncode == 0, as_csv.stderr
+    over_http = client.get(f"/v1/meetings/{meeting_id}/attendance.csv", headers=auth).get_data(as_text=True)
+    assert as_csv.stdout.replace("\r\n", "\n") == over_http.replace("\r\n", "\n")
+    unknown = run_cli(database_url, tmp_path, "report", "--meeting", "no-such-meeting")
+    assert unknown.returncode == 2 and "no meeting with id 'no-such-meeting'" in unknown.stderr
