@@ -1,0 +1,163 @@
+"""The rendered nginx snippet for `xmpp: openfire`, run in a real nginx (Debian nginx-light).
+
+The web image cannot run here, so the server block around the snippet reproduces the published
+structure of docker-jitsi-meet stable-11146-2's `web/rootfs/defaults/meet.conf`: the include of
+`nginx-custom/*.conf` at server level, followed by the exact-match locations `= /http-bind` and
+`= /xmpp-websocket` that proxy to Prosody, and the `$connection_upgrade` map of its nginx.conf.
+Two small HTTP servers stand in for Openfire's port 7070 and Prosody's 5280 and record what
+reaches them.
+"""
+from __future__ import annotations
+
+import http.client
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from .conftest import write_project
+from .test_render_golden import render_variant
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+class Recorder(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        super().__init__(("127.0.0.1", 0), _Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def _record(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        self.server.requests.append({"method": self.command, "path": self.path,
+                                     "headers": {k.lower(): v for k, v in self.headers.items()},
+                                     "body": self.rfile.read(length) if length else b""})
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    do_GET = do_POST = _record
+
+    def log_message(self, *args):
+        pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def web(tmp_path):
+    if not shutil.which("nginx") and not shutil.os.path.exists(NGINX):
+        pytest.skip("nginx is not installed (scripts/install-system-deps installs nginx-light)")
+    openfire, prosody = Recorder(), Recorder()
+    out = render_variant("openfire-none", tmp_path)
+    snippet_dir = out / "config/web/nginx-custom"
+    snippet = (snippet_dir / "jitsictl-openfire.conf").read_text()
+    assert "http://openfire:7070/" in snippet
+    (snippet_dir / "jitsictl-openfire.conf").write_text(snippet.replace("http://openfire:7070", openfire.base))
+    port = free_port()
+    run = tmp_path / "nginx"
+    run.mkdir()
+    (run / "nginx.conf").write_text(f"""
+worker_processes 1;
+error_log {run}/error.log;
+pid {run}/nginx.pid;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {run}/body; proxy_temp_path {run}/proxy;
+    fastcgi_temp_path {run}/fastcgi; uwsgi_temp_path {run}/uwsgi; scgi_temp_path {run}/scgi;
+    map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+    server {{
+        listen 127.0.0.1:{port};
+        include {snippet_dir}/*.conf;
+        location = /http-bind {{ proxy_pass {prosody.base}/http-bind?$args; }}
+        location = /xmpp-websocket {{
+            proxy_http_version 1.1;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_pass {prosody.base}/xmpp-websocket?$args;
+        }}
+        location / {{ return 200 "web"; }}
+    }}
+}}
+""")
+    check = subprocess.run([NGINX, "-t", "-p", str(run), "-c", str(run / "nginx.conf")],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    proc = subprocess.Popen([NGINX, "-p", str(run), "-c", str(run / "nginx.conf"), "-g", "daemon off;"],
+                            stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            assert proc.poll() is None, proc.stderr.read().decode()
+            time.sleep(0.05)
+    yield port, openfire, prosody
+    proc.send_signal(signal.SIGQUIT)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    openfire.shutdown()
+    prosody.shutdown()
+
+
+def request(port, method, path, body=None, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request(method, path, body=body, headers=headers or {})
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    return response.status
+
+
+def test_bosh_goes_to_openfire_http_bind(web):
+    port, openfire, prosody = web
+    status = request(port, "POST", "/http-bind?room=maths-3b&token=abc", body=b"<body rid='1'/>",
+                     headers={"Content-Type": "text/xml"})
+    assert status == 200
+    assert prosody.requests == []
+    [seen] = openfire.requests
+    assert (seen["method"], seen["path"], seen["body"]) == ("POST", "/http-bind/?room=maths-3b&token=abc", b"<body rid='1'/>")
+    assert seen["headers"]["host"] == "meet.jitsi"
+
+
+def test_websocket_upgrade_goes_to_openfire_ws(web):
+    port, openfire, prosody = web
+    status = request(port, "GET", "/xmpp-websocket?room=maths-3b", headers={
+        "Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Protocol": "xmpp"})
+    assert status == 200
+    assert prosody.requests == []
+    [seen] = openfire.requests
+    assert seen["path"] == "/ws/?room=maths-3b"
+    assert seen["headers"]["upgrade"] == "websocket" and seen["headers"]["connection"] == "upgrade"
+    assert seen["headers"]["sec-websocket-protocol"] == "xmpp"
+
+
+def test_internal_locations_are_not_reachable_directly(web):
+    port, openfire, _ = web
+    assert request(port, "GET", "/_openfire/ws/") == 404
+    assert request(port, "GET", "/_openfire/http-bind/") == 404
+    assert request(port, "GET", "/maths-3b") == 200  # everything else still served by web
+    assert openfire.requests == []
