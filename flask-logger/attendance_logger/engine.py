@@ -277,42 +277,27 @@ class _Session:
 
 
 class _Person:
-    __slots__ = ("key", "sessions", "nicks", "last_nick", "identity", "identity_name", "email", "user_id",
-                 "claims", "token_moderator", "role_moderator")
+    __slots__ = ("key", "sessions", "nicks", "last_nick", "identity", "role_moderator")
 
     def __init__(self, key: str) -> None:
         self.key = key
         self.sessions: list[_Session] = []
         self.nicks: dict[str, None] = {}  # insertion-ordered set of display names
         self.last_nick = ""
-        self.identity: Mapping | None = None  # the last identity read, to skip repeats cheaply
-        self.identity_name: str | None = None
-        self.email: str | None = None
-        self.user_id: str | None = None
-        self.claims: dict = {}
-        self.token_moderator: bool | None = None  # what the verified token says, when it says it
+        # The identity of the latest join that had one: a token is one consistent whole, so its
+        # fields are never mixed with those of an older token.
+        self.identity: Mapping = {}
         self.role_moderator = False  # held the MUC moderator role at some point
 
     @property
     def moderator(self) -> bool:
         """The token decides when it says; otherwise the room role does (guest-only deployments)."""
-        return self.role_moderator if self.token_moderator is None else self.token_moderator
+        token_says = self.identity.get("moderator")
+        return token_says if isinstance(token_says, bool) else self.role_moderator
 
-    def saw_identity(self, identity: Mapping, allowed_claims: tuple[str, ...]) -> None:
-        self.identity = identity
-        if identity.get("name"):
-            self.identity_name = identity["name"]
-        if identity.get("email"):
-            self.email = identity["email"]
-        if identity.get("user_id"):
-            self.user_id = identity["user_id"]
-        if isinstance(identity.get("moderator"), bool):
-            self.token_moderator = identity["moderator"]
-        claims = identity.get("claims")
-        if claims:
-            for name in allowed_claims:
-                if name in claims:
-                    self.claims[name] = claims[name]
+    def claims(self, allowed: tuple[str, ...]) -> dict:
+        claims = self.identity.get("claims") or {}
+        return {name: claims[name] for name in allowed if name in claims}
 
 
 class _Life:
@@ -429,21 +414,19 @@ def _read_lives(ordered: list, settings: Settings) -> tuple[list[_Life], _Instan
     """One pass over the ordered events: room lives, who was inside when, and server instances."""
     rooms: dict[tuple[str, str], _Room] = {}
     lives: list[_Life] = []
-    allowed_claims = settings.claims
     instances = _Instances()
     first_seen, last_seen, hosts = instances.first_seen, instances.last_seen, instances.hosts
 
     for ms, rank, _id, event in ordered:
         source = event["source"]
         instance = source["instance"]
-        where = (source.get("server"), source.get("host"))
-        if instance in last_seen:
-            hosts[instance].add(where)
-        else:
+        if instance not in last_seen:
             first_seen[instance] = ms
-            hosts[instance] = {where}
+            hosts[instance] = set()
         last_seen[instance] = ms
         if rank == 0:  # source.started
+            where = (source.get("server"), source.get("host"))
+            hosts[instance].add(where)
             instances.starts.setdefault(where, {})[instance] = ms
             continue
 
@@ -453,6 +436,8 @@ def _read_lives(ordered: list, settings: Settings) -> tuple[list[_Life], _Instan
         room = rooms.get((instance, jid))
         if room is None:
             room = rooms[(instance, jid)] = _Room()
+            # A room lives on one component: its first event tells where the instance runs.
+            hosts[instance].add((source.get("server"), source.get("host")))
 
         if rank == 2:  # occupant.joined
             occupant = event.get("occupant") or {}
@@ -487,8 +472,8 @@ def _read_lives(ordered: list, settings: Settings) -> tuple[list[_Life], _Instan
                 person.last_nick = nick
             # The identity comes from the connection's verified token: its join tells it all.
             identity = event.get("identity")
-            if identity and identity != person.identity:
-                person.saw_identity(identity, allowed_claims)
+            if identity:
+                person.identity = identity
             if occupant.get("role") == "moderator":
                 person.role_moderator = True
             continue
@@ -612,13 +597,14 @@ def _finish(life: _Life, settings: Settings, ends_of_instances: Mapping[str, int
         last_leave = merged[-1][1]
         still_present = running and open_now
         percent = percent_of(present_ms, duration_ms)
+        identity = person.identity
         participants.append(Participant(
             key=person.key,
-            name=person.identity_name or person.last_nick,
+            name=identity.get("name") or person.last_nick,
             names=list(person.nicks),
-            email=person.email,
-            user_id=person.user_id,
-            claims=dict(person.claims),
+            email=identity.get("email"),
+            user_id=identity.get("user_id"),
+            claims=person.claims(settings.claims),
             moderator=person.moderator,
             intervals=[(from_ms(a), from_ms(b)) for a, b in merged],
             first_join=from_ms(first_join),
