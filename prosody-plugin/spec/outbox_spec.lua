@@ -1,0 +1,265 @@
+-- The spool and the sender together, over an in-memory store with the archive API subset the
+-- spool uses and a fake clock. Prosody's real storage (mod_storage_internal) and real HTTP are
+-- exercised by the real-Prosody tests in tests/prosody/.
+local support = require "spec.support";
+local spool_lib = support.lib "spool";
+local outbox_lib = support.lib "outbox";
+local delivery = support.lib "delivery";
+local event = support.lib "event";
+
+local function memory_store()
+	local lists = {};
+	local store = { lists = lists };
+	function store:append(user, _, value)
+		lists[user] = lists[user] or {};
+		table.insert(lists[user], value);
+		return #lists[user];
+	end
+	function store:find(user)
+		local items, i = lists[user] or {}, 0;
+		return function ()
+			i = i + 1;
+			if items[i] then return i, items[i]; end
+		end;
+	end
+	function store:delete(user) lists[user] = nil; return true; end
+	function store:users()
+		local names = {};
+		for name in pairs(lists) do names[#names + 1] = name; end
+		local i = 0;
+		return function () i = i + 1; return names[i]; end;
+	end
+	function store:total()
+		local n = 0;
+		for _, items in pairs(lists) do n = n + #items; end
+		return n;
+	end
+	return store;
+end
+
+local function fake_clock()
+	local clock = { t = 1763798400, timers = {} };
+	function clock.now() return clock.t; end
+	function clock.schedule(delay, fn)
+		local timer = { at = clock.t + delay, fn = fn };
+		function timer.stop() timer.stopped = true; end
+		clock.timers[#clock.timers + 1] = timer;
+		return timer;
+	end
+	function clock.advance(seconds)
+		local target = clock.t + seconds;
+		while true do
+			local next_timer;
+			for _, timer in ipairs(clock.timers) do
+				if not timer.stopped and timer.at <= target and (not next_timer or timer.at < next_timer.at) then
+					next_timer = timer;
+				end
+			end
+			if not next_timer then break; end
+			clock.t = next_timer.at;
+			next_timer.stopped = true;
+			next_timer.fn();
+		end
+		clock.t = target;
+	end
+	return clock;
+end
+
+local counter = 0;
+local function new_id() counter = counter + 1; return ("00000000-0000-4000-8000-%012d"):format(counter); end
+
+-- One life of the server: a spool over `store` and an outbox posting into `requests`.
+local function server(store, clock, options)
+	options = options or {};
+	local requests, logs = {}, {};
+	local spool = spool_lib.new(store, {
+		batch_size = options.batch_size or 3; max_queue = options.max_queue or 100;
+		new_id = new_id; now = clock.now;
+		wrap = function (text) return { text = text }; end;
+		unwrap = function (value) return value.text; end;
+	});
+	local waiting = spool.load();
+	local outbox = outbox_lib.new({
+		spool = spool; delivery = delivery; batch_body = event.batch_body;
+		flush_interval = options.flush_interval or 1; timeout = options.timeout or 10;
+		policy = { base = 1, cap = 60, max_wait = 3600 };
+		now = clock.now; schedule = clock.schedule;
+		random = function () return 0; end; -- backoff = its lower bound, so timings are exact
+		log = function (level, fmt, ...) logs[#logs + 1] = { level = level, text = fmt:format(...) }; end;
+		sign = function (msg_id, timestamp) return { ["webhook-id"] = msg_id, ["webhook-timestamp"] = tostring(timestamp) }; end;
+		post = function (body, headers, done)
+			local request = { body = body, headers = headers, done = done };
+			function request.cancel() request.cancelled = true; end
+			requests[#requests + 1] = request;
+			return request.cancel;
+		end;
+	});
+	outbox.resume();
+	return { spool = spool, outbox = outbox, requests = requests, logs = logs, waiting = waiting };
+end
+
+local function ids_in(request)
+	local ids = {};
+	for _, e in ipairs(support.json.decode(request.body).events) do ids[#ids + 1] = e.id; end
+	return table.concat(ids, ",");
+end
+
+local function add(s, first, last)
+	for i = first, last do assert.is_true(s.outbox.add(('{"id":"e%d"}'):format(i))); end
+end
+
+describe("outbox batching", function ()
+	it("sends a full batch at once and a partial one after the flush interval", function ()
+		local clock, store = fake_clock(), memory_store();
+		local s = server(store, clock, { batch_size = 3, flush_interval = 1 });
+		add(s, 1, 3);
+		assert.equal(1, #s.requests);
+		assert.equal("e1,e2,e3", ids_in(s.requests[1]));
+		s.requests[1].done(200);
+		add(s, 4, 5);
+		assert.equal(1, #s.requests);
+		clock.advance(0.9);
+		assert.equal(1, #s.requests);
+		clock.advance(0.1);
+		assert.equal(2, #s.requests);
+		assert.equal("e4,e5", ids_in(s.requests[2]));
+	end);
+
+	it("keeps one request in flight and sends oldest first", function ()
+		local clock, store = fake_clock(), memory_store();
+		local s = server(store, clock, { batch_size = 2 });
+		add(s, 1, 6);
+		assert.equal(1, #s.requests);
+		s.requests[1].done(204);
+		assert.equal(2, #s.requests);
+		assert.equal("e3,e4", ids_in(s.requests[2]));
+		s.requests[2].done(200);
+		assert.equal("e5,e6", ids_in(s.requests[3]));
+		s.requests[3].done(200);
+		assert.equal(0, s.spool.depth);
+		assert.equal(0, store:total());
+	end);
+end);
+
+describe("outbox delivery", function ()
+	it("removes a batch from the spool only after a 2xx", function ()
+		local clock, store = fake_clock(), memory_store();
+		local s = server(store, clock);
+		add(s, 1, 3);
+		s.requests[1].done(500);
+		assert.equal(3, store:total());
+		assert.equal(3, s.spool.depth);
+		clock.advance(0.5); -- first retry after base/2 = 0.5 s (jitter at its lower bound)
+		assert.equal(2, #s.requests);
+		s.requests[2].done(201);
+		assert.equal(0, store:total());
+	end);
+
+	it("retries with the same webhook-id and body, re-signed, with growing delays", function ()
+		local clock, store = fake_clock(), memory_store();
+		local s = server(store, clock);
+		add(s, 1, 3);
+		local expected_gaps = { 0.5, 1, 2, 4, 8, 16, 30, 30 }; -- base 1 s, cap 60 s, lower bound
+		for i, gap in ipairs(expected_gaps) do
+			s.requests[i].done(i % 2 == 0 and 503 or 0);
+			clock.advance(gap - 0.01);
+			assert.equal(i, #s.requests, "retried too early");
+			clock.advance(0.01);
+			assert.equal(i + 1, #s.requests, "not retried in time");
+			assert.equal(s.requests[1].headers["webhook-id"], s.requests[i + 1].headers["webhook-id"]);
+			assert.equal(s.requests[1].body, s.requests[i + 1].body);
+		end
+		assert.not_equal(s.requests[1].headers["webhook-timestamp"], s.requests[#s.requests].headers["webhook-timestamp"]);
+	end);
+
+	it("waits as long as Retry-After asks", function ()
+		local clock, store = fake_clock(), memory_store();
+		local s = server(store, clock);
+		add(s, 1, 3);
+		s.requests[1].done(429, "30");
+		clock.advance(29.9);
+		assert.equal(1, #s.requests);
+		clock.advance(0.1);
+		assert.equal(2, #s.requests);
+	end);
+
+	it("gives up on an unanswered request after the timeout, cancels it and retries", function ()
+		local clock, store = fake_clock(), memory_store();
+		local s = server(store, clock, { timeout = 5 });
+		add(s, 1, 3);
+		clock.advance(4.9);
+		assert.is_nil(s.requests[1].cancelled);
+		clock.advance(0.1);
+		assert.is_true(s.requests[1].cancelled);
+		s.requests[1].done(200); -- a late answer of the abandoned request changes nothing
+		assert.equal(3, store:total());
+		clock.advance(0.5);
+		assert.equal(2, #s.requests);
+		assert.equal(s.requests[1].headers["webhook-id"], s.requests[2].headers["webhook-id"]);
+	end);
+end);
+
+describe("spool bound", function ()
+	it("refuses the newest events when full, keeps what it has, and says so with counts", function ()
+		local clock, store = fake_clock(), memory_store();
+		local s = server(store, clock, { batch_size = 2, max_queue = 4 });
+		add(s, 1, 4);
+		s.requests[1].done(503);
+		local ok, err = s.outbox.add('{"id":"e5"}');
+		assert.is_nil(ok);
+		assert.equal("full", err);
+		s.outbox.add('{"id":"e6"}');
+		assert.equal(4, store:total());
+		local errors = {};
+		for _, entry in ipairs(s.logs) do
+			if entry.level == "error" then errors[#errors + 1] = entry.text; end
+		end
+		assert.equal(1, #errors, "one loud report, not one per event");
+		assert.truthy(errors[1]:find("4 events waiting", 1, true), errors[1]);
+		assert.truthy(errors[1]:find("refused 1 new event", 1, true), errors[1]);
+		assert.equal(2, s.outbox.refused);
+		clock.advance(10); -- retry succeeds: room again
+		s.requests[2].done(200);
+		assert.is_true(s.outbox.add('{"id":"e7"}'));
+		clock.advance(10);
+		s.outbox.add('{"id":"e8"}');
+		s.outbox.add('{"id":"e9"}'); -- full again: reported again, with the new count
+		assert.truthy(s.logs[#s.logs].text:find("refused 2 new event(s) since the last report, 3 in total", 1, true),
+			s.logs[#s.logs].text);
+	end);
+end);
+
+describe("spool across restarts", function ()
+	it("sends what a previous life left, with the same webhook-ids, before new events", function ()
+		local clock, store = fake_clock(), memory_store();
+		local first = server(store, clock, { batch_size = 2 });
+		add(first, 1, 5); -- two sealed batches and one open
+		first.requests[1].done(503);
+		local old_id = first.requests[1].headers["webhook-id"];
+		first.outbox.stop(); -- the server goes away; the spool stays
+
+		local second = server(store, clock, { batch_size = 2 });
+		assert.equal(5, second.waiting);
+		assert.equal(1, #second.requests);
+		assert.equal(old_id, second.requests[1].headers["webhook-id"]);
+		assert.equal("e1,e2", ids_in(second.requests[1]));
+		add(second, 6, 7);
+		second.requests[1].done(200);
+		assert.equal("e3,e4", ids_in(second.requests[2]));
+		second.requests[2].done(200);
+		assert.equal("e5", ids_in(second.requests[3])); -- the old open batch, sealed by the restart
+		second.requests[3].done(200);
+		assert.equal("e6,e7", ids_in(second.requests[4]));
+		second.requests[4].done(200);
+		assert.equal(0, store:total());
+	end);
+
+	it("ignores answers that arrive after stop()", function ()
+		local clock, store = fake_clock(), memory_store();
+		local s = server(store, clock);
+		add(s, 1, 3);
+		s.outbox.stop();
+		s.requests[1].done(200);
+		assert.equal(3, store:total());
+	end);
+end);
