@@ -198,11 +198,140 @@ def token(
 # Add commands here (small edits; keep heavy imports inside the functions).
 # ============================================================================================
 
+OUT_OPTION = typer.Option(Path("stack"), "--out", "-o",
+                          help="Directory of the rendered compose project.")
+
+
+def _project(out: Path):
+    from .compose import ComposeProject
+
+    return ComposeProject(out)
+
+
+@app.command()
+def up(
+    config_path: Path = CONFIG_OPTION,
+    out: Path = OUT_OPTION,
+    xmpp: Optional[str] = typer.Option(
+        None, "--xmpp", help="prosody or openfire; used when jitsictl.yaml is created, checked otherwise."),
+    wait: bool = typer.Option(False, "--wait", help="Wait until every service is healthy (see `status`)."),
+    timeout: float = typer.Option(300.0, "--timeout", help="Seconds --wait waits before failing."),
+) -> None:
+    """Render the stack and start it (docker compose up -d).
+
+    With no jitsictl.yaml, one is created from --xmpp and the defaults (no prompts), so this one
+    command starts a stack. Exit code 1 when --wait runs out of time (the unhealthy services are
+    listed), 2 on a configuration or Docker error.
+    """
+    from . import stack
+
+    if xmpp is not None and xmpp not in ("prosody", "openfire"):
+        raise UsageError(f"--xmpp {xmpp!r} is not supported", "use --xmpp prosody or --xmpp openfire")
+    if stack.ensure_config(config_path, xmpp):
+        _err(f"created {config_path} with defaults (edit it and run `jitsictl up` again to change them)")
+    config, secrets, project = stack.render_project(config_path, out, xmpp)
+    _err(f"rendered {project.directory}; starting the stack…")
+    project.up()
+    if config.xmpp == "openfire":
+        stack.configure_openfire(config, secrets, project, timeout=timeout)
+    if not wait:
+        typer.echo(f"started; check it with `jitsictl status --out {out}`")
+        return
+    running = stack.Stack(project)
+    try:
+        with stack.HealthProgress(timeout) as progress:
+            running.wait_healthy(timeout, on_update=progress.update)
+    except stack.StackNotHealthy as exc:
+        _err(f"error: {exc.message}")
+        _err(f"hint: see `jitsictl logs SERVICE --out {out}` for the services listed")
+        raise typer.Exit(code=1) from None
+    typer.echo("the stack is healthy")
+
+
+@app.command()
+def down(
+    out: Path = OUT_OPTION,
+    volumes: bool = typer.Option(False, "--volumes", help="Also remove the named volumes (data in config/ stays)."),
+) -> None:
+    """Stop and remove the stack's containers and network (docker compose down)."""
+    _project(out).down(volumes=volumes)
+    typer.echo("the stack is down")
+
+
+@app.command()
+def status(
+    out: Path = OUT_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Per service: container state, Docker health, HTTP probe. Exit code 1 if anything is unhealthy.
+
+    Probes: web /, prosody :5280/health, jicofo :8888/about/health, jvb :8080/about/health,
+    logger :8080/healthz, openfire :9090 readiness; run from this host to the container address
+    on a local Linux engine, else inside the container (docker exec). See `jitsictl.stack`.
+    """
+    import json
+
+    from . import stack
+
+    result = stack.Stack(_project(out)).status()
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        from rich.console import Console
+
+        Console().print(stack.status_table(result))
+    if not result.healthy:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def logs(
+    service: Optional[List[str]] = typer.Argument(None, help="Service(s) to show; all when omitted."),
+    out: Path = OUT_OPTION,
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep streaming new lines."),
+    tail: Optional[int] = typer.Option(None, "--tail", help="Only the last N lines per container."),
+) -> None:
+    """Print the containers' logs as `service | line`, merged in time order."""
+    from . import stack
+
+    stack.Stack(_project(out)).logs(service or (), follow=follow, tail=tail)
+
+
+@app.command()
+def doctor(
+    config_path: Path = CONFIG_OPTION,
+    out: Path = OUT_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of lines."),
+) -> None:
+    """Check this machine can run the stack: engine, Compose, ports, DNS, media (UDP) note.
+
+    Exit code 1 when a check fails; warnings do not fail. See `jitsictl.doctor` for each check.
+    """
+    import json
+
+    from . import doctor as doctor_mod
+
+    report = doctor_mod.run_for(config_path, out)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        for check in report.checks:
+            typer.echo(f"[{check.status:>4}] {check.name}: {check.detail}")
+            if check.hint and check.status != "ok":
+                typer.echo(f"       hint: {check.hint}")
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
 
 # ============================================================================================
 # D2: Openfire configuration (`jitsictl openfire plan|apply`)
 # Add a sub-app here: openfire_app = typer.Typer(...); app.add_typer(openfire_app, name="openfire")
 # ============================================================================================
+
+from .openfire.cli import app as openfire_app  # noqa: E402 - typer only; the rest loads per command
+
+app.add_typer(openfire_app, name="openfire")
 
 
 def main() -> None:

@@ -1,0 +1,516 @@
+"""State, health and logs of a running stack, read through the Docker SDK.
+
+A service is healthy when its container is running, its Docker health check (if the image or the
+compose file defines one) reports `healthy`, and its HTTP probe (if it has one) answers:
+
+| service | probe |
+|---|---|
+| web | `GET http://<container>:8000/` (any status below 400; redirects are not followed) |
+| prosody | `GET http://<container>:5280/health` (200) |
+| jicofo | `GET http://<container>:8888/about/health` (200) |
+| jvb | `GET http://<container>:8080/about/health` (200) |
+| logger (the attendance receiver) | `GET http://<container>:8080/healthz` (200) |
+| openfire | `GET http://<container>:9090/plugins/restapi/v1/system/readiness` (200) |
+
+The stack publishes only web (and jvb's UDP media port) on the host, so probes cannot use
+published ports. How they reach the containers (`probe_via`):
+
+- `ip`: from this host to the container's address on the project network. Used when the engine
+  is local and rootful on Linux (a unix socket, no `rootless` security option): the project's
+  bridge network is then routable from the host, and the probe needs nothing inside the image.
+- `exec`: inside the container, through `docker exec` of `curl`, else `wget`, else `python3`
+  (the Jitsi images ship curl). Used for remote engines (tcp://, ssh://), rootless engines and
+  Docker Desktop, where container addresses are not reachable from the host.
+
+`$JITSICTL_PROBE_VIA` (`ip` or `exec`) overrides the choice.
+
+Containers are found by the labels Compose puts on them (`com.docker.compose.project`,
+`com.docker.compose.service`); the expected services come from the compose project itself, so a
+service whose container was never created or was removed shows up as `missing`.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Iterable, Sequence, TextIO
+
+from .compose import ComposeProject, DockerError
+
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+PROBE_TIMEOUT = 3.0
+
+ENGINE_HINT = ("Start Docker (systemctl start docker) or set DOCKER_HOST to the engine's socket "
+               "(e.g. unix:///run/docker.sock).")
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    port: int
+    path: str
+    accept_below: int = 300  # a status below this counts as healthy
+
+    def url(self, host: str) -> str:
+        return f"http://{host}:{self.port}{self.path}"
+
+
+# Keyed by compose service name (docker-jitsi-meet's names; the receiver's as jitsictl renders it).
+PROBES: dict[str, ProbeSpec] = {
+    "web": ProbeSpec(8000, "/", accept_below=400),
+    "prosody": ProbeSpec(5280, "/health"),
+    "jicofo": ProbeSpec(8888, "/about/health"),
+    "jvb": ProbeSpec(8080, "/about/health"),
+    "logger": ProbeSpec(8080, "/healthz"),
+    "openfire": ProbeSpec(9090, "/plugins/restapi/v1/system/readiness"),
+}
+
+
+class EngineError(DockerError):
+    """The Docker engine is unreachable or refused a request."""
+
+
+class StackNotHealthy(DockerError):
+    """wait_healthy() ran out of time; `status` is the last status seen."""
+
+    def __init__(self, message: str, status: "StackStatus") -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class ProbeResult:
+    url: str
+    via: str
+    ok: bool
+    status: int | None = None
+    error: str | None = None
+    elapsed_ms: int = 0
+
+
+@dataclass
+class ServiceStatus:
+    service: str
+    container: str | None
+    state: str  # Docker's container state (running, exited, restarting…) or "missing"
+    health: str | None  # Docker health check status, None when the service defines none
+    exit_code: int | None
+    probe: ProbeResult | None
+    healthy: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.healthy = (self.state == "running" and self.health in (None, "healthy")
+                        and (self.probe is None or self.probe.ok))
+
+    def problem(self) -> str | None:
+        """Why this service is not healthy, in words; None when it is."""
+        if self.healthy:
+            return None
+        if self.state == "missing":
+            return "no container"
+        if self.state != "running":
+            return f"{self.state} (exit code {self.exit_code})"
+        if self.health not in (None, "healthy"):
+            return f"health check {self.health}"
+        assert self.probe is not None
+        if self.probe.status is not None:
+            return f"probe answered {self.probe.status}"
+        return f"probe failed: {self.probe.error}"
+
+
+@dataclass
+class StackStatus:
+    project: str
+    probe_via: str
+    services: list[ServiceStatus]
+
+    @property
+    def healthy(self) -> bool:
+        return bool(self.services) and all(service.healthy for service in self.services)
+
+    def to_dict(self) -> dict:
+        return {"project": self.project, "healthy": self.healthy, "probe_via": self.probe_via,
+                "services": [asdict(service) for service in self.services]}
+
+
+# -- engine -------------------------------------------------------------------------------------
+
+def engine_client(env: dict[str, str] | None = None):
+    """A docker SDK client for the engine DOCKER_HOST (or the default socket) points at."""
+    import docker
+
+    environment = dict(os.environ)
+    environment.update(env or {})
+    try:
+        client = docker.from_env(environment=environment, timeout=30)
+        client.ping()
+    except docker.errors.DockerException as exc:
+        where = environment.get("DOCKER_HOST") or "the default socket (unix:///var/run/docker.sock)"
+        raise EngineError(f"Cannot reach the Docker engine at {where}: {_reason(exc)}",
+                          hint=ENGINE_HINT) from None
+    return client
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    for marker in ("FileNotFoundError", "ConnectionRefusedError", "PermissionError"):
+        if marker in text:
+            return {"FileNotFoundError": "the socket does not exist",
+                    "ConnectionRefusedError": "connection refused",
+                    "PermissionError": "permission denied on the socket"}[marker]
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def choose_probe_via(client) -> str:
+    forced = os.environ.get("JITSICTL_PROBE_VIA")
+    if forced in ("ip", "exec"):
+        return forced
+    base_url = str(getattr(client.api, "base_url", ""))
+    local = base_url.startswith(("http+unix://", "http+docker://")) or "localunixsocket" in base_url
+    if not local or not sys.platform.startswith("linux"):
+        return "exec"
+    try:
+        security = client.info().get("SecurityOptions") or []
+    except Exception:
+        return "exec"
+    return "exec" if any("rootless" in option for option in security) else "ip"
+
+
+# -- probes -------------------------------------------------------------------------------------
+
+def _container_ip(container) -> str | None:
+    networks = container.attrs.get("NetworkSettings", {}).get("Networks", {}) or {}
+    for network in networks.values():
+        if network.get("IPAddress"):
+            return network["IPAddress"]
+    return None
+
+
+def _probe_ip(container, spec: ProbeSpec) -> ProbeResult:
+    import http.client
+
+    address = _container_ip(container)
+    if address is None:
+        return ProbeResult(url=spec.url("?"), via="ip", ok=False, error="container has no IP")
+    url = spec.url(address)
+    started = time.monotonic()
+    connection = http.client.HTTPConnection(address, spec.port, timeout=PROBE_TIMEOUT)
+    try:
+        connection.request("GET", spec.path, headers={"User-Agent": "jitsictl-status"})
+        status = connection.getresponse().status
+    except OSError as exc:
+        return ProbeResult(url=url, via="ip", ok=False, error=exc.strerror or str(exc) or
+                           type(exc).__name__, elapsed_ms=_ms(started))
+    except http.client.HTTPException as exc:
+        return ProbeResult(url=url, via="ip", ok=False, error=f"bad HTTP reply: {exc!r}",
+                           elapsed_ms=_ms(started))
+    finally:
+        connection.close()
+    return ProbeResult(url=url, via="ip", ok=status < spec.accept_below, status=status,
+                       elapsed_ms=_ms(started))
+
+
+# Prints the HTTP status (000 when no reply) with whichever client the image has.
+_EXEC_PROBE = r"""
+url="$1"; t="$2"
+if command -v curl >/dev/null 2>&1; then
+  curl -s -o /dev/null -m "$t" -w '%{http_code}' "$url"; exit 0
+elif command -v python3 >/dev/null 2>&1; then
+  exec python3 - "$url" "$t" <<'PY'
+import sys, urllib.request, urllib.error
+try:
+    print(urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2])).status, end="")
+except urllib.error.HTTPError as e:
+    print(e.code, end="")
+except Exception:
+    print("000", end="")
+PY
+elif command -v wget >/dev/null 2>&1; then
+  if wget -q -O /dev/null -T "$t" "$url"; then echo -n 200; else echo -n 000; fi; exit 0
+fi
+echo -n none
+"""
+
+
+def _probe_exec(container, spec: ProbeSpec) -> ProbeResult:
+    url = spec.url("127.0.0.1")
+    started = time.monotonic()
+    try:
+        code, output = container.exec_run(
+            ["sh", "-c", _EXEC_PROBE, "probe", url, str(int(PROBE_TIMEOUT))], demux=False)
+    except Exception as exc:  # the SDK raises APIError subclasses with multi-line text
+        return ProbeResult(url=url, via="exec", ok=False, error=f"exec failed: {_reason(exc)}",
+                           elapsed_ms=_ms(started))
+    text = (output or b"").decode(errors="replace").strip()
+    if text == "none":
+        return ProbeResult(url=url, via="exec", ok=False, elapsed_ms=_ms(started),
+                           error="the image has no curl, python3 or wget to probe with")
+    if not text.isdigit() or text == "000":
+        return ProbeResult(url=url, via="exec", ok=False, error="no HTTP reply",
+                           elapsed_ms=_ms(started))
+    status = int(text)
+    return ProbeResult(url=url, via="exec", ok=status < spec.accept_below, status=status,
+                       elapsed_ms=_ms(started))
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+# -- the stack ----------------------------------------------------------------------------------
+
+class Stack:
+    """A compose project's containers as the engine sees them."""
+
+    def __init__(self, project: ComposeProject, client=None, probes: dict[str, ProbeSpec] | None
+                 = None) -> None:
+        self.project = project
+        self._client = client
+        self.probes = PROBES if probes is None else probes
+        self._name: str | None = None
+        self._services: list[str] | None = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = engine_client(self.project.env)
+        return self._client
+
+    @property
+    def name(self) -> str:
+        if self._name is None:
+            self._name = self.project.project_name()
+        return self._name
+
+    def expected_services(self) -> list[str]:
+        """The services the compose project defines (profiles not enabled are left out)."""
+        if self._services is None:
+            self._services = sorted(self.project.config_json().get("services", {}))
+        return self._services
+
+    def containers(self, services: Iterable[str] = ()) -> dict[str, list]:
+        """service -> its containers (running or not), from the compose labels."""
+        import docker
+
+        try:
+            found = self.client.containers.list(
+                all=True, filters={"label": f"{PROJECT_LABEL}={self.name}"})
+        except docker.errors.DockerException as exc:
+            raise EngineError(f"Listing containers failed: {_reason(exc)}", hint=ENGINE_HINT) \
+                from None
+        wanted = set(services)
+        by_service: dict[str, list] = {}
+        for container in found:
+            service = container.labels.get(SERVICE_LABEL, "?")
+            if not wanted or service in wanted:
+                by_service.setdefault(service, []).append(container)
+        return by_service
+
+    def status(self) -> StackStatus:
+        via = choose_probe_via(self.client)
+        containers = self.containers()
+        services = sorted(set(self.expected_services()) | set(containers))
+        results = []
+        for service in services:
+            for container in containers.get(service) or [None]:
+                results.append(self._service_status(service, container, via))
+        return StackStatus(project=self.name, probe_via=via, services=results)
+
+    def _service_status(self, service: str, container, via: str) -> ServiceStatus:
+        if container is None:
+            return ServiceStatus(service, None, "missing", None, None, None)
+        state = container.attrs.get("State", {})
+        health = (state.get("Health") or {}).get("Status")
+        probe = None
+        spec = self.probes.get(service)
+        if spec is not None and state.get("Status") == "running":
+            probe = _probe_ip(container, spec) if via == "ip" else _probe_exec(container, spec)
+        return ServiceStatus(service, container.name, state.get("Status", "unknown"), health,
+                             state.get("ExitCode"), probe)
+
+    def wait_healthy(self, timeout: float, on_update: Callable[[StackStatus, float], None]
+                     | None = None, interval: float = 1.0) -> StackStatus:
+        """Polls status() until every service is healthy; raises StackNotHealthy on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.status()
+            remaining = deadline - time.monotonic()
+            if on_update is not None:
+                on_update(status, max(remaining, 0.0))
+            if status.healthy:
+                return status
+            if remaining <= 0:
+                problems = "; ".join(f"{s.service}: {s.problem()}" for s in status.services
+                                     if not s.healthy)
+                raise StackNotHealthy(
+                    f"The stack was not healthy after {timeout:.0f} s: {problems}", status)
+            time.sleep(min(interval, max(remaining, 0.05)))
+
+    # -- logs -----------------------------------------------------------------------------------
+
+    def logs(self, services: Sequence[str] = (), *, follow: bool = False, tail: int | None = None,
+             out: TextIO | None = None) -> None:
+        """Prints `service | line` for the services' containers; merged by time; `follow` streams."""
+        out = out or sys.stdout
+        unknown = set(services) - set(self.expected_services())
+        if unknown:
+            raise DockerError(f"No service named {', '.join(sorted(unknown))} in this stack.",
+                              hint=f"Services: {', '.join(self.expected_services())}.")
+        containers = [(service, container)
+                      for service, found in sorted(self.containers(services).items())
+                      for container in found]
+        if not containers:
+            raise DockerError("No containers to show logs of: the stack is not up.",
+                              hint="Start it with `jitsictl up`.")
+        width = max(len(service) for service, _ in containers)
+        if not follow:
+            lines = []
+            for service, container in containers:
+                raw = container.logs(timestamps=True, tail=tail if tail is not None else "all")
+                for line in raw.decode(errors="replace").splitlines():
+                    stamp, _, text = line.partition(" ")
+                    lines.append((stamp, service, text))
+            for _, service, text in sorted(lines, key=lambda item: item[0]):
+                out.write(f"{service:<{width}} | {text}\n")
+            out.flush()
+            return
+        self._follow(containers, width, tail, out)
+
+    def _follow(self, containers, width: int, tail: int | None, out: TextIO) -> None:
+        lock = threading.Lock()
+
+        def pump(service: str, container) -> None:
+            stream = container.logs(stream=True, follow=True,
+                                    tail=tail if tail is not None else "all")
+            pending = b""
+            for chunk in stream:
+                pending += chunk
+                *complete, pending = pending.split(b"\n")
+                with lock:
+                    for line in complete:
+                        out.write(f"{service:<{width}} | {line.decode(errors='replace')}\n")
+                    out.flush()
+
+        threads = [threading.Thread(target=pump, args=item, daemon=True) for item in containers]
+        for thread in threads:
+            thread.start()
+        try:
+            while any(thread.is_alive() for thread in threads):
+                for thread in threads:
+                    thread.join(timeout=0.5)
+        except KeyboardInterrupt:
+            return
+
+
+# -- display ------------------------------------------------------------------------------------
+
+class HealthProgress:
+    """Shows wait_healthy() progress on stderr: a live table on a terminal, else one line per
+    change (CI logs stay readable). Use as a context manager; pass `.update` as `on_update`."""
+
+    def __init__(self, timeout: float, stream: TextIO | None = None) -> None:
+        from rich.console import Console
+
+        self.console = Console(file=stream or sys.stderr)
+        self.timeout = timeout
+        self._live = None
+        self._last: dict[str, str] = {}
+
+    def __enter__(self) -> "HealthProgress":
+        if self.console.is_terminal:
+            from rich.live import Live
+
+            self._live = Live(console=self.console, refresh_per_second=4, transient=False)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._live is not None:
+            self._live.__exit__(*exc)
+
+    def update(self, status: StackStatus, remaining: float) -> None:
+        if self._live is not None:
+            self._live.update(self._table(status, remaining))
+            return
+        for service in status.services:
+            line = "healthy" if service.healthy else (service.problem() or "")
+            if self._last.get(service.service) != line:
+                self._last[service.service] = line
+                self.console.print(f"{service.service}: {line}", highlight=False)
+
+    def _table(self, status: StackStatus, remaining: float):
+        from rich.table import Table
+
+        healthy = sum(service.healthy for service in status.services)
+        table = Table(title=f"{status.project}: {healthy}/{len(status.services)} healthy, "
+                      f"{remaining:.0f} s left", title_justify="left")
+        for column in ("service", "state", "health", "probe"):
+            table.add_column(column)
+        for service in status.services:
+            mark = "[green]✔[/green]" if service.healthy else "[yellow]…[/yellow]"
+            probe = ("-" if service.probe is None else
+                     f"{service.probe.status or service.probe.error} ({service.probe.via})")
+            table.add_row(f"{mark} {service.service}", service.state, service.health or "-", probe)
+        return table
+
+
+def status_table(status: StackStatus):
+    """A rich Table of a status, for `jitsictl status`."""
+    from rich.table import Table
+
+    table = Table(title=f"{status.project}: {'healthy' if status.healthy else 'NOT healthy'} "
+                  f"(probes via {status.probe_via})", title_justify="left")
+    for column in ("service", "state", "health", "probe", "problem"):
+        table.add_column(column)
+    for service in status.services:
+        probe = "-"
+        if service.probe is not None:
+            target = service.probe.url.split("//", 1)[-1]
+            target = target[target.find(":"):] if ":" in target else target
+            probe = f"{service.probe.status or 'no reply'} {target}"
+        table.add_row(service.service, service.state, service.health or "-", probe,
+                      service.problem() or "")
+    return table
+
+
+# -- lifecycle ----------------------------------------------------------------------------------
+
+def ensure_config(config_path, xmpp: str | None = None) -> bool:
+    """Creates jitsictl.yaml (and its secrets) from defaults when missing, so `jitsictl up` alone
+    starts a stack. Returns True when it created the file."""
+    from pathlib import Path
+
+    from . import initconfig
+
+    if Path(config_path).exists():
+        return False
+    initconfig.init(config_path, {"xmpp": xmpp} if xmpp else {}, prompt=None)
+    return True
+
+
+def render_project(config_path, out, xmpp: str | None = None):
+    """Loads the config, keeps or generates its secrets, renders the compose project into `out`.
+
+    Returns (config, secrets, ComposeProject). `xmpp` must agree with the config when given.
+    """
+    from . import config as config_mod
+    from . import render as render_mod
+    from . import secrets as secrets_mod
+
+    config = config_mod.load(config_path)
+    if xmpp and config.xmpp != xmpp:
+        raise config_mod.ConfigError(
+            "xmpp", f"{config_path} says {config.xmpp!r} but --xmpp is {xmpp!r}",
+            f"set xmpp: {xmpp} in {config_path}, or drop --xmpp")
+    secrets = secrets_mod.ensure(secrets_mod.path_for(config_path), config)
+    result = render_mod.render(config, secrets, out)
+    return config, secrets, ComposeProject(result.out_dir)
+
+
+def configure_openfire(config, secrets, project: ComposeProject, timeout: float) -> None:
+    """Once Openfire answers, applies the Jitsi configuration through its REST API (D2's
+    reconciler, the same as `jitsictl openfire apply`)."""
+    raise DockerError("Configuring Openfire from `jitsictl up` is not available in this build.",
+                      hint="run `jitsictl openfire apply` once Openfire is up")

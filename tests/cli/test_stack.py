@@ -1,0 +1,234 @@
+"""`jitsictl up/status/logs/down/doctor` against a REAL Docker engine and the REAL Compose binary.
+
+The engine is Debian's dockerd, started privately by tests/support/docker_engine.py. No registry
+is reachable, so the Jitsi images cannot run here: the services are played by STAND-IN images
+(`jitsictl-test/<service>:standin`, built from tests/docker/standin on a debootstrap base) that
+only answer the health endpoints of docker-jitsi-meet stable-11146-2 (web :8000/, prosody
+:5280/health, jicofo :8888/about/health, jvb :8080/about/health) and the receiver's :8080/healthz.
+The rendered project points at them through jitsictl.yaml (`images.repository: jitsictl-test`,
+`images.version: standin`); the receiver's image, which the project builds from the checkout,
+is pre-tagged from the logger stand-in so Compose uses it instead of building.
+Everything else is real: rendering, the compose file, Compose's lifecycle, the containers,
+networks, published ports, the status probes and the logs.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jitsictl import __version__
+from tests.support.docker_engine import docker_engine, standin_image  # noqa: F401 (fixture)
+from tests.support.prosody_server import free_port
+
+pytestmark = pytest.mark.slow
+SERVICES = {"web", "prosody", "jicofo", "jvb", "logger"}
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("0.0.0.0", 0))
+        return sock.getsockname()[1]
+
+
+def jitsictl(*args: str, cwd: Path, env: dict[str, str] | None = None,
+             timeout: float = 180) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "JITSICTL_PROBE_VIA")}
+    environ.update(env or {})
+    return subprocess.run([sys.executable, "-m", "jitsictl", *args], cwd=cwd, env=environ,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def json_output(result: subprocess.CompletedProcess) -> dict:
+    assert result.stdout.startswith("{"), result.stderr
+    return json.loads(result.stdout)
+
+
+def no_traceback(result: subprocess.CompletedProcess) -> None:
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def site(docker_engine, tmp_path_factory):  # noqa: F811
+    """A jitsictl.yaml pointing at the stand-in images, on free ports; the stack is taken down
+    (with its volumes) at the end whatever the tests did."""
+    directory = tmp_path_factory.mktemp("site")
+    result = jitsictl(
+        "init", "--non-interactive", "--domain", "localhost",
+        "--image-repository", "jitsictl-test", "--image-version", "standin",
+        "--http-port", str(free_port()), "--https-port", str(free_port()),
+        "--attendance-port", str(free_port()), "--jvb-port", str(free_udp_port()),
+        cwd=directory)
+    assert result.returncode == 0, result.stderr
+    # The receiver image is built from the checkout by the project; here its stand-in takes
+    # its name, so Compose finds the image and does not build.
+    docker_engine.client().images.get(standin_image("logger")).tag(
+        "jitsictl-logger", tag=__version__)
+    yield directory
+    jitsictl("down", "--volumes", cwd=directory, env=docker_engine.env())
+
+
+def project_containers(engine, directory: Path) -> list:
+    project = json.loads(subprocess.run(
+        [sys.executable, "-c", "import sys,json;from jitsictl.compose import ComposeProject;"
+         "print(json.dumps(ComposeProject(sys.argv[1]).project_name()))", str(directory / "stack")],
+        capture_output=True, text=True, env={**os.environ, **engine.env()}).stdout)
+    return engine.client().containers.list(
+        all=True, filters={"label": f"com.docker.compose.project={project}"})
+
+
+def status_json(site: Path, engine, **env: str) -> tuple[int, dict]:
+    result = jitsictl("status", "--json", cwd=site, env={**engine.env(), **env})
+    no_traceback(result)
+    return result.returncode, json_output(result)
+
+
+def by_service(status: dict) -> dict:
+    return {service["service"]: service for service in status["services"]}
+
+
+def test_up_wait_starts_a_healthy_stack(site, docker_engine):  # noqa: F811
+    result = jitsictl("up", "--wait", "--timeout", "90", cwd=site, env=docker_engine.env())
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "the stack is healthy" in result.stdout
+    # Without a terminal the progress display prints one line per change, ending healthy.
+    assert "jicofo: healthy" in result.stderr
+    containers = project_containers(docker_engine, site)
+    assert {c.labels["com.docker.compose.service"] for c in containers} == SERVICES
+    assert all(c.status == "running" for c in containers)
+    images = {c.labels["com.docker.compose.service"]: c.image.tags[0] for c in containers}
+    assert images["prosody"] == "jitsictl-test/prosody:standin"
+
+
+def test_status_json_reports_every_service_healthy_with_probes(site, docker_engine):  # noqa: F811
+    code, status = status_json(site, docker_engine)
+    assert code == 0
+    assert status["healthy"] is True and status["probe_via"] == "ip"
+    services = by_service(status)
+    assert set(services) == SERVICES
+    for name, service in services.items():
+        assert service["state"] == "running" and service["healthy"], service
+        assert service["probe"]["status"] == 200, service
+    assert services["prosody"]["probe"]["url"].endswith(":5280/health")
+    assert services["jicofo"]["probe"]["url"].endswith(":8888/about/health")
+    assert services["jvb"]["probe"]["url"].endswith(":8080/about/health")
+    assert services["logger"]["probe"]["url"].endswith(":8080/healthz")
+
+
+def test_status_probes_through_docker_exec_too(site, docker_engine):  # noqa: F811
+    code, status = status_json(site, docker_engine, JITSICTL_PROBE_VIA="exec")
+    assert code == 0, status
+    assert status["probe_via"] == "exec"
+    assert all(s["probe"]["via"] == "exec" and s["probe"]["status"] == 200
+               for s in status["services"])
+
+
+def test_a_failing_probe_makes_status_fail(site, docker_engine):  # noqa: F811
+    jicofo = next(c for c in project_containers(docker_engine, site)
+                  if c.labels["com.docker.compose.service"] == "jicofo")
+    jicofo.exec_run(["touch", "/tmp/standin-unhealthy"])
+    try:
+        code, status = status_json(site, docker_engine)
+        assert code == 1 and status["healthy"] is False
+        jicofo_status = by_service(status)["jicofo"]
+        assert jicofo_status["healthy"] is False and jicofo_status["probe"]["status"] == 503
+        assert all(s["healthy"] for s in status["services"] if s["service"] != "jicofo")
+        table = jitsictl("status", cwd=site, env=docker_engine.env())
+        assert table.returncode == 1 and "answered 503" in table.stdout
+    finally:
+        jicofo.exec_run(["rm", "-f", "/tmp/standin-unhealthy"])
+
+
+def test_a_stopped_container_is_unhealthy_and_up_brings_it_back(site, docker_engine):  # noqa: F811
+    jvb = next(c for c in project_containers(docker_engine, site)
+               if c.labels["com.docker.compose.service"] == "jvb")
+    jvb.stop(timeout=5)
+    code, status = status_json(site, docker_engine)
+    assert code == 1
+    assert by_service(status)["jvb"]["state"] == "exited"
+    assert by_service(status)["jvb"]["probe"] is None
+    result = jitsictl("up", "--wait", "--timeout", "60", cwd=site, env=docker_engine.env())
+    assert result.returncode == 0, result.stderr
+    assert status_json(site, docker_engine)[0] == 0
+
+
+def test_logs_show_service_lines(site, docker_engine):  # noqa: F811
+    result = jitsictl("logs", "web", "prosody", cwd=site, env=docker_engine.env())
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("web ") and "stand-in for web: listening" in line for line in lines)
+    assert any(line.startswith("prosody | ") and "GET /health" in line for line in lines)
+    assert not any(line.startswith("jvb") for line in lines)
+    unknown = jitsictl("logs", "nosuchservice", cwd=site, env=docker_engine.env())
+    assert unknown.returncode == 2 and "No service named nosuchservice" in unknown.stderr
+    no_traceback(unknown)
+
+
+def test_doctor_passes_with_the_stack_holding_its_own_ports(site, docker_engine):  # noqa: F811
+    result = jitsictl("doctor", "--json", cwd=site, env=docker_engine.env())
+    report = json_output(result)
+    failed = [c for c in report["checks"] if c["status"] == "fail"]
+    assert result.returncode == 0 and report["ok"], failed
+    names = {c["name"]: c for c in report["checks"]}
+    assert names["engine"]["status"] == "ok" and names["compose"]["status"] == "ok"
+    web_ports = [c for name, c in names.items() if name.startswith("port web")]
+    assert web_ports and all("published by this stack" in c["detail"] for c in web_ports)
+    assert names["media"]["status"] == "warn"  # no jvb_advertise_ips in this config
+
+
+def test_doctor_fails_on_a_port_taken_by_another_program(tmp_path, docker_engine):  # noqa: F811
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert jitsictl("init", "--non-interactive", "--http-port", str(port),
+                        cwd=tmp_path).returncode == 0
+        result = jitsictl("doctor", cwd=tmp_path, env=docker_engine.env())
+    no_traceback(result)
+    assert result.returncode == 1
+    assert f"[fail] port http: {port}/tcp on 0.0.0.0 is not available" in result.stdout
+    assert "[  ok] engine" in result.stdout
+
+
+def test_down_volumes_removes_containers_and_network(site, docker_engine):  # noqa: F811
+    result = jitsictl("down", "--volumes", cwd=site, env=docker_engine.env())
+    assert result.returncode == 0, result.stderr
+    assert project_containers(docker_engine, site) == []
+    networks = [n.name for n in docker_engine.client().networks.list()]
+    assert not any(name.endswith("meet.jitsi") for name in networks), networks
+    code, status = status_json(site, docker_engine)
+    assert code == 1 and {s["state"] for s in status["services"]} == {"missing"}
+
+
+def test_engine_down_gives_a_readable_error_not_a_traceback(tmp_path):
+    down = {"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}
+    # `up` alone creates jitsictl.yaml and renders, then Compose cannot reach the engine.
+    up = jitsictl("up", cwd=tmp_path, env=down, timeout=120)
+    no_traceback(up)
+    assert up.returncode == 2, up.stderr
+    assert (tmp_path / "jitsictl.yaml").is_file() and (tmp_path / "stack" / ".env").is_file()
+    assert "created jitsictl.yaml" in up.stderr
+    assert "hint: The Docker engine is not reachable: start Docker" in up.stderr
+
+    status = jitsictl("status", cwd=tmp_path, env=down)
+    no_traceback(status)
+    assert status.returncode == 2
+    assert "Cannot reach the Docker engine at unix://" in status.stderr
+    assert "hint: Start Docker (systemctl start docker) or set DOCKER_HOST" in status.stderr
+
+    doctor = jitsictl("doctor", "--json", cwd=tmp_path, env=down)
+    report = json_output(doctor)
+    assert doctor.returncode == 1 and not report["ok"]
+    assert {c["name"]: c["status"] for c in report["checks"]}["engine"] == "fail"
+
+
+def test_commands_without_a_rendered_project_say_what_to_do(tmp_path):
+    result = jitsictl("down", cwd=tmp_path)
+    no_traceback(result)
+    assert result.returncode == 2
+    assert "No compose project in" in result.stderr and "jitsictl up" in result.stderr
