@@ -50,6 +50,10 @@ _READERS = {
     "OPENFIRE_RESTAPI_SECRET": ("openfire",),
 }
 
+# Secrets Openfire stores in its own database; their previous values are kept after a rotation.
+STORED_BY_OPENFIRE = ("OPENFIRE_RESTAPI_SECRET", "OPENFIRE_ADMIN_PASSWORD")
+PREVIOUS_PREFIX = "PREVIOUS_"
+
 _LINE = re.compile(r'^([A-Z][A-Z0-9_]*): "([A-Za-z0-9_+/=-]+)"$')
 
 
@@ -172,21 +176,26 @@ def rotate(path: str | Path, config: Config) -> tuple[Secrets, Rotation]:
     path = Path(path)
     values, repaired = read(path)
     names = list(required_names(config))
+    for name in STORED_BY_OPENFIRE:
+        # Openfire checks API calls against the secret in its database until the new one is
+        # applied through the API, which needs the old one once more.
+        if name in names and name in values:
+            values[PREVIOUS_PREFIX + name] = values[name]
     for name in names:
         values[name] = generate(name)
     write(path, values)
     xmpp_service = config.xmpp
     services = sorted({xmpp_service if s == "xmpp" else s for n in names for s in _READERS[n]}
                       & _services(config))
-    notes = [
-        "the XMPP accounts of jicofo and jvb are re-registered with the new passwords "
-        "when the XMPP service restarts",
-    ]
+    notes = []
     if "JWT_APP_SECRET" in names:
         notes.append("give the new JWT_APP_SECRET to the systems that mint tokens (your LMS)")
     if config.xmpp == "openfire":
-        notes.append("Openfire keeps its admin password and REST API secret in its database: "
-                     "apply them with `jitsictl openfire apply` before restarting it")
+        notes.append("Openfire keeps the focus, jvb and admin passwords and its REST API secret in "
+                     "its database: install the new ones with `jitsictl openfire apply` before "
+                     "restarting jicofo and jvb, authenticating with the "
+                     f"previous secret (kept as {PREVIOUS_PREFIX}OPENFIRE_RESTAPI_SECRET in "
+                     f"{path.name}; pass it through JITSICTL_OPENFIRE_SECRET)")
     secrets = Secrets(values=values, path=path, created=names, repaired_mode=repaired)
     return secrets, Rotation(names=names, services=services, notes=notes)
 

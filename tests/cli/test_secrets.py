@@ -106,3 +106,18 @@ def test_env_and_secrets_files_are_0600_whatever_the_umask(tmp_path):
     assert mode(out / ".env") == 0o600
     assert mode(out / "config/openfire/conf/openfire.xml") == 0o600
     assert mode(out / "docker-compose.yml") == 0o644
+
+
+def test_rotation_keeps_the_previous_openfire_api_secret_for_one_apply(tmp_path):
+    """Openfire checks API calls against the secret in its database until the new one is applied."""
+    config = config_mod.from_dict({"xmpp": "openfire"})
+    path = tmp_path / secrets_mod.SECRETS_FILENAME
+    before = secrets_mod.ensure(path, config).values
+    after, rotation = secrets_mod.rotate(path, config)
+    assert after.values["PREVIOUS_OPENFIRE_RESTAPI_SECRET"] == before["OPENFIRE_RESTAPI_SECRET"]
+    assert after.values["OPENFIRE_RESTAPI_SECRET"] != before["OPENFIRE_RESTAPI_SECRET"]
+    assert rotation.services == ["jicofo", "jvb", "logger", "openfire"]
+    assert any("jitsictl openfire apply" in note for note in rotation.notes)
+    assert not any(value in " ".join(rotation.notes) for value in after.values.values())
+    out = render_mod.render(config, after, tmp_path / "stack").out_dir
+    assert "PREVIOUS_" not in (out / ".env").read_text()  # only what the services use
