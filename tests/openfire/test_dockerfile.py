@@ -1,0 +1,223 @@
+"""compose/openfire: the Dockerfile cannot be built here (no container registry for the Openfire
+base image, no Maven repository, no igniterealtime.org), so it is checked against its published
+contract instead: the official image's layout (ghcr.io/igniterealtime/openfire: data in
+/var/lib/openfire, user plugins copied from /opt/plugins/*.jar by /sbin/entrypoint.sh, conf_org
+copied into an empty data volume — igniterealtime/Openfire build/docker/entrypoint.sh), a pinned
+v5 base, a checksum-verified REST API jar, no secret in the image. The entrypoint wrapper is a
+real shell script and is run for real against a temporary volume layout."""
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from jitsictl.config import DEFAULT_OPENFIRE_IMAGE
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTEXT = ROOT / "compose" / "openfire"
+DOCKERFILE = CONTEXT / "Dockerfile"
+ENTRYPOINT = CONTEXT / "jitsictl-entrypoint.sh"
+
+
+def instructions(text: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    out, pending = [], ""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not pending and (not stripped or stripped.startswith("#")):
+            continue
+        if stripped.startswith("#"):
+            continue
+        if stripped.endswith("\\"):
+            pending += stripped[:-1] + " "
+            continue
+        full = (pending + stripped).strip()
+        pending = ""
+        keyword, _, rest = full.partition(" ")
+        out.append((keyword.upper(), rest.strip()))
+    assert not pending, "dangling line continuation"
+    return out
+
+
+@pytest.fixture(scope="module")
+def steps():
+    return instructions(DOCKERFILE.read_text())
+
+
+def _stages(steps):
+    stages, current = [], None
+    for keyword, args in steps:
+        if keyword == "FROM":
+            current = {"from": args, "steps": []}
+            stages.append(current)
+        elif current is not None:
+            current["steps"].append((keyword, args))
+    return stages
+
+
+def _global_args(steps) -> dict[str, str]:
+    args = {}
+    for keyword, value in steps:
+        if keyword == "FROM":
+            break
+        if keyword == "ARG":
+            name, _, default = value.partition("=")
+            args[name] = default
+    return args
+
+
+def test_base_is_the_pinned_official_openfire_5_image(steps):
+    args = _global_args(steps)
+    final = _stages(steps)[-1]
+    assert final["from"] == "${OPENFIRE_IMAGE}"
+    image = args["OPENFIRE_IMAGE"]
+    assert re.fullmatch(r"ghcr\.io/igniterealtime/openfire:v5\.\d+\.\d+", image), image
+    # one pin for the project: the config default and the Dockerfile default agree
+    assert image == DEFAULT_OPENFIRE_IMAGE
+
+
+def test_plugins_go_to_opt_plugins_and_restapi_is_checksum_verified(steps):
+    final = _stages(steps)[-1]["steps"]
+    targets = [args.split()[-1] for keyword, args in final if keyword in ("ADD", "COPY")]
+    assert "/opt/plugins/restAPI.jar" in targets
+    assert "/opt/plugins/attendance.jar" in targets
+    add = next(args for keyword, args in final if keyword == "ADD")
+    assert add.split()[0] == "${RESTAPI_URL}"
+    runs = " ".join(args for keyword, args in final if keyword == "RUN")
+    assert "sha256sum -c" in runs and "RESTAPI_SHA256" in runs
+    assert "exit 1" in runs  # an unpinned checksum stops the build
+    arg_defaults = {a.partition("=")[0]: a.partition("=")[2] for k, a in final if k == "ARG"}
+    assert arg_defaults["RESTAPI_VERSION"].startswith("1.12.")
+    assert arg_defaults["RESTAPI_URL"].startswith("https://www.igniterealtime.org/projects/openfire/plugins/")
+
+
+def test_attendance_plugin_is_built_from_the_checkout_by_maven(steps):
+    builder = _stages(steps)[0]
+    assert builder["from"].endswith("AS attendance-plugin")
+    assert ("COPY", "openfire-plugin/ ./") in builder["steps"]
+    run = " ".join(args for keyword, args in builder["steps"] if keyword == "RUN")
+    assert "mvn" in run and "-openfire-plugin-assembly.jar" in run
+
+
+def test_no_secret_is_baked_in(steps):
+    for keyword, args in steps:
+        if keyword in ("ENV", "ARG", "LABEL"):
+            assert not re.search(r"(?i)(secret|password|token)\s*=", args.replace("RESTAPI_SHA256", "")), args
+        if keyword in ("COPY", "ADD"):
+            assert "openfire.xml" not in args and "secrets" not in args and "stack/" not in args, args
+    # the seed is a run-time mount (see templates/docker-compose.yml.j2), not part of the image
+    assert not any("/opt/jitsictl" in args for _, args in steps)
+
+
+def test_entrypoint_wraps_the_stock_one(steps):
+    final = _stages(steps)[-1]["steps"]
+    assert ("ENTRYPOINT", '["/usr/local/bin/jitsictl-entrypoint.sh"]') in final
+    assert any(k == "COPY" and "--chmod=0755" in a and a.endswith("/usr/local/bin/jitsictl-entrypoint.sh")
+               for k, a in final)
+    script = ENTRYPOINT.read_text()
+    assert '"${JITSICTL_STOCK_ENTRYPOINT:-/sbin/entrypoint.sh}"' in script
+    assert os.access(ENTRYPOINT, os.X_OK)
+
+
+def test_context_filter_sends_only_what_the_dockerfile_copies(steps):
+    lines = [l.strip() for l in (CONTEXT / "Dockerfile.dockerignore").read_text().splitlines()
+             if l.strip() and not l.startswith("#")]
+    assert lines[0] == "*"
+    included = {l[1:].rstrip("/") for l in lines if l.startswith("!")}
+    sources = set()
+    for keyword, args in steps:
+        if keyword == "COPY" and "--from=" not in args:
+            sources.update(p.rstrip("/") for p in shlex.split(args)[:-1] if not p.startswith("--"))
+    assert sources == included
+    assert "openfire-plugin/target/" in lines  # local build outputs never enter the image
+
+
+def test_compose_template_uses_this_build_and_the_seed_path():
+    """The rendered compose file (C1's template) must match this image's contract."""
+    from jitsictl.render import OPENFIRE_SEED_XML
+
+    template = (ROOT / "templates" / "docker-compose.yml.j2").read_text()
+    assert "dockerfile: compose/openfire/Dockerfile" in template
+    assert "OPENFIRE_IMAGE:" in template
+    assert OPENFIRE_SEED_XML == "/opt/jitsictl/openfire.xml"
+    assert '"${JITSICTL_OPENFIRE_SEED:-/opt/jitsictl/openfire.xml}"' in ENTRYPOINT.read_text()
+    assert "/var/lib/openfire" in template
+
+
+# -- the entrypoint wrapper, run for real -------------------------------------------------------
+
+@pytest.fixture
+def layout(tmp_path):
+    """The image's directories, relocated: OPENFIRE_DIR with conf_org, an empty data volume,
+    /opt/plugins, the mounted seed, and a stand-in for the stock entrypoint that records its call."""
+    home = tmp_path / "usr-local-openfire"
+    (home / "conf_org").mkdir(parents=True)
+    (home / "conf_org" / "openfire.xml").write_text("<jive><stock/></jive>")
+    data = tmp_path / "var-lib-openfire"
+    data.mkdir()
+    plugins = tmp_path / "opt-plugins"
+    plugins.mkdir()
+    (plugins / "attendance.jar").write_bytes(b"attendance v2")
+    seed = tmp_path / "seed.xml"
+    seed.write_text("<jive><autosetup><run>true</run></autosetup></jive>")
+    seed.chmod(0o600)
+    stock = tmp_path / "stock-entrypoint.sh"
+    stock.write_text('#!/bin/bash\necho "stock entrypoint called with: $*" > "$OPENFIRE_DATA_DIR/../stock.log"\n')
+    stock.chmod(0o755)
+    import getpass
+    env = {**os.environ, "OPENFIRE_DIR": str(home), "OPENFIRE_DATA_DIR": str(data),
+           "OPENFIRE_USER": getpass.getuser(), "JITSICTL_OPENFIRE_SEED": str(seed),
+           "JITSICTL_PLUGINS_DIR": str(plugins), "JITSICTL_STOCK_ENTRYPOINT": str(stock)}
+    return {"home": home, "data": data, "plugins": plugins, "seed": seed, "env": env, "root": tmp_path}
+
+
+def _run(layout, *args):
+    return subprocess.run(["bash", str(ENTRYPOINT), *args], env=layout["env"], capture_output=True,
+                          text=True, timeout=30)
+
+
+def test_first_boot_seeds_conf_org_and_hands_over(layout):
+    result = _run(layout, "-debug")
+    assert result.returncode == 0, result.stderr
+    assert (layout["home"] / "conf_org" / "openfire.xml").read_text() == layout["seed"].read_text()
+    assert oct((layout["home"] / "conf_org" / "openfire.xml").stat().st_mode & 0o777) == "0o640"
+    assert (layout["root"] / "stock.log").read_text().strip() == "stock entrypoint called with: -debug"
+
+
+def test_later_boots_leave_the_configured_volume_alone(layout):
+    (layout["data"] / "conf").mkdir()
+    result = _run(layout)
+    assert result.returncode == 0, result.stderr
+    assert (layout["home"] / "conf_org" / "openfire.xml").read_text() == "<jive><stock/></jive>"
+
+
+def test_missing_seed_is_reported_and_not_fatal(layout):
+    layout["seed"].unlink()
+    result = _run(layout)
+    assert result.returncode == 0
+    assert "setup wizard" in result.stderr
+
+
+def test_changed_plugin_jars_are_replaced_unchanged_ones_untouched(layout):
+    volume_plugins = layout["data"] / "plugins"
+    volume_plugins.mkdir()
+    (volume_plugins / "attendance.jar").write_bytes(b"attendance v1")
+    (layout["plugins"] / "restAPI.jar").write_bytes(b"rest")
+    (volume_plugins / "restAPI.jar").write_bytes(b"rest")
+    before = (volume_plugins / "restAPI.jar").stat().st_mtime_ns
+    result = _run(layout)
+    assert result.returncode == 0, result.stderr
+    assert (volume_plugins / "attendance.jar").read_bytes() == b"attendance v2"
+    assert "attendance.jar replaced" in result.stdout
+    assert (volume_plugins / "restAPI.jar").stat().st_mtime_ns == before
+
+
+def test_missing_image_environment_fails_loudly(layout):
+    env = dict(layout["env"])
+    del env["OPENFIRE_DATA_DIR"]
+    result = subprocess.run(["bash", str(ENTRYPOINT)], env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0 and "OPENFIRE_DATA_DIR" in result.stderr
