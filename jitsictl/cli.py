@@ -112,6 +112,7 @@ def init(
     image_repository: Optional[str] = typer.Option(None, help="Jitsi image repository (default ghcr.io/jitsi)."),
     image_version: Optional[str] = typer.Option(None, help="Jitsi image version (default stable-11146-2)."),
     openfire_image: Optional[str] = typer.Option(None, help="Openfire base image."),
+    openfire_restapi_sha256: Optional[str] = typer.Option(None, help="sha256 of the REST API plugin jar the Openfire build verifies."),
     claim: Optional[List[str]] = typer.Option(None, help="JWT claim kept in attendance (repeatable; default courseid, groupid)."),
     database_url: Optional[str] = typer.Option(None, help="Attendance database URL (default SQLite in the receiver's volume)."),
     non_interactive: bool = typer.Option(False, "--non-interactive", help="Never prompt; use flags and defaults."),
@@ -126,7 +127,8 @@ def init(
         jvb_advertise_ips=jvb_advertise_ip or None, http_port=http_port, https_port=https_port,
         jvb_port=jvb_port, attendance_port=attendance_port, letsencrypt_email=letsencrypt_email,
         letsencrypt_domain=letsencrypt_domain, image_repository=image_repository,
-        image_version=image_version, openfire_image=openfire_image, claims=claim or None,
+        image_version=image_version, openfire_image=openfire_image,
+        openfire_restapi_sha256=openfire_restapi_sha256, claims=claim or None,
         database_url=database_url,
     ).items() if v is not None}
     interactive = not non_interactive and sys.stdin.isatty()
@@ -161,12 +163,14 @@ def render(
              "consider `jitsictl render --rotate-secrets`")
     result = render_mod.render(config, secrets, out, rotated=rotation.names if rotation else ())
     typer.echo(f"rendered {len(result.files)} files into {result.out_dir}")
+    notes = list(result.notes)
     if rotation:
         typer.echo(f"rotated {len(rotation.names)} secrets; restart: {', '.join(rotation.services)}")
         typer.echo(f"  docker compose --project-directory {result.out_dir} up -d --force-recreate "
                    + " ".join(rotation.services))
-        for note in rotation.notes + result.notes:
-            typer.echo(f"  note: {note}")
+        notes = rotation.notes + notes
+    for note in notes:
+        _err(f"note: {note}")
 
 
 @app.command()
@@ -328,6 +332,10 @@ def doctor(
 # D2: Openfire configuration (`jitsictl openfire plan|apply`)
 # Add a sub-app here: openfire_app = typer.Typer(...); app.add_typer(openfire_app, name="openfire")
 # ============================================================================================
+
+from .openfire.cli import app as openfire_app  # noqa: E402 - typer only; the rest loads per command
+
+app.add_typer(openfire_app, name="openfire")
 
 from .openfire.cli import app as openfire_app  # noqa: E402 - typer only; the rest loads per command
 
