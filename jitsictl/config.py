@@ -52,6 +52,8 @@ class Images:
     repository: str = DEFAULT_IMAGE_REPOSITORY
     version: str = DEFAULT_IMAGE_VERSION
     openfire: str = DEFAULT_OPENFIRE_IMAGE
+    # sha256 of the REST API plugin jar the Openfire image build verifies (compose/openfire).
+    openfire_restapi_sha256: str = ""
 
 
 @dataclass
@@ -279,6 +281,9 @@ def _validate_images(images: Images) -> None:
     if not _IMAGE_REF.match(images.openfire):
         raise ConfigError("images.openfire", f"{images.openfire!r} is not an image reference",
                           "e.g. ghcr.io/igniterealtime/openfire:v5.0.3")
+    if images.openfire_restapi_sha256 and not re.match(r"^[0-9a-f]{64}$", images.openfire_restapi_sha256):
+        raise ConfigError("images.openfire_restapi_sha256", "must be 64 lower-case hex digits",
+                          "compute it with: curl -fsSL <restAPI.jar URL> | sha256sum")
 
 
 def _validate_auth(config: Config) -> None:
@@ -414,6 +419,9 @@ images:
   version: {_q(c.images.version)}
   # Base image of the Openfire service (xmpp: openfire).
   openfire: {_q(c.images.openfire)}
+  # sha256 of the REST API plugin jar (restAPI.jar 1.12.0) the Openfire image build verifies;
+  # needed to build it (see compose/openfire/README.md).
+  openfire_restapi_sha256: {_q(c.images.openfire_restapi_sha256)}
 
 auth:
   # none: anyone may open a room; internal: XMPP accounts; jwt: tokens from your LMS.

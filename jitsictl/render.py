@@ -243,6 +243,9 @@ def render(config: Config, secrets: Secrets, out_dir: str | Path, rotated: Itera
     manifest = "".join(f"{name}\n" for name in sorted(outputs))
     _write(out / MANIFEST, manifest.encode(), 0o644)
 
+    if config.xmpp == "openfire" and not config.images.openfire_restapi_sha256:
+        notes.append("images.openfire_restapi_sha256 is empty: building the openfire image stops "
+                     "until it is set (see compose/openfire/README.md)")
     rotated = set(rotated)
     if rotated & set(XMPP_PASSWORDS) and config.xmpp == "prosody":
         notes += _forget_prosody_accounts(out, rotated)

@@ -26,6 +26,7 @@ INVALID = [
     ({"images": {"repository": "Not An Image"}}, "images.repository", "ghcr.io/jitsi"),
     ({"images": {"version": "bad tag!"}}, "images.version", "stable-11146-2"),
     ({"images": {"openfire": "UPPER:case"}}, "images.openfire", "openfire:v5"),
+    ({"images": {"openfire_restapi_sha256": "XYZ"}}, "images.openfire_restapi_sha256", "sha256sum"),
     ({"auth": {"type": "ldap"}}, "auth.type", "none, internal or jwt"),
     ({"auth": {"type": "jwt"}}, "auth.jwt.app_id", "--jwt-app-id"),
     ({"auth": {"type": "jwt", "jwt": {"app_id": "a b"}}}, "auth.jwt.app_id", "letters"),

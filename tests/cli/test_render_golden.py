@@ -98,7 +98,9 @@ def test_rendered_project_passes_real_docker_compose_config(variant, tmp_path):
         assert f'presence_logger_secret = "{fixed_secret("ATTENDANCE_WEBHOOK_SECRET")}"' in muc_config
         assert services["prosody"]["environment"]["XMPP_MUC_MODULES"] == "presence_logger"
     else:
-        assert services["openfire"]["build"]["args"]["OPENFIRE_IMAGE"] == images.openfire
+        args = services["openfire"]["build"]["args"]
+        assert args["OPENFIRE_IMAGE"] == images.openfire
+        assert args.get("RESTAPI_SHA256", "") == images.openfire_restapi_sha256
 
 
 def test_same_config_and_secrets_give_byte_identical_output(tmp_path):
