@@ -1,0 +1,5 @@
+package org.jivesoftware.openfire;
+
+public interface XMPPServerInfo {
+    String getXMPPDomain();
+}

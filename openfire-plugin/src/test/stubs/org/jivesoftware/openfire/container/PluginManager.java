@@ -1,0 +1,4 @@
+package org.jivesoftware.openfire.container;
+
+public class PluginManager {
+}

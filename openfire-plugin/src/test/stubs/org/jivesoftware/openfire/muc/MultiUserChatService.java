@@ -1,0 +1,17 @@
+package org.jivesoftware.openfire.muc;
+
+import java.util.Collection;
+import org.xmpp.packet.JID;
+
+/** The members of Openfire's MultiUserChatService the plugin uses. */
+public interface MultiUserChatService {
+    String getServiceDomain();
+
+    String getServiceName();
+
+    Collection<JID> getSysadmins();
+
+    void addSysadmin(JID userJID);
+
+    void removeSysadmin(JID userJID);
+}

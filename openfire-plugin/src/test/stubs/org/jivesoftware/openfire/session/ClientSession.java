@@ -1,0 +1,4 @@
+package org.jivesoftware.openfire.session;
+
+public interface ClientSession extends Session {
+}

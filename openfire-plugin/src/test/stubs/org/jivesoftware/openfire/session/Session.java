@@ -1,0 +1,7 @@
+package org.jivesoftware.openfire.session;
+
+import org.xmpp.packet.JID;
+
+public interface Session {
+    JID getAddress();
+}

@@ -1,0 +1,4 @@
+package org.xmpp.packet;
+
+public class Message extends Packet {
+}
