@@ -337,10 +337,6 @@ from .openfire.cli import app as openfire_app  # noqa: E402 - typer only; the re
 
 app.add_typer(openfire_app, name="openfire")
 
-from .openfire.cli import app as openfire_app  # noqa: E402 - typer only; the rest loads per command
-
-app.add_typer(openfire_app, name="openfire")
-
 
 def main() -> None:
     app()
