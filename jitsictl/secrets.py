@@ -54,7 +54,8 @@ _READERS = {
 STORED_BY_OPENFIRE = ("OPENFIRE_RESTAPI_SECRET", "OPENFIRE_ADMIN_PASSWORD")
 PREVIOUS_PREFIX = "PREVIOUS_"
 
-_LINE = re.compile(r'^([A-Z][A-Z0-9_]*): "([A-Za-z0-9_+/=-]+)"$')
+# Values go unquoted into .env (compose would expand `$`, cut at ` #`), so only these characters.
+_LINE = re.compile(r'^([A-Z][A-Z0-9_]*): "([A-Za-z0-9_+/=.~:@%-]+)"$')
 
 
 class SecretsError(ConfigError):
@@ -135,7 +136,8 @@ def read(path: str | Path) -> tuple[dict[str, str], bool]:
         if not match:
             # Never echo the line: it may hold a secret.
             raise SecretsError(f"{path}:{number}", 'is not of the form NAME: "value"',
-                               "fix the line or delete it to have it generated again")
+                               "values may use letters, digits and _ + / = . ~ : @ % -; fix the "
+                               "line or delete it to have the secret generated again")
         values[match.group(1)] = match.group(2)
     return values, repaired
 
