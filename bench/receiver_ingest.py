@@ -1,0 +1,243 @@
+"""Ingest throughput of the attendance receiver, against two reference servers, in one run.
+
+    .venv/bin/python bench/receiver_ingest.py [--seconds 10] [--senders 8] [--workers 2]
+                                              [--backends sqlite,postgresql]
+
+Every server runs under gunicorn (sync workers, `--workers` of them) on loopback, driven by
+`--senders` concurrent sender processes that each open a connection per request, as the plugins
+do. Cases:
+
+- bare WSGI 204 and the seed-style Flask baseline (append a line to a file, no auth), 1 event
+  per request (bench/receiver_baselines.py);
+- the receiver (`attendance-logger serve`: signature check, schema validation, durable commit,
+  idempotency) on SQLite (WAL, synchronous=FULL) and on a throwaway PostgreSQL (fsync on), with
+  1 and with 50 events per request.
+
+After each receiver case the events stored in the database are counted and must equal the
+events the receiver acknowledged. Prints events/s per case, then the ratios the issue sets
+targets for (single-event receiver / seed baseline >= 1.0; batched >= 20,000 events/s).
+Note: the senders share the machine's cores with the server, as they would on a one-box deploy.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import multiprocessing as mp
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH = REPO / "bench"
+VENV_BIN = Path(sys.executable).parent
+sys.path[:0] = [str(BENCH), str(REPO / "flask-logger" / "tests")]
+
+import receiver_workload  # noqa: E402
+from logger_helpers import PostgresServer, signed_headers  # noqa: E402  (the receiver tests' helpers)
+
+from attendance_logger.storage import Storage  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited during start-up:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
+            conn.close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"server did not start within {timeout} s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+class Server:
+    def __init__(self, name: str, argv: list[str], env: dict, workdir: Path, port: int):
+        self.name, self.port, self.env = name, port, env
+        self.log = workdir / f"{name.replace(' ', '-')}.log"
+        self._log_file = self.log.open("wb")
+        self.process = subprocess.Popen(argv, env=env, stdout=self._log_file, stderr=subprocess.STDOUT,
+                                        cwd=workdir, start_new_session=True)
+        wait_for_port(port, self.process, self.log)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self._log_file.close()
+
+
+def gunicorn_server(name: str, app: str, workers: int, workdir: Path, env_extra: dict) -> Server:
+    port = free_port()
+    argv = [str(VENV_BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+            "--access-logfile", "-", "--chdir", str(BENCH), app]
+    return Server(name, argv, {**os.environ, **env_extra}, workdir, port)
+
+
+def receiver_server(name: str, database_url: str, secret: str, workers: int, workdir: Path) -> Server:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ATTENDANCE_", "PROMETHEUS_"))}
+    env.update({"ATTENDANCE_DATABASE_URL": database_url, "ATTENDANCE_WEBHOOK_SECRET": secret,
+                "ATTENDANCE_ADMIN_PASSWORD": secrets.token_urlsafe(24)})
+    argv = [str(VENV_BIN / "attendance-logger"), "serve", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(workers)]
+    return Server(name, argv, env, workdir, port)
+
+
+# -- load ---------------------------------------------------------------------------------------
+def sender(index: int, port: int, per_request: int, secret: str, start: mp.Event, seconds: float,
+           results: mp.Queue) -> None:
+    requests_done = accepted = 0
+    errors: dict[str, int] = {}
+    latencies = []
+    n = index * 10_000_000
+    start.wait()
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        now = datetime.now(timezone.utc)
+        events = [receiver_workload.single_event(index, n + i, now) for i in range(per_request)]
+        n += per_request
+        payload = events[0] if per_request == 1 else {"events": events}
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        headers = signed_headers(body, secret=secret)
+        began = time.perf_counter()
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("POST", "/v1/events", body.encode(), headers)
+            response = conn.getresponse()
+            answer = response.read()
+            conn.close()
+        except OSError as exc:
+            errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+            continue
+        latencies.append(time.perf_counter() - began)
+        requests_done += 1
+        if response.status == 200 and answer.startswith(b"{\"accepted\""):
+            accepted += json.loads(answer)["accepted"]
+        elif response.status in (200, 204):
+            accepted += per_request  # the reference servers acknowledge without counting
+        else:
+            errors[str(response.status)] = errors.get(str(response.status), 0) + 1
+    results.put((requests_done, accepted, errors, latencies))
+
+
+def run_load(port: int, per_request: int, secret: str, senders: int, seconds: float) -> dict:
+    ctx = mp.get_context("fork")
+    start, results = ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=sender, args=(i, port, per_request, secret, start, seconds, results))
+             for i in range(senders)]
+    for p in procs:
+        p.start()
+    time.sleep(0.5)
+    began = time.perf_counter()
+    start.set()
+    outcomes = [results.get() for _ in procs]
+    elapsed = time.perf_counter() - began
+    for p in procs:
+        p.join()
+    latencies = sorted(x for o in outcomes for x in o[3])
+    errors: dict[str, int] = {}
+    for o in outcomes:
+        for k, v in o[2].items():
+            errors[k] = errors.get(k, 0) + v
+    requests_done = sum(o[0] for o in outcomes)
+    accepted = sum(o[1] for o in outcomes)
+    pct = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else float("nan")  # noqa: E731
+    return {"requests": requests_done, "events": accepted, "seconds": elapsed, "events_per_s": accepted / elapsed,
+            "requests_per_s": requests_done / elapsed, "p50_ms": pct(0.5), "p99_ms": pct(0.99), "errors": errors}
+
+
+def show(name: str, per_request: int, r: dict, stored: int | None = None) -> None:
+    check = "" if stored is None else f"  stored {stored} {'= acknowledged' if stored == r['events'] else '!= ' + str(r['events']) + ' ACKNOWLEDGED'}"
+    errors = f"  errors {r['errors']}" if r["errors"] else ""
+    print(f"{name:<28} {per_request:>3}/req  {r['events_per_s']:>9.0f} events/s  {r['requests_per_s']:>7.0f} req/s  "
+          f"p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms{check}{errors}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="duration of each case")
+    parser.add_argument("--senders", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of every server")
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    args = parser.parse_args()
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    print(f"{os.cpu_count()} CPUs, {args.senders} senders, {args.workers} gunicorn workers per server, "
+          f"{args.seconds:g} s per case; work dir {workdir}", flush=True)
+    results: dict[tuple[str, int], dict] = {}
+    postgres = None
+    try:
+        for name, app, env in (("bare WSGI 204", "receiver_baselines:bare_wsgi", {}),
+                               ("seed-style baseline", "receiver_baselines:seed_baseline_app()",
+                                {"BASELINE_LOG_FILE": str(workdir / "baseline.log")})):
+            server = gunicorn_server(name, app, args.workers, workdir, env)
+            try:
+                results[(name, 1)] = r = run_load(server.port, 1, secret, args.senders, args.seconds)
+                show(name, 1, r)
+            finally:
+                server.stop()
+
+        for backend in backends:
+            if backend == "sqlite":
+                url = f"sqlite:///{workdir / 'attendance.db'}"
+            elif backend == "postgresql":
+                postgres = PostgresServer().start()
+                url = postgres.new_database()
+            else:
+                raise SystemExit(f"unknown backend {backend!r}: use sqlite and/or postgresql")
+            name = f"receiver {backend}"
+            server = receiver_server(name, url, secret, args.workers, workdir)
+            storage = Storage(url)
+            try:
+                for per_request in (1, 50):
+                    before = storage.counts()["events"]
+                    results[(name, per_request)] = r = run_load(server.port, per_request, secret, args.senders,
+                                                                args.seconds)
+                    show(name, per_request, r, storage.counts()["events"] - before)
+            finally:
+                server.stop()
+                storage.engine.dispose()
+    finally:
+        if postgres is not None:
+            postgres.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    baseline = results[("seed-style baseline", 1)]["events_per_s"]
+    bare = results[("bare WSGI 204", 1)]["events_per_s"]
+    print("\nratios (events/s):")
+    for backend in backends:
+        single = results[(f"receiver {backend}", 1)]["events_per_s"]
+        batched = results[(f"receiver {backend}", 50)]["events_per_s"]
+        print(f"  {backend:<10} 1/req vs seed baseline {single / baseline:5.2f}  (target >= 1.0)   "
+              f"1/req vs bare WSGI {single / bare:5.2f}   50/req: {batched:,.0f} events/s "
+              f"(target >= 20,000; {batched / baseline:.1f}x the baseline)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""Report speed of the attendance receiver: one big meeting, and a course export over 1M events.
+
+    .venv/bin/python bench/receiver_report.py [--backend sqlite|postgresql] [--meetings 50]
+                                              [--events 20000] [--participants 300]
+
+Seeds a database with `--meetings` weekly lessons of one course (`--participants` students,
+`--events` events each: 50 x 20,000 = 1,000,000 events) through the receiver's own storage code,
+refreshing the meetings index after each lesson as reads during a term would. Then, against
+`attendance-logger serve` (gunicorn, 2 workers) on loopback:
+
+- GET /v1/meetings/<id>/attendance (and .csv) for one lesson: best and median of 7 requests;
+- GET /v1/courses/MATH101/attendance.csv on freshly started workers: time to first byte, total
+  time, rows, and the peak RSS (VmHWM) of the gunicorn workers.
+
+Also prints the engine alone on one lesson's already-parsed events, to separate it from the
+database and JSON decoding. Targets (issue 3): meeting report < 100 ms; course export < 5 s;
+< 150 MB RSS per worker during the export.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import http.client
+import json
+import secrets
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO / "bench"), str(REPO / "flask-logger" / "tests")]
+
+import receiver_workload  # noqa: E402
+from logger_helpers import PostgresServer, basic_auth  # noqa: E402  (the receiver tests' helpers)
+from receiver_ingest import receiver_server  # noqa: E402
+
+from attendance_logger import engine  # noqa: E402
+from attendance_logger.attendance import Attendance  # noqa: E402
+from attendance_logger.storage import Storage  # noqa: E402
+
+FIRST_LESSON = dt.datetime(2025, 9, 1, 8, 0, tzinfo=dt.timezone.utc)
+COURSE = "MATH101"
+BATCH = 5000
+
+
+def seed(storage: Storage, meetings: int, events: int, participants: int) -> float:
+    storage.upgrade()
+    attendance = Attendance(storage, {})
+    began = time.perf_counter()
+    for week in range(meetings):
+        lesson = receiver_workload.lesson_events(start=FIRST_LESSON + dt.timedelta(weeks=week), participants=participants,
+                                                 events=events, course=COURSE, seed=week)
+        for start in range(0, len(lesson), BATCH):
+            storage.store(lesson[start:start + BATCH], str(uuid.uuid4()))
+        attendance.refresh()
+        if (week + 1) % 10 == 0 or week + 1 == meetings:
+            print(f"  seeded {week + 1} lessons, {storage.counts()['events']:,} events "
+                  f"({time.perf_counter() - began:.0f} s)", flush=True)
+    return time.perf_counter() - began
+
+
+def get(port: int, path: str, headers: dict) -> tuple[int, bytes, float, float]:
+    """(status, body, seconds to first byte, seconds in all)."""
+    began = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    conn.request("GET", path, headers=headers)
+    response = conn.getresponse()
+    first = response.read(1)
+    first_byte = time.perf_counter() - began
+    body = first + response.read()
+    conn.close()
+    return response.status, body, first_byte, time.perf_counter() - began
+
+
+def worker_pids(server_pid: int) -> list[int]:
+    children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
+    return [int(pid) for pid in children]
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def timed(label: str, port: int, path: str, headers: dict, runs: int = 7) -> bytes:
+    seconds, body = [], b""
+    for _ in range(runs):
+        status, body, _first, total = get(port, path, headers)
+        if status != 200:
+            raise SystemExit(f"{path}: HTTP {status}: {body[:300]!r}")
+        seconds.append(total)
+    print(f"{label:<44} best {min(seconds) * 1000:7.1f} ms   median {statistics.median(seconds) * 1000:7.1f} ms",
+          flush=True)
+    return body
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--meetings", type=int, default=50)
+    parser.add_argument("--events", type=int, default=20_000, help="events per meeting")
+    parser.add_argument("--participants", type=int, default=300)
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-report-"))
+    postgres = None
+    server = None
+    try:
+        if args.backend == "postgresql":
+            postgres = PostgresServer().start()
+            url = postgres.new_database()
+        else:
+            url = f"sqlite:///{workdir / 'attendance.db'}"
+        storage = Storage(url)
+        total = args.meetings * args.events
+        print(f"{args.backend}: seeding {args.meetings} lessons x {args.events:,} events = {total:,} events, "
+              f"{args.participants} participants each", flush=True)
+        seconds = seed(storage, args.meetings, args.events, args.participants)
+        print(f"seeded in {seconds:.0f} s", flush=True)
+
+        lesson = receiver_workload.lesson_events(start=FIRST_LESSON, participants=args.participants,
+                                                 events=args.events, course=COURSE, seed=0)
+        runs = []
+        for _ in range(7):
+            began = time.perf_counter()
+            meeting, = engine.compute(lesson)
+            runs.append(time.perf_counter() - began)
+        print(f"{'engine alone, one lesson (parsed events)':<44} best {min(runs) * 1000:7.1f} ms   "
+              f"median {statistics.median(runs) * 1000:7.1f} ms   ({len(meeting.participants)} participants)")
+
+        secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+        server = receiver_server(f"receiver {args.backend}", url, secret, 2, workdir)
+        password = _admin_password(server)
+        auth = basic_auth(password)
+        status, body, _, _ = get(server.port, f"/v1/meetings?course={COURSE}", auth)
+        listed = json.loads(body)["meetings"]
+        if status != 200 or len(listed) != args.meetings:
+            raise SystemExit(f"expected {args.meetings} meetings, got HTTP {status}: {body[:300]!r}")
+        meeting_id = listed[-1]["id"]
+        report = json.loads(timed(f"meeting report JSON ({args.events:,} events)", server.port,
+                                  f"/v1/meetings/{meeting_id}/attendance", auth))
+        if len(report["participants"]) != args.participants:
+            raise SystemExit(f"expected {args.participants} participants, got {len(report['participants'])}")
+        timed("meeting report CSV", server.port, f"/v1/meetings/{meeting_id}/attendance.csv", auth)
+        server.stop()
+
+        # Fresh workers, so their peak RSS is the export's.
+        server = receiver_server(f"receiver {args.backend} export", url, secret, 2, workdir)
+        auth = basic_auth(_admin_password(server))
+        pids = worker_pids(server.process.pid)
+        before = {pid: peak_rss_mb(pid) for pid in pids}
+        status, body, first_byte, total_s = get(server.port, f"/v1/courses/{COURSE}/attendance.csv", auth)
+        after = {pid: peak_rss_mb(pid) for pid in pids}
+        rows = body.count(b"\r\n") - 1
+        if status != 200:
+            raise SystemExit(f"course export: HTTP {status}: {body[:300]!r}")
+        print(f"{f'course CSV over {total:,} events':<44} total {total_s:7.2f} s    first byte {first_byte * 1000:.0f} ms   "
+              f"{rows:,} rows, {len(body) / 1e6:.1f} MB", flush=True)
+        print(f"{'worker peak RSS (VmHWM) before -> after':<44} "
+              + ", ".join(f"{before[p]:.0f} -> {after[p]:.0f} MB" for p in pids), flush=True)
+    finally:
+        if server is not None:
+            server.stop()
+        if postgres is not None:
+            postgres.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _admin_password(server) -> str:
+    # receiver_server() generated it into the server's environment.
+    return server.env["ATTENDANCE_ADMIN_PASSWORD"]
+
+
+if __name__ == "__main__":
+    main()
