@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .client import RestApiClient
 
 DEFAULT_URL = "http://127.0.0.1:9090"
+PREVIOUS_RESTAPI_SECRET = "PREVIOUS_OPENFIRE_RESTAPI_SECRET"  # kept by jitsictl.secrets.rotate
 REQUIRED_SECRETS = ("JICOFO_AUTH_PASSWORD", "JVB_AUTH_PASSWORD", "ATTENDANCE_WEBHOOK_SECRET",
                     "OPENFIRE_ADMIN_PASSWORD", "OPENFIRE_RESTAPI_SECRET")
 
@@ -67,13 +68,25 @@ def configure(config: "Config", secrets: Mapping[str, str], *, url: str,
               dry_run: bool = False) -> list[Change]:
     """Wait until Openfire is ready (up to `wait` seconds), then plan (dry_run) or apply.
 
-    `secret` defaults to OPENFIRE_RESTAPI_SECRET; pass the previous one to rotate it.
+    Authenticates with `secret` when given, else with OPENFIRE_RESTAPI_SECRET and, if Openfire
+    rejects it and a rotation left PREVIOUS_OPENFIRE_RESTAPI_SECRET in the secrets file, with
+    that one — the apply then installs the new secret (last of all changes).
     Raises jitsictl.openfire.client.OpenfireError (with a hint) on any failure.
     """
     from . import reconcile
+    from .client import OpenfireError
 
     desired = desired_from_config(config, secrets)
-    client = make_client(url, secret or secrets["OPENFIRE_RESTAPI_SECRET"], timeout)
+    candidates = [secret] if secret else [secrets["OPENFIRE_RESTAPI_SECRET"]]
+    if not secret and secrets.get(PREVIOUS_RESTAPI_SECRET):
+        candidates.append(secrets[PREVIOUS_RESTAPI_SECRET])
     if wait > 0:
-        client.wait_ready(timeout=wait)
-    return reconcile.plan(client, desired) if dry_run else reconcile.apply(client, desired)
+        make_client(url, candidates[0], timeout).wait_ready(timeout=wait)
+    for attempt, candidate in enumerate(candidates, start=1):
+        client = make_client(url, candidate, timeout)
+        try:
+            return reconcile.plan(client, desired) if dry_run else reconcile.apply(client, desired)
+        except OpenfireError as exc:
+            if exc.status != 401 or attempt == len(candidates):
+                raise
+    raise AssertionError("unreachable")

@@ -10,7 +10,8 @@ What is reconciled (one XMPP domain, see ARCHITECTURE.md §7):
 - the brewery room `jvbbrewery@internal-muc.<domain>`: members-only and hidden, focus owner,
   jvb member — anonymous guests get `<random>@<domain>`, so only membership keeps them out;
 - system properties: BOSH/WebSocket CORS limited to the public origin, anonymous login for
-  guests, and the attendance plugin's `attendance.url`, `attendance.secret`, `attendance.claims`.
+  guests, and the attendance plugin's `attendance.url`, `attendance.secret`, `attendance.claims`;
+- optionally the `admin` password and `plugin.restapi.secret` (the latter changed last).
 
 Passwords cannot be read back through the API. To converge without rotating on every run, the
 user carries a property `jitsictl.password` holding a salted PBKDF2 fingerprint of the password
@@ -288,7 +289,8 @@ def _room_diff(room: RoomSpec, current: dict) -> list[str]:
 
 
 def plan(client: "RestApiClient", desired: DesiredState) -> list[Change]:
-    """What `apply` would change, read-only. Order: users, services, properties, rooms."""
+    """What `apply` would change, read-only. Order: users, services, properties, rooms
+    (apply moves a change of the REST secret to the very end)."""
     from .client import user_properties
 
     changes: list[Change] = []

@@ -102,3 +102,23 @@ def test_installed_command_against_unreachable_openfire(stack_config, tmp_path):
     assert result.returncode == 2, result.stdout + result.stderr
     assert "cannot connect" in result.stderr and "hint:" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_rotated_rest_secret_is_installed_with_the_previous_one(stack_config, openfire_from_render):
+    """After `jitsictl render --rotate-secrets`, Openfire still holds the old REST secret; the
+    secrets file keeps it as PREVIOUS_OPENFIRE_RESTAPI_SECRET and apply falls back to it once."""
+    from jitsictl.openfire.configure import configure
+
+    config_path, config, secrets = stack_config
+    fake, server = openfire_from_render
+    configure(config, secrets.values, url=server.url, wait=0)
+    rotated, _ = secrets_mod.rotate(secrets_mod.path_for(config_path), config)
+    assert rotated.values["PREVIOUS_OPENFIRE_RESTAPI_SECRET"] == secrets.values["OPENFIRE_RESTAPI_SECRET"]
+
+    planned = configure(config, rotated.values, url=server.url, wait=0, dry_run=True)
+    assert "update property plugin.restapi.secret: (secret changed)" in [str(c) for c in planned]
+    configure(config, rotated.values, url=server.url, wait=0)
+    assert fake.properties["plugin.restapi.secret"] == rotated.values["OPENFIRE_RESTAPI_SECRET"]
+    assert fake.users["focus"]["password"] == rotated.values["JICOFO_AUTH_PASSWORD"]
+    without_previous = {k: v for k, v in rotated.values.items() if not k.startswith("PREVIOUS_")}
+    assert configure(config, without_previous, url=server.url, wait=0) == []
