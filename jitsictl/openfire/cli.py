@@ -37,10 +37,20 @@ def _run(config_path: Path, url: Optional[str], secret: Optional[str], timeout: 
     from .. import secrets as secrets_mod
     from .configure import DEFAULT_URL, configure
 
+    from .client import OpenfireError
+
     config = config_mod.load(config_path)
     values, _ = secrets_mod.read(secrets_mod.path_for(config_path))
-    return configure(config, values, url=url or DEFAULT_URL, secret=secret, timeout=timeout,
-                     wait=wait, dry_run=dry_run)
+    try:
+        return configure(config, values, url=url or DEFAULT_URL, secret=secret, timeout=timeout,
+                         wait=wait, dry_run=dry_run)
+    except OpenfireError as exc:
+        if url is None and exc.status is None:
+            # the rendered stack keeps 9090 on its internal network only
+            exc.hint = ("the stack does not publish Openfire's port 9090 on this host: pass "
+                        "--url http://<openfire container IP>:9090 (docker inspect -f "
+                        "'{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' <container>)")
+        raise
 
 
 def _print(changes, *, as_json: bool, applied: bool) -> None:

@@ -122,3 +122,19 @@ def test_rotated_rest_secret_is_installed_with_the_previous_one(stack_config, op
     assert fake.users["focus"]["password"] == rotated.values["JICOFO_AUTH_PASSWORD"]
     without_previous = {k: v for k, v in rotated.values.items() if not k.startswith("PREVIOUS_")}
     assert configure(config, without_previous, url=server.url, wait=0) == []
+
+
+def test_default_url_failure_explains_how_to_reach_the_container(stack_config, monkeypatch):
+    import socket
+
+    from jitsictl.openfire import configure as configure_mod
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr(configure_mod, "DEFAULT_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.delenv("JITSICTL_OPENFIRE_URL", raising=False)
+    config_path, _, _ = stack_config
+    result = CliRunner().invoke(app, ["openfire", "plan", "--config", str(config_path)])
+    assert result.exit_code == 2
+    assert "--url http://<openfire container IP>:9090" in result.output
