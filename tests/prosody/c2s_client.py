@@ -24,7 +24,7 @@ class C2sClient:
         self.xmpp.enable_starttls = False
         self.xmpp.enable_direct_tls = False
         self.xmpp.enable_plaintext = True
-        self.xmpp["feature_mechanisms"].unencrypted_plain = True
+        self.xmpp.plugin["feature_mechanisms"].unencrypted_plain = True
         self.xmpp.register_plugin("xep_0199")  # answer server pings
         self.jid: str | None = None
         self.rooms: dict[str, str] = {}

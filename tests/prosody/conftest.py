@@ -30,3 +30,37 @@ def logger_prosody(workdir, url: str, secret: str, *, claims=("courseid", "group
     return ProsodyServer(workdir, plugin_paths=[PLUGIN_DIR], muc_modules=["presence_logger"],
                          muc_options=module_options, breakout_modules=["test_breakout_link", *(["presence_logger"] if breakout else [])],
                          breakout_options=module_options)
+
+
+class SharedReceivers:
+    """One live and one replay receiver per settings, shared by the vector tests (starting the
+    receiver costs about a second; Prosody is started fresh for each vector)."""
+
+    def __init__(self, root):
+        self.root = root
+        self.started: dict[str, tuple] = {}
+
+    def get(self, settings: dict):
+        import json
+
+        from tests.prosody.receivers import RealReceiver
+
+        key = json.dumps(settings, sort_keys=True)
+        if key not in self.started:
+            n = len(self.started)
+            live = RealReceiver(self.root / f"live-{n}", settings=settings).start()
+            replay = RealReceiver(self.root / f"replay-{n}", settings=settings).start()
+            self.started[key] = (live, replay)
+        return self.started[key]
+
+    def stop(self):
+        for live, replay in self.started.values():
+            live.stop()
+            replay.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_receivers(tmp_path_factory):
+    receivers = SharedReceivers(tmp_path_factory.mktemp("receivers"))
+    yield receivers
+    receivers.stop()

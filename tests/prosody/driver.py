@@ -36,10 +36,14 @@ class VectorMismatch(AssertionError):
     """The module's events differ from the vector's; the message lists what and where."""
 
 
-def run_vector(vector: vectors.Vector, prosody: ProsodyServer, sink, *, group_timeout: float = 10.0,
-               settle: float = 0.6) -> list[dict]:
-    """Drive `vector` against `prosody`; return the delivered events aligned with its expectations."""
-    return asyncio.run(VectorRun(vector, prosody, sink, group_timeout, settle).run())
+def run_vector(vector: vectors.Vector, prosody: ProsodyServer, sink, *, since: int = 0,
+               group_timeout: float = 10.0, settle: float = 0.6) -> list[dict]:
+    """Drive `vector` against `prosody`; return the delivered events aligned with its expectations.
+
+    `since`: how many events the sink held before `prosody` started (a shared receiver); those
+    are not this run's.
+    """
+    return asyncio.run(VectorRun(vector, prosody, sink, group_timeout, settle, since).run())
 
 
 def retimed(vector: vectors.Vector, delivered: list[dict], base: dt.datetime) -> list[dict]:
@@ -56,7 +60,8 @@ def retimed(vector: vectors.Vector, delivered: list[dict], base: dt.datetime) ->
 
 
 class VectorRun:
-    def __init__(self, vector, prosody, sink, group_timeout, settle):
+    def __init__(self, vector, prosody, sink, group_timeout, settle, since=0):
+        self.since = since
         self.vector = vector
         self.prosody = prosody
         self.sink = sink
@@ -75,7 +80,7 @@ class VectorRun:
             if not step_ats or step_ats[-1] != step["at"]:
                 step_ats.append(step["at"])
         ats = sorted(set(step_ats) | set(expected_by_at))
-        seen = 0
+        seen = self.since
         aligned: list[tuple[dict, dict]] = []
         try:
             for at in ats:
@@ -175,8 +180,8 @@ class VectorRun:
                 return events
             if time.monotonic() > deadline:
                 raise VectorMismatch(self.report(
-                    f"at {at}: {count} events expected so far, {len(events)} delivered within "
-                    f"{self.group_timeout:g} s", events))
+                    f"at {at}: {count - self.since} events expected so far, {len(events) - self.since} delivered within "
+                    f"{self.group_timeout:g} s", events[self.since:]))
             await asyncio.sleep(0.02)
 
     def match_group(self, at, want: list[dict], got: list[dict]) -> list[tuple[dict, dict]]:
