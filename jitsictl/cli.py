@@ -327,6 +327,51 @@ def doctor(
         raise typer.Exit(code=1)
 
 
+@app.command()
+def smoke(
+    config_path: Path = CONFIG_OPTION,
+    participants: int = typer.Option(3, "--participants", "-n", help="How many synthetic participants join."),
+    room: Optional[str] = typer.Option(None, "--room", help="Room name (default: a new random jitsictl-smoke-… room)."),
+    url: Optional[str] = typer.Option(None, "--url", help="XMPP WebSocket URL (default ws://127.0.0.1:<ports.http>/xmpp-websocket)."),
+    attendance_url: Optional[str] = typer.Option(None, "--attendance-url", help="Receiver URL (default http://127.0.0.1:<ports.attendance>)."),
+    hold: float = typer.Option(4.0, "--hold", help="Seconds the participants stay in the room."),
+    timeout: float = typer.Option(30.0, "--timeout", help="Seconds to wait for the receiver's attendance."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Synthetic participants join a room through the stack; their attendance is checked.
+
+    Each participant (with a token when auth is jwt) opens /xmpp-websocket?room=&token=, sends
+    the conference request to focus, joins with a display name; one renames; all leave. Then the
+    receiver's attendance for that meeting must list exactly them, with their names, ids, claims
+    and roughly their time in the room. Exit code 1 on any difference (listed), 2 when the run
+    cannot happen (stack unreachable, login refused).
+    """
+    import json
+
+    from . import config as config_mod
+    from . import secrets as secrets_mod
+    from . import smoke as smoke_mod
+
+    config = config_mod.load(config_path)
+    values, _ = secrets_mod.read(secrets_mod.path_for(config_path))
+    plan = smoke_mod.plan_for(config, values, participants=participants, room=room, url=url,
+                              attendance_url=attendance_url, hold=hold, timeout=timeout)
+    if not as_json:
+        _err(f"{plan.participants} participants join {plan.room_jid} via {plan.websocket_url}…")
+    result = smoke_mod.run(plan)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    elif result.ok:
+        typer.echo(f"smoke passed: meeting {result.meeting} of room {result.room} lists "
+                   f"{len(result.participants)} participants as they were")
+    else:
+        typer.echo(f"smoke FAILED: the receiver's attendance for room {result.room} differs:")
+        for problem in result.problems:
+            typer.echo(f"  {problem}")
+    if not result.ok:
+        raise typer.Exit(code=1)
+
+
 
 # ============================================================================================
 # D2: Openfire configuration (`jitsictl openfire plan|apply`)

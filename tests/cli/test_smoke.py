@@ -1,0 +1,191 @@
+"""`jitsictl smoke` against the REAL Prosody test environment and the REAL attendance receiver.
+
+- XMPP: Debian's Prosody started by tests/support/prosody_server.py, laid out like
+  docker-jitsi-meet's, with the project's prosody-plugin/mod_presence_logger.lua on its MUC
+  component (tests/prosody/conftest.py `logger_prosody`). Jitsi's own Prosody modules and jicofo
+  cannot run here, so two TEST-ONLY stand-ins from tests/prosody/modules play their part:
+  `mod_auth_test_jwt` verifies the `?token=` JWT as Jitsi's mod_auth_token does, and
+  `mod_test_focus` answers the web client's conference request as jicofo does (ready='true').
+- Receiver: flask-logger's `attendance-logger serve` as a subprocess on SQLite
+  (tests/prosody/receivers.py `RealReceiver`).
+- jitsictl: the real CLI in a subprocess, with a jitsictl.yaml (auth jwt) whose secrets are the
+  ones Prosody verifies tokens with and the receiver checks signatures and logins with; `--url`
+  and `--attendance-url` point it at these servers instead of a compose stack.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from jitsictl import smoke
+from tests.prosody.conftest import logger_prosody
+from tests.prosody.receivers import RealReceiver, new_webhook_secret
+from tests.support.prosody_server import free_port
+
+pytestmark = pytest.mark.slow
+JWT_APP_ID = "jitsictl-test"
+
+
+def jitsictl(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "jitsictl", *args], cwd=cwd, env=dict(os.environ),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+class Site:
+    """A jitsictl.yaml + secrets, the receiver and Prosody wired with those secrets."""
+
+    def __init__(self, root: Path, *, module_secret: str | None = None,
+                 module_claims: tuple[str, ...] = ("courseid", "groupid")) -> None:
+        self.root = root
+        result = jitsictl("init", "--non-interactive", "--auth", "jwt", "--jwt-app-id", JWT_APP_ID,
+                          cwd=root)
+        assert result.returncode == 0, result.stderr
+        self.secrets = yaml.safe_load((root / "jitsictl.secrets.yaml").read_text())
+        self.receiver = RealReceiver(root / "receiver",
+                                     secret=self.secrets["ATTENDANCE_WEBHOOK_SECRET"])
+        self.receiver.admin_password = self.secrets["ATTENDANCE_ADMIN_PASSWORD"]
+        self.prosody = logger_prosody(root / "prosody", self.receiver.url,
+                                      module_secret or self.secrets["ATTENDANCE_WEBHOOK_SECRET"],
+                                      claims=module_claims)
+        self.prosody.jwt_secret = self.secrets["JWT_APP_SECRET"]
+        self.prosody.jwt_app_id = JWT_APP_ID
+
+    def __enter__(self) -> "Site":
+        self.receiver.start()
+        try:
+            self.prosody.start()
+        except Exception:
+            self.receiver.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.prosody.stop() if self.prosody.running else None
+        self.receiver.stop()
+
+    def smoke(self, *args: str) -> subprocess.CompletedProcess:
+        return jitsictl("smoke", "--url", self.prosody.websocket_url(),
+                        "--attendance-url", self.receiver.base_url, "--hold", "2", *args,
+                        cwd=self.root)
+
+
+def test_smoke_passes_when_attendance_matches_what_was_done(tmp_path):
+    with Site(tmp_path) as site:
+        result = site.smoke("--participants", "3", "--room", "Smoke-Check", "--json")
+        assert result.returncode == 0, result.stdout + result.stderr + site.prosody.recent_log()
+        report = json.loads(result.stdout)
+        assert report["ok"] and report["problems"] == []
+        assert report["room"] == "smoke-check"
+        attendance = report["attendance"]
+        assert attendance["ended_at"] and attendance["room"] == "smoke-check"
+        by_name = {p["name"]: p for p in attendance["participants"]}
+        assert set(by_name) == {"Smoke Tester 1", "Smoke Tester 2", "Smoke Tester 3"}
+        assert by_name["Smoke Tester 1"]["names"] == ["Smoke Tester 1", "Smoke Tester 1 (renamed)"]
+        assert by_name["Smoke Tester 2"]["claims"] == {"courseid": "smoke-courseid",
+                                                       "groupid": "smoke-groupid"}
+        # The receiver's figures come from Prosody's events, independent of the client's clock.
+        assert all(2.0 <= p["present_seconds"] < 8 for p in attendance["participants"])
+        # What the receiver stored came through the real module: joins, a rename, leaves.
+        types = [e["type"] for e in site.receiver.events() if e.get("room", {}).get("name") == "smoke-check"]
+        assert types.count("occupant.joined") == 3 and types.count("occupant.left") == 3
+        assert "occupant.renamed" in types and "room.destroyed" in types
+
+        text = site.smoke("--participants", "2")
+        assert text.returncode == 0, text.stdout + text.stderr
+        assert "smoke passed: meeting" in text.stdout and "2 participants" in text.stdout
+
+
+def test_smoke_fails_with_a_diff_when_claims_do_not_reach_the_receiver(tmp_path):
+    """The module forwards only courseid while jitsictl.yaml expects groupid too."""
+    with Site(tmp_path, module_claims=("courseid",)) as site:
+        result = site.smoke("--participants", "2")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "smoke FAILED: the receiver's attendance for room jitsictl-smoke-" in result.stdout
+    lines = [line.strip() for line in result.stdout.splitlines()]
+    groupid = [line for line in lines if "claim groupid is None, expected 'smoke-groupid'" in line]
+    assert len(groupid) == 2, result.stdout
+    assert not any("courseid" in line for line in lines), result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_smoke_fails_when_the_receiver_gets_no_events(tmp_path):
+    """Prosody signs with a different webhook secret: the receiver rejects every delivery."""
+    with Site(tmp_path, module_secret=new_webhook_secret()) as site:
+        result = site.smoke("--participants", "2", "--timeout", "4", "--json")
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["ok"] is False and report["meeting"] is None
+    assert len(report["problems"]) == 1
+    assert "no meeting of room" in report["problems"][0]
+    assert "'Smoke Tester 1'" in report["problems"][0] and "'Smoke Tester 2'" in report["problems"][0]
+
+
+def test_smoke_cannot_run_says_why(tmp_path):
+    with Site(tmp_path) as site:
+        closed = f"http://127.0.0.1:{free_port()}"
+        unreachable = jitsictl("smoke", "--url", site.prosody.websocket_url(),
+                               "--attendance-url", closed, cwd=tmp_path)
+        bad_login = jitsictl("smoke", "--url", site.prosody.websocket_url(), "--attendance-url",
+                             site.receiver.base_url, "--room", "a room!", cwd=tmp_path)
+        no_xmpp = jitsictl("smoke", "--url", f"ws://127.0.0.1:{free_port()}/xmpp-websocket",
+                           "--attendance-url", site.receiver.base_url, cwd=tmp_path)
+    for result in (unreachable, bad_login, no_xmpp):
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr and "hint:" in result.stderr
+    assert f"cannot reach the attendance receiver at {closed}" in unreachable.stderr
+    assert "is not a room name Jitsi accepts" in bad_login.stderr
+    assert "synthetic participant failed: cannot connect to ws://127.0.0.1:" in no_xmpp.stderr
+
+
+# The comparison on its own (a pure function): what each kind of difference reads like.
+
+def plan() -> smoke.SmokePlan:
+    return smoke.SmokePlan(websocket_url="ws://x/xmpp-websocket", attendance_url="http://x",
+                           admin_password="-", room="r", claims={"courseid": "c"},
+                           mint=lambda **_: "token")
+
+
+def person(name: str, user_id: str, seconds: float = 10.0, renamed_to=None) -> smoke.Participant:
+    return smoke.Participant(name=name, user_id=user_id, email=f"{user_id}@example.invalid",
+                             renamed_to=renamed_to, seconds=seconds)
+
+
+def reported(p: smoke.Participant, **changes) -> dict:
+    entry = {"name": p.name, "names": p.names, "user_id": p.user_id, "email": p.email,
+             "claims": {"courseid": "c"}, "present_seconds": p.seconds}
+    entry.update(changes)
+    return entry
+
+
+def test_compare_lists_each_difference():
+    alice = person("Alice", "u1", renamed_to="Alice M")
+    bob = person("Bob", "u2", seconds=20.0)
+    attendance = {"ended_at": "2026-01-01T00:00:00.000Z", "participants": [
+        reported(alice, names=["Alice"], claims={}),
+        reported(bob, present_seconds=12.0),
+        {"name": "focus", "names": ["focus"], "user_id": None, "present_seconds": 30},
+    ]}
+    problems = smoke.compare(plan(), [alice, bob], attendance)
+    assert problems == [
+        "~ 'Alice' (u1): display name 'Alice M' missing (receiver has ['Alice'])",
+        "~ 'Alice' (u1): claim courseid is None, expected 'c'",
+        "~ 'Bob' (u2): present 12 s, but was in the room 20 s (tolerance 4 s)",
+        "+ unexpected participant 'focus' (user_id None, names ['focus'])",
+    ]
+
+
+def test_compare_accepts_a_match_within_tolerance_and_flags_a_running_meeting():
+    alice = person("Alice", "u1", seconds=10.0)
+    ended = {"ended_at": "2026-01-01T00:00:00.000Z",
+             "participants": [reported(alice, present_seconds=11.5)]}
+    assert smoke.compare(plan(), [alice], ended) == []
+    running = {"ended_at": None, "participants": []}
+    assert smoke.compare(plan(), [alice], running) == [
+        "the meeting has not ended although every participant left (no room.destroyed event "
+        "received)", "- 'Alice' (u1): missing from the receiver's attendance"]
