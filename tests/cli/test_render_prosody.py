@@ -11,6 +11,7 @@ the reference Standard Webhooks library.
 """
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from jitsictl import secrets as secrets_mod
 from tests.prosody.receivers import CaptureReceiver
 from tests.support.prosody_server import PROSODY, ProsodyServer
 
-from .conftest import VARIANTS, compose_config, write_project
+from .conftest import VARIANTS, compose_config, run_cli, write_project
 
 MUC_HEADER = 'Component "muc.meet.jitsi" "muc"\n'
 
@@ -56,11 +57,15 @@ def test_rendered_module_and_options_load_and_deliver_signed_events(tmp_path):
     lines = [line for line in environment["XMPP_MUC_CONFIGURATION"].split(",") if line]
     assert sum(render_mod.LOGGER_EVENTS_URL in line for line in lines) == 1
     lines = [line.replace(render_mod.LOGGER_EVENTS_URL, receiver.url) for line in lines]
+    # Jitsi's mod_auth_token cannot run here: the harness's stand-in verifies HS256 tokens with
+    # the stack's JWT_APP_SECRET and accepted issuer, and sets the same session fields.
     server = RenderedMucProsody(
         tmp_path / "prosody",
         muc_modules=environment["XMPP_MUC_MODULES"].split(","),
         plugin_paths=[out / "config/prosody/prosody-plugins-custom"],
         muc_lines=lines,
+        jwt_secret=secrets["JWT_APP_SECRET"],
+        jwt_app_id=config.auth.jwt.issuers[0],
     )
     try:
         server.start()
@@ -73,6 +78,36 @@ def test_rendered_module_and_options_load_and_deliver_signed_events(tmp_path):
         assert events[0]["source"]["server"] == "prosody"
         assert receiver.rejected == 0  # signed with the rendered secret, verified by the reference library
         assert "presence_logger" in server.log_text()
+
+        # A participant with a token from `jitsictl token`: the allow-listed claims of
+        # attendance.claims (courseid, groupid, cohort) reach the event; others do not.
+        minted = run_cli("token", "--config", str(config_path), "--room", "maths-3b", "--name", "Alice Martin",
+                         "--email", "alice@school.example", "--group", "class-3b", "--claim", "courseid=MATH101",
+                         "--claim", "groupid=3B", "--claim", "cohort=2025", "--claim", "secretclaim=x",
+                         cwd=tmp_path)
+        assert minted.returncode == 0, minted.stderr
+        asyncio.run(asyncio.wait_for(_join_and_leave(server, minted.stdout.strip()), 30))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and "occupant.left" not in {e["type"] for e in receiver.events()}:
+            time.sleep(0.1)
+        joined = [e for e in receiver.events() if e["type"] == "occupant.joined"]
+        assert len(joined) == 1, server.log_text()[-3000:]
+        identity = joined[0]["identity"]
+        assert identity["name"] == "Alice Martin" and identity["email"] == "alice@school.example"
+        assert identity["group"] == "class-3b"
+        assert identity["claims"] == {"courseid": "MATH101", "groupid": "3B", "cohort": 2025}
     finally:
         server.stop()
         receiver.stop()
+
+
+async def _join_and_leave(server: ProsodyServer, token: str) -> None:
+    from jitsictl.xmpp import WebSocketXmppClient
+
+    room = "maths-3b@muc.meet.jitsi"
+    client = WebSocketXmppClient(server.websocket_url(room="maths-3b", token=token), "meet.jitsi", timeout=10)
+    await client.connect()
+    await client.conference_request(room)
+    await client.join(room, "Alice")
+    await client.leave(room)
+    await client.close()
