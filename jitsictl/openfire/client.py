@@ -121,6 +121,12 @@ class RestApiClient:
     def __repr__(self) -> str:  # never show the secret
         return f"RestApiClient({self.root!r})"
 
+    def uses_secret(self, secret: str) -> bool:
+        """Whether this client authenticates with `secret` (without exposing its own)."""
+        import hmac
+
+        return hmac.compare_digest(self._secret.encode(), secret.encode())
+
     # -- transport -------------------------------------------------------------------------
 
     def _request(self, method: str, path: str, *, params: Optional[dict] = None,

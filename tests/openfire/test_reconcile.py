@@ -186,3 +186,18 @@ def test_change_renders_for_humans_and_json():
     change = Change("property", "update", "k", ("'a' -> 'b'",))
     assert str(change) == "update property k: 'a' -> 'b'"
     assert change.to_dict() == {"kind": "property", "action": "update", "target": "k", "details": ["'a' -> 'b'"]}
+
+
+def test_rest_secret_is_judged_by_the_secret_in_use_even_if_hidden(openfire, client, restapi_secret):
+    fake, server = openfire
+    desired = _desired(restapi_secret=restapi_secret)
+    reconcile.apply(client, desired)
+    # as seen through a plugin version that hides its own configuration from the listing
+    hidden_view = type(client)(server.url, restapi_secret, timeout=5)
+    original = hidden_view.list_properties
+    hidden_view.list_properties = lambda: {k: v for k, v in original().items()
+                                           if not k.startswith("plugin.restapi.")}
+    assert reconcile.plan(hidden_view, desired) == []
+    new_secret = secrets.token_urlsafe(24)
+    changes = reconcile.plan(hidden_view, _desired(restapi_secret=new_secret))
+    assert [str(c) for c in changes] == ["update property plugin.restapi.secret: (secret changed)"]
