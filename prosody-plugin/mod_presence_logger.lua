@@ -135,7 +135,13 @@ local outbox = outbox_lib.new({
 
 local identities = identity_lib.new({ base64_decode = base64.decode, json_decode = json.decode, valid_utf8 = valid_utf8 }, cfg.claims);
 local roster = roster_lib.new();
-local instance = uuid();
+-- One server life, one instance: when the module runs on several MUC components of the same
+-- process (main and breakout rooms), they share the instance and only the first to load
+-- announces it with source.started. The table lives as long as any host has the module loaded.
+local process = module:shared("/*/presence_logger/process");
+local first_in_process = process.instance == nil;
+if first_in_process then process.instance = uuid(); end
+local instance = process.instance;
 local source = event_lib.source(module.host, instance);
 
 local function emit(kind, at, room, occupant, identity)
@@ -318,15 +324,17 @@ local function guarded(name, handler)
 	end
 end
 
--- Low priority: run after Jitsi's own handlers (mod_muc_meeting_id sets the meeting id at 0).
+-- Low priority: run after Jitsi's own handlers (mod_muc_meeting_id sets the meeting id at 0),
+-- except for leaves: mod_muc destroys an emptied room from its muc-occupant-left handler at -1,
+-- and the last leave must be reported before the room's destruction.
 module:hook("muc-room-pre-create", guarded("muc-room-pre-create", on_room_pre_create), -100);
 module:hook("muc-room-created", guarded("muc-room-created", on_room_created), -100);
 module:hook("muc-occupant-joined", guarded("muc-occupant-joined", on_joined), -100);
-module:hook("muc-occupant-left", guarded("muc-occupant-left", on_left), -100);
+module:hook("muc-occupant-left", guarded("muc-occupant-left", on_left), 1);
 module:hook("muc-broadcast-presence", guarded("muc-broadcast-presence", on_presence), -100);
 module:hook("muc-room-destroyed", guarded("muc-room-destroyed", on_room_destroyed), -100);
 
-emit("source.started", time_now());
+if first_in_process then emit("source.started", time_now()); end
 module:log("info", "Reporting attendance on %s to %s (instance %s); %d event(s) from before were waiting in the spool",
 	module.host, (cfg.url:gsub("//[^/@]*@", "//")), instance, waiting);
 -- Start sending once the server loop runs (the module may load during startup).
