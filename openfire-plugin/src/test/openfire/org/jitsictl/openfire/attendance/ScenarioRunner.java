@@ -19,7 +19,6 @@ import org.jitsictl.openfire.attendance.core.Json;
 import org.jitsictl.openfire.attendance.core.JwtIdentity;
 import org.jitsictl.openfire.attendance.core.Settings;
 import org.jivesoftware.openfire.SessionManager;
-import org.jivesoftware.openfire.XMPPServer;
 import org.jivesoftware.openfire.admin.AdminManager;
 import org.jivesoftware.openfire.container.PluginManager;
 import org.jivesoftware.openfire.interceptor.InterceptorManager;
@@ -27,7 +26,6 @@ import org.jivesoftware.openfire.interceptor.PacketRejectedException;
 import org.jivesoftware.openfire.muc.MUCEventDispatcher;
 import org.jivesoftware.openfire.session.LocalClientSession;
 import org.jivesoftware.util.JiveGlobals;
-import org.jivesoftware.util.PropertyEventDispatcher;
 import org.xmpp.packet.JID;
 import org.xmpp.packet.Presence;
 
@@ -123,18 +121,7 @@ public final class ScenarioRunner {
     }
 
     private void startServer() {
-        MUCEventDispatcher.testReset();
-        InterceptorManager.getInstance().testReset();
-        PropertyEventDispatcher.testReset();
-        SessionManager.getInstance().testReset();
-        AdminManager.getInstance().testReset();
-        JiveGlobals.testReset();
-        XMPPServer.getInstance().testReset();
-        XMPPServer.getInstance().testSetDomain(DOMAIN);
-        JiveGlobals.testSetHomePath(home);
-        for (String component : COMPONENTS.values()) {
-            XMPPServer.getInstance().getMultiUserChatManager().testAddService(new TestMucService(component));
-        }
+        OpenfireStandIns.reset(home, COMPONENTS.values().toArray(new String[0]));
         JiveGlobals.setProperty(Settings.CLAIMS, String.join(",", claims));
         JiveGlobals.setProperty(Settings.JWT_SECRET, JWT_SECRET);
         // The focus relay needs Openfire's component manager; the scenarios are about attendance.
