@@ -1,0 +1,86 @@
+"""Delivery under failure, with a real Prosody, the real module and the real receiver (SQLite).
+
+Outage: the receiver is stopped while 200 participants join and leave, then started again; every
+event must then be stored exactly once. Restart: Prosody is restarted gracefully while its spool
+holds undelivered events; nothing may be lost once both are back.
+"""
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+
+import pytest
+
+from tests.prosody.conftest import logger_prosody
+from tests.prosody.crowd import crowd, expected_crowd_events, wait_for_events
+from tests.prosody.receivers import RealReceiver
+
+
+def scrape(receiver: RealReceiver, metric: str) -> float:
+    import requests
+
+    text = requests.get(receiver.base_url + "/metrics", timeout=5).text
+    found = re.search(rf"^{metric} ([0-9.e+]+)$", text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def check_each_occupant_once(events: list[dict], occupants: list[str]) -> None:
+    per_occupant = Counter((e["occupant"]["occupant_jid"], e["type"]) for e in events if "occupant" in e)
+    for occupant in occupants:
+        assert per_occupant[(occupant, "occupant.joined")] == 1, occupant
+        assert per_occupant[(occupant, "occupant.left")] == 1, occupant
+    assert len({e["id"] for e in events}) == len(events)
+
+
+@pytest.mark.slow
+def test_receiver_outage_while_200_participants_come_and_go(tmp_path):
+    receiver = RealReceiver(tmp_path / "receiver").start()
+    prosody = logger_prosody(tmp_path / "prosody", receiver.url, receiver.secret, batch_size=100)
+    prosody.start()
+    try:
+        started = wait_for_events(receiver, 1, timeout=10)
+        assert [e["type"] for e in started] == ["source.started"]
+
+        receiver.stop()
+        result = asyncio.run(crowd(prosody, rooms=4, per_room=50))
+        assert len(result.occupants) == 200
+        prosody.wait_for_log("Receiver did not accept batch", timeout=10)   # it did try, and failed
+        receiver.start()
+
+        wanted = expected_crowd_events(4, 50)
+        events = wait_for_events(receiver, 1 + sum(wanted.values()), timeout=60)
+        by_type = Counter(e["type"] for e in events)
+        assert by_type == wanted + Counter({"source.started": 1}), by_type
+        check_each_occupant_once(events, result.occupants)
+        # Exactly once also on the wire: the receiver never saw an event twice.
+        assert scrape(receiver, "attendance_events_duplicate_total") == 0
+    finally:
+        prosody.stop()
+        receiver.stop()
+
+
+@pytest.mark.slow
+def test_graceful_prosody_restart_keeps_the_spool(tmp_path):
+    receiver = RealReceiver(tmp_path / "receiver").start()
+    prosody = logger_prosody(tmp_path / "prosody", receiver.url, receiver.secret)
+    prosody.start()
+    try:
+        wait_for_events(receiver, 1, timeout=10)
+        receiver.stop()
+        result = asyncio.run(crowd(prosody, rooms=2, per_room=5))
+        log_mark = prosody.log_size()
+        prosody.restart(graceful=True)
+        line = prosody.wait_for_log("waiting in the spool", since=log_mark, timeout=10)
+        waiting = int(re.search(r"(\d+) event\(s\) from before", line).group(1))
+        assert waiting >= 2 * (2 + 2 * 5), line                       # the crowd's events survived
+        receiver.start()
+
+        wanted = expected_crowd_events(2, 5) + Counter({"source.started": 2})
+        events = wait_for_events(receiver, sum(wanted.values()), timeout=60)
+        assert Counter(e["type"] for e in events) == wanted
+        check_each_occupant_once(events, result.occupants)
+        assert len({e["source"]["instance"] for e in events}) == 2    # two lives of the module
+    finally:
+        prosody.stop()
+        receiver.stop()
