@@ -25,6 +25,7 @@ def create_app(test_config: dict | None = None):
         TIMESTAMP_TOLERANCE_SECONDS=300,
         ENGINE_SETTINGS={},
         AUTO_MIGRATE=True,
+        REFRESH_INTERVAL_SECONDS=2.0,
         CLOCK=time.time,  # what "now" is for signature timestamps (tests pin it)
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -51,6 +52,10 @@ def create_app(test_config: dict | None = None):
         raise config_module.ConfigError(f"attendance settings: {exc}") from None
 
     from . import api, auth, dashboard, health, ingest, metrics
+
+    @app.before_request
+    def _start_refresher():
+        app.extensions["attendance"].start_background_refresh(app.config["REFRESH_INTERVAL_SECONDS"])
 
     metrics.init_app(app)
     app.register_blueprint(ingest.bp)

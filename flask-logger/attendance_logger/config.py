@@ -68,7 +68,8 @@ def from_environment(environ=os.environ) -> dict:
         config["SECRET_KEY"] = environ["ATTENDANCE_SESSION_KEY"]
     for name, key in (("ATTENDANCE_MAX_BATCH_EVENTS", "MAX_BATCH_EVENTS"),
                       ("ATTENDANCE_MAX_BODY_BYTES", "MAX_CONTENT_LENGTH"),
-                      ("ATTENDANCE_TIMESTAMP_TOLERANCE_SECONDS", "TIMESTAMP_TOLERANCE_SECONDS")):
+                      ("ATTENDANCE_TIMESTAMP_TOLERANCE_SECONDS", "TIMESTAMP_TOLERANCE_SECONDS"),
+                      ("ATTENDANCE_REFRESH_INTERVAL_SECONDS", "REFRESH_INTERVAL_SECONDS")):
         if name in environ:
             config[key] = _int(name, environ[name])
     engine = {}

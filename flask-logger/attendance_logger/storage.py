@@ -95,8 +95,9 @@ def _later(column, candidate):
 
 
 class Storage:
-    def __init__(self, url: str, *, replay_window_seconds: int = 600):
+    def __init__(self, url: str, *, replay_window_seconds: int = 600, refresh_window_events: int = 25_000):
         self.url = url
+        self.refresh_window_events = refresh_window_events
         self.replay_window_ms = replay_window_seconds * 1000
         self._engine: Engine | None = None
         self._pid = None
@@ -246,18 +247,19 @@ class Storage:
             self._mark_rooms(conn, dirty)
 
     # -- meetings index ------------------------------------------------------------------
-    def refresh(self, compute) -> int:
-        """Recompute the meetings of dirty rooms; `compute(events, instances)` runs the engine.
+    def refresh(self, compute, summarize) -> int:
+        """Recompute the meetings of dirty rooms; returns how many rooms were refreshed.
 
-        Returns how many rooms were refreshed. Cheap when nothing is dirty (one indexed query).
+        `compute(events, instances)` runs the engine; `summarize(meeting)` gives the cached
+        columns (`result`, `result_settings`) of a meeting. Cheap when nothing is dirty.
         """
         with self.read() as conn:
             dirty = conn.execute(select(rooms.c.jid).where(rooms.c.dirty_from_ms.is_not(None))).scalars().all()
         for jid in dirty:
-            self._refresh_room(jid, compute)
+            self._refresh_room(jid, compute, summarize)
         return len(dirty)
 
-    def _refresh_room(self, jid: str, compute) -> None:
+    def _refresh_room(self, jid: str, compute, summarize) -> None:
         with self.write() as conn:
             dirty_from = conn.execute(select(rooms.c.dirty_from_ms).where(rooms.c.jid == jid)
                                       .with_for_update()).scalar()
@@ -269,24 +271,57 @@ class Storage:
                 meetings.c.room_jid == jid,
                 (meetings.c.ended_ms.is_(None)) | (meetings.c.ended_ms >= dirty_from))).scalar()
             start = dirty_from if first_affected is None else min(dirty_from, first_affected)
-            room_events = self._events_between(conn, jid, start, None)
-            computed = compute(room_events, self.instance_info(conn, room_events))
-            stale = conn.execute(select(meetings.c.id).where(meetings.c.room_jid == jid,
-                                                             meetings.c.started_ms >= start)).scalars().all()
-            rows, courses = [], []
-            for m in computed:
-                row = meeting_index_row(m)
-                rows.append(row)
-                courses.extend({"meeting": row["id"], "course": c} for c in sorted(meeting_course_ids(m)))
-            doomed = set(stale) | {r["id"] for r in rows}
-            if doomed:
-                conn.execute(delete(meeting_courses).where(meeting_courses.c.meeting.in_(doomed)))
-                conn.execute(delete(meetings).where(meetings.c.id.in_(doomed)))
-            if rows:
-                conn.execute(meetings.insert(), rows)
-            if courses:
-                conn.execute(meeting_courses.insert(), courses)
+            stale = set(conn.execute(select(meetings.c.id).where(meetings.c.room_jid == jid,
+                                                                 meetings.c.started_ms >= start)).scalars())
+            if stale:
+                conn.execute(delete(meeting_courses).where(meeting_courses.c.meeting.in_(stale)))
+                conn.execute(delete(meetings).where(meetings.c.id.in_(stale)))
+            for computed in self._meetings_from(conn, jid, start, compute):
+                self._save_meetings(conn, computed, summarize)
             conn.execute(update(rooms).where(rooms.c.jid == jid).values(dirty_from_ms=None))
+
+    def _meetings_from(self, conn: Connection, jid: str, start: int, compute) -> Iterator[list]:
+        """The room's meetings from `start` on, window by window, in bounded memory.
+
+        A window holds about REFRESH_WINDOW_EVENTS events; the meetings it finishes are final
+        (nothing after a meeting's end changes it), and the next window starts at the first
+        meeting it could not finish. A meeting bigger than a window doubles the window.
+        """
+        size = self.refresh_window_events
+        while True:
+            window_end = conn.execute(
+                select(events.c.time_ms).where(events.c.main_room_jid == jid, events.c.time_ms >= start)
+                .order_by(events.c.time_ms).offset(size).limit(1)).scalar()
+            room_events = self._events_between(conn, jid, start, None if window_end is None else window_end - 1)
+            computed = compute(room_events, self.instance_info(conn, room_events))
+            if window_end is None:
+                yield computed
+                return
+            finished = [m for m in computed if m.ended_at is not None and to_ms(m.ended_at) < window_end]
+            finished_ids = {id(m) for m in finished}
+            unfinished = [to_ms(m.started_at) for m in computed if id(m) not in finished_ids]
+            next_start = min(unfinished) if unfinished else window_end
+            if next_start == start:
+                size *= 2
+                continue
+            yield finished
+            start, size = next_start, self.refresh_window_events
+
+    def _save_meetings(self, conn: Connection, computed: list, summarize) -> None:
+        rows, courses = [], []
+        for m in computed:
+            row = meeting_index_row(m)
+            row.update(summarize(m))
+            rows.append(row)
+            courses.extend({"meeting": row["id"], "course": c} for c in sorted(meeting_course_ids(m)))
+        if not rows:
+            return
+        ids = [r["id"] for r in rows]
+        conn.execute(delete(meeting_courses).where(meeting_courses.c.meeting.in_(ids)))
+        conn.execute(delete(meetings).where(meetings.c.id.in_(ids)))
+        conn.execute(meetings.insert(), rows)
+        if courses:
+            conn.execute(meeting_courses.insert(), courses)
 
     def _events_between(self, conn: Connection, jid: str, start_ms: int, end_ms: int | None) -> list[dict]:
         query = select(events.c.body).where(events.c.main_room_jid == jid, events.c.time_ms >= start_ms)
@@ -308,7 +343,7 @@ class Storage:
     # -- reads ---------------------------------------------------------------------------
     def list_meetings(self, *, room: str | None = None, course: str | None = None,
                       from_ms_: int | None = None, to_ms_: int | None = None, limit: int = 1000) -> list:
-        query = select(meetings)
+        query = select(*INDEX_COLUMNS)
         if room:
             query = query.where((meetings.c.room_name == room) | (meetings.c.room_jid == room))
         if course:
@@ -322,15 +357,16 @@ class Storage:
             return conn.execute(query).all()
 
     def course_meetings(self, course: str) -> list:
-        query = (select(meetings).where(meetings.c.id.in_(
+        query = (select(*INDEX_COLUMNS).where(meetings.c.id.in_(
             select(meeting_courses.c.meeting).where(meeting_courses.c.course == course)))
             .order_by(meetings.c.started_ms, meetings.c.id))
         with self.read() as conn:
             return conn.execute(query).all()
 
-    def get_meeting(self, meeting_id: str):
+    def get_meeting(self, meeting_id: str, *, with_result: bool = True):
+        columns = meetings.c if with_result else INDEX_COLUMNS
         with self.read() as conn:
-            return conn.execute(select(meetings).where(meetings.c.id == meeting_id)).first()
+            return conn.execute(select(*columns).where(meetings.c.id == meeting_id)).first()
 
     def meeting_inputs(self, row) -> tuple[list[dict], dict]:
         """The events of one meeting (its room and breakout rooms) and their instances."""
@@ -374,6 +410,7 @@ def _room_minimums(rows: list[dict]) -> dict[str, int]:
 
 
 COURSE_CLAIM = "courseid"
+INDEX_COLUMNS = [c for c in meetings.c if c.name != "result"]
 
 
 def meeting_course_ids(meeting) -> set[str]:

@@ -61,6 +61,10 @@ meetings = Table(
     Column("ended_ms", BigInteger),
     Column("closed_by", String(64)),
     Column("participant_count", Integer, nullable=False),
+    # A finished meeting's attendance as JSON (reports.meeting_json), so reports never recompute
+    # it; `result_settings` fingerprints the settings it was computed with.
+    Column("result", Text),
+    Column("result_settings", String(64)),
     Index("ix_meetings_room_started", "room_jid", "started_ms"),
     Index("ix_meetings_started", "started_ms"),
 )

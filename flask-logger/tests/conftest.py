@@ -40,7 +40,8 @@ def database_url(backend, tmp_path, request):
 @pytest.fixture
 def app(database_url):
     return create_app({"DATABASE_URL": database_url, "WEBHOOK_SECRET": WEBHOOK_SECRET,
-                       "ADMIN_PASSWORD": ADMIN_PASSWORD, "TESTING": True})
+                       "ADMIN_PASSWORD": ADMIN_PASSWORD, "TESTING": True,
+                       "REFRESH_INTERVAL_SECONDS": 0})
 
 
 @pytest.fixture

@@ -58,6 +58,8 @@ def upgrade() -> None:
         sa.Column("ended_ms", sa.BigInteger),
         sa.Column("closed_by", sa.String(64)),
         sa.Column("participant_count", sa.Integer, nullable=False),
+        sa.Column("result", sa.Text),
+        sa.Column("result_settings", sa.String(64)),
     )
     op.create_index("ix_meetings_room_started", "meetings", ["room_jid", "started_ms"])
     op.create_index("ix_meetings_started", "meetings", ["started_ms"])
