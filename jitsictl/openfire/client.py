@@ -321,7 +321,7 @@ def user_properties(user: dict) -> dict[str, str]:
             if isinstance(p, dict) and "key" in p}
 
 
-def iter_bool(room: dict, names: Iterable[str]) -> dict[str, bool]:
+def room_flags(room: dict, names: Iterable[str]) -> dict[str, bool]:
     """Room booleans as Python bools (JSON may carry them as "true"/"false" strings)."""
     out = {}
     for name in names:

@@ -261,10 +261,10 @@ def room_body(room: RoomSpec) -> dict:
 
 
 def _room_diff(room: RoomSpec, current: dict) -> list[str]:
-    from .client import as_list, iter_bool
+    from .client import as_list, room_flags
 
     diffs = []
-    have_flags = iter_bool(current, ROOM_BOOLEANS)
+    have_flags = room_flags(current, ROOM_BOOLEANS)
     for name in ROOM_BOOLEANS:
         want = bool(room.flags.get(name, False))
         if have_flags[name] != want:
