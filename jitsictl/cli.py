@@ -147,29 +147,16 @@ def render(
     rotate_secrets: bool = typer.Option(False, "--rotate-secrets", help="Generate new secrets (then restart what it lists)."),
 ) -> None:
     """Render the compose project (docker-compose.yml, .env, config tree) from jitsictl.yaml."""
-    from . import config as config_mod
     from . import render as render_mod
-    from . import secrets as secrets_mod
 
-    config = config_mod.load(config_path)
-    secrets_path = secrets_mod.path_for(config_path)
-    rotation = None
-    if rotate_secrets:
-        secrets, rotation = secrets_mod.rotate(secrets_path, config)
-    else:
-        secrets = secrets_mod.ensure(secrets_path, config)
-    if secrets.repaired_mode:
-        _err(f"warning: {secrets_path} was readable by other users; its mode is now 0600 — "
-             "consider `jitsictl render --rotate-secrets`")
-    result = render_mod.render(config, secrets, out, rotated=rotation.names if rotation else ())
+    result = render_mod.render_config_file(config_path, out, rotate_secrets=rotate_secrets)
     typer.echo(f"rendered {len(result.files)} files into {result.out_dir}")
-    notes = list(result.notes)
-    if rotation:
-        typer.echo(f"rotated {len(rotation.names)} secrets; restart: {', '.join(rotation.services)}")
+    if result.rotation:
+        services = result.rotation.services
+        typer.echo(f"rotated {len(result.rotation.names)} secrets; restart: {', '.join(services)}")
         typer.echo(f"  docker compose --project-directory {result.out_dir} up -d --force-recreate "
-                   + " ".join(rotation.services))
-        notes = rotation.notes + notes
-    for note in notes:
+                   + " ".join(services))
+    for note in result.notes:
         _err(f"note: {note}")
 
 
@@ -237,7 +224,9 @@ def up(
     _err(f"rendered {project.directory}; starting the stack…")
     project.up()
     if config.xmpp == "openfire":
-        stack.configure_openfire(config, secrets, project, timeout=timeout)
+        _err("waiting for Openfire to configure it through its REST API…")
+        changes = stack.configure_openfire(config, secrets, project, timeout=timeout)
+        _err(f"Openfire configured ({len(changes)} change{'s' if len(changes) != 1 else ''})")
     if not wait:
         typer.echo(f"started; check it with `jitsictl status --out {out}`")
         return

@@ -24,7 +24,7 @@ from typing import Iterable
 
 from . import __version__
 from .config import Config, ConfigError
-from .secrets import Secrets, XMPP_PASSWORDS
+from .secrets import Rotation, Secrets, XMPP_PASSWORDS
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = SOURCE_DIR / "templates"
@@ -78,6 +78,32 @@ class RenderResult:
     out_dir: Path
     files: list[str]  # relative paths, sorted
     notes: list[str] = field(default_factory=list)
+    # Set by render_config_file: what was loaded, and the rotation when secrets were rotated.
+    config: Config | None = None
+    secrets: Secrets | None = None
+    rotation: "Rotation | None" = None
+
+
+def render_config_file(config_path: str | Path, out_dir: str | Path, *, rotate_secrets: bool = False) -> RenderResult:
+    """The `jitsictl render` verb: load jitsictl.yaml, keep (or rotate) its secrets, render."""
+    from . import config as config_mod
+    from . import secrets as secrets_mod
+
+    config = config_mod.load(config_path)
+    secrets_path = secrets_mod.path_for(config_path)
+    rotation = None
+    if rotate_secrets:
+        secrets, rotation = secrets_mod.rotate(secrets_path, config)
+    else:
+        secrets = secrets_mod.ensure(secrets_path, config)
+    result = render(config, secrets, out_dir, rotated=rotation.names if rotation else ())
+    result.config, result.secrets, result.rotation = config, secrets, rotation
+    if secrets.repaired_mode:
+        result.notes.insert(0, f"{secrets_path} was readable by other users; its mode is now 0600 — "
+                               "consider `jitsictl render --rotate-secrets`")
+    if rotation:
+        result.notes[:0] = rotation.notes
+    return result
 
 
 def _yaml_string(value: object, *, interpolate: bool = False) -> str:
