@@ -97,11 +97,12 @@ def gunicorn_server(name: str, app: str, workers: int, workdir: Path, env_extra:
     return Server(name, argv, {**os.environ, **env_extra}, workdir, port)
 
 
-def receiver_server(name: str, database_url: str, secret: str, workers: int, workdir: Path) -> Server:
+def receiver_server(name: str, database_url: str, secret: str, workers: int, workdir: Path,
+                    env_extra: dict | None = None) -> Server:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ATTENDANCE_", "PROMETHEUS_"))}
     env.update({"ATTENDANCE_DATABASE_URL": database_url, "ATTENDANCE_WEBHOOK_SECRET": secret,
-                "ATTENDANCE_ADMIN_PASSWORD": secrets.token_urlsafe(24)})
+                "ATTENDANCE_ADMIN_PASSWORD": secrets.token_urlsafe(24), **(env_extra or {})})
     argv = [str(VENV_BIN / "attendance-logger"), "serve", "--host", "127.0.0.1", "--port", str(port),
             "--workers", str(workers)]
     return Server(name, argv, env, workdir, port)
