@@ -10,7 +10,8 @@ What is reconciled (one XMPP domain, see ARCHITECTURE.md §7):
 - the brewery room `jvbbrewery@internal-muc.<domain>`: members-only and hidden, focus owner,
   jvb member — anonymous guests get `<random>@<domain>`, so only membership keeps them out;
 - system properties: BOSH/WebSocket CORS limited to the public origin, anonymous login for
-  guests, and the attendance plugin's `attendance.url`, `attendance.secret`, `attendance.claims`;
+  guests, and the attendance plugin's `attendance.url`, `attendance.secret`, `attendance.claims`,
+  `attendance.jitsi.setup=true` (the plugin's one-domain setup for jicofo);
 - optionally the `admin` password and `plugin.restapi.secret` (the latter changed last).
 
 Passwords cannot be read back through the API. To converge without rotating on every run, the
@@ -198,6 +199,8 @@ def desired_state(
         PropertySpec("attendance.url", attendance_url),
         PropertySpec("attendance.secret", _require("attendance_secret", attendance_secret), secret=True),
         PropertySpec("attendance.claims", ",".join(claims)),
+        # openfire-plugin: make focus a sysadmin of every MUC service and relay focus.<domain>
+        PropertySpec("attendance.jitsi.setup", "true"),
     ]
     if restapi_secret is not None:
         properties.append(PropertySpec(RESTAPI_SECRET_PROPERTY, _require("restapi_secret", restapi_secret),
