@@ -7,9 +7,12 @@ of attendance (ARCHITECTURE §5). The rules, in the order they apply:
   rank of their type (source.started, room.created, occupant.joined, occupant.renamed,
   occupant.left, room.destroyed: a room's life reads naturally within one millisecond) and id.
 - A meeting is one life of a room, room.created to room.destroyed, kept apart per server process
-  (`source.instance`). Occupant events for a room with no open life (its room.created was purged
-  or never delivered) open one at their own time. A breakout room (`room.parent_jid`) is no
+  (`source.instance`); with a Jitsi `meeting_id` the events name their life. A join in a room
+  with no open life (its room.created was purged or never delivered) opens one at its own time;
+  a leave or rename without a known join is ignored. A breakout room (`room.parent_jid`) is no
   meeting: its presence counts for the parent room's meeting open when the occupant joined it.
+- A participant's name, e-mail, claims and moderator flag come from the identity (verified
+  token) of their latest join; claims are filtered by the receiver's own allow-list too.
 - A participant is keyed by identity: `user:<user_id>`, else `email:<email>`, else
   `jid:<bare_jid>`, else `occupant:<occupant_jid>`. Their presence intervals are clipped to the
   meeting, overlaps merged (two tabs never count twice) and gaps shorter than the reconnect grace
@@ -366,7 +369,7 @@ def compute(events: Iterable[Mapping], settings: Settings = Settings(), *,
     still running. Meetings are ordered by start, then room; participants by first join, then name.
     """
     ordered = _ordered_unique(events)
-    lives, seen_instances = _read_lives(ordered, settings)
+    lives, seen_instances = _read_lives(ordered)
     ends_of_instances = seen_instances.ends_of_superseded(instances or {})
     now_ms = to_ms(now if now is not None else datetime.now(UTC))
     meetings = [_finish(life, settings, ends_of_instances, now_ms) for life in lives]
@@ -410,7 +413,7 @@ def _ordered_unique(events: Iterable[Mapping]) -> list[tuple[int, int, str, Mapp
     return ordered
 
 
-def _read_lives(ordered: list, settings: Settings) -> tuple[list[_Life], _Instances]:
+def _read_lives(ordered: list) -> tuple[list[_Life], _Instances]:
     """One pass over the ordered events: room lives, who was inside when, and server instances."""
     rooms: dict[tuple[str, str], _Room] = {}
     lives: list[_Life] = []

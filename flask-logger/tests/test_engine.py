@@ -481,3 +481,35 @@ def test_settings_errors_name_the_bad_key(mapping, named):
 def test_vector_settings_are_accepted():
     for vector in ALL:
         assert Settings.from_mapping(vector.settings).claims == tuple(vector.settings["claims"])
+
+
+def test_identity_comes_from_the_latest_join_as_a_whole():
+    s = Scenario()
+    s.created(0)
+    first = s.joined(0, "a1", user="alice", nick="al")
+    first["identity"].update(name="Al", email="old@school.example", claims={"courseid": "MATH101", "groupid": "3A"})
+    s.left(100, "a1", user="alice")
+    second = s.joined(110, "a2", user="alice", nick="Alice")
+    second["identity"].update(name="Alice Martin", claims={"courseid": "MATH101", "secret": "x"})
+    s.left(200, "a2", user="alice")
+    s.destroyed(200)
+    alice = only(compute(s.events)).participants[0]
+    assert (alice.name, alice.email, alice.claims, alice.names) == (
+        "Alice Martin", None, {"courseid": "MATH101"}, ["al", "Alice"])
+
+
+def test_events_naming_a_meeting_id_reach_that_life_even_when_lives_meet_in_one_millisecond():
+    s = Scenario()
+    s.created(0, meeting_id="lesson-1")
+    s.joined(0, "a", user="alice", meeting_id="lesson-1")
+    s.created(600, meeting_id="lesson-2")
+    s.joined(600, "b", user="bob", meeting_id="lesson-2")
+    s.left(600, "a", user="alice", meeting_id="lesson-1")
+    s.destroyed(600, meeting_id="lesson-1")
+    s.left(900, "b", user="bob", meeting_id="lesson-2")
+    s.destroyed(900, meeting_id="lesson-2")
+    first, second = compute(list(reversed(s.events)))
+    assert (first.key, seconds(first.ended_at), [p.key for p in first.participants]) == (
+        "lesson-1", 600, ["user:alice"])
+    assert (second.key, seconds(second.ended_at), [p.key for p in second.participants]) == (
+        "lesson-2", 900, ["user:bob"])
