@@ -362,6 +362,9 @@ def _validate_attendance(attendance: Attendance) -> None:
     if not re.match(r"^(sqlite:///.+|postgresql(\+psycopg)?://.+)$", url):
         raise ConfigError("attendance.database_url", f"{_redact_url(url)!r} is not supported",
                           "use sqlite:////data/attendance.db or postgresql+psycopg://user@host/db")
+    if _redact_url(url) != url:
+        raise ConfigError("attendance.database_url", "must not contain a password (jitsictl.yaml holds no secrets)",
+                          "put the whole URL in jitsictl.secrets.yaml as ATTENDANCE_DATABASE_URL instead")
     thresholds = attendance.thresholds
     for name in ("reconnect_grace_seconds", "late_after_seconds", "left_early_seconds"):
         if getattr(thresholds, name) < 0:
@@ -451,6 +454,7 @@ attendance:
   # Custom JWT claims copied into attendance records (allow-list).
   claims: {_q(c.attendance.claims)}
   # SQLite in the receiver's volume by default, or postgresql+psycopg://user@host/db
+  # (a URL with a password goes in jitsictl.secrets.yaml as ATTENDANCE_DATABASE_URL instead).
   database_url: {_q(c.attendance.database_url)}
   thresholds:
     # Gaps shorter than this between two presences count as present (reconnects).

@@ -153,7 +153,7 @@ def prosody_muc_configuration(config: Config) -> str:
 def context(config: Config, secrets: Secrets) -> dict:
     """Everything the templates use (documented in templates/README.md)."""
     domains = OPENFIRE_DOMAINS if config.xmpp == "openfire" else PROSODY_DOMAINS
-    needed = secret_names_for_env(config)
+    needed = secret_names_for_env(config, secrets)
     missing = [name for name in needed if name not in secrets.values]
     if missing:
         raise ConfigError(str(secrets.path), f"lacks {', '.join(missing)}",
@@ -183,13 +183,17 @@ def context(config: Config, secrets: Secrets) -> dict:
         "openfire_image_name": f"jitsictl-openfire:{__version__}",
         "source_dir": str(SOURCE_DIR),
         "secrets": [(name, secrets.values[name]) for name in sorted(needed)],
+        "database_url_in_secrets": "ATTENDANCE_DATABASE_URL" in needed,
     }
 
 
-def secret_names_for_env(config: Config) -> list[str]:
-    from .secrets import required_names
+def secret_names_for_env(config: Config, secrets: Secrets | None = None) -> list[str]:
+    from .secrets import DATABASE_URL_NAME, required_names
 
-    return sorted(required_names(config))
+    names = set(required_names(config))
+    if secrets is not None and DATABASE_URL_NAME in secrets.values:
+        names.add(DATABASE_URL_NAME)
+    return sorted(names)
 
 
 def _prosody_plugin_files() -> list[tuple[Path, str]]:

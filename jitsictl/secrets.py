@@ -35,6 +35,9 @@ ALL_NAMES = XMPP_PASSWORDS + (
     "OPENFIRE_RESTAPI_SECRET",
 )
 
+# Optional, supplied by the operator (never generated): overrides attendance.database_url.
+DATABASE_URL_NAME = "ATTENDANCE_DATABASE_URL"
+
 # Which services read each secret, for the restart advice after a rotation.
 _READERS = {
     "JICOFO_AUTH_PASSWORD": ("xmpp", "jicofo"),
@@ -55,7 +58,7 @@ STORED_BY_OPENFIRE = ("OPENFIRE_RESTAPI_SECRET", "OPENFIRE_ADMIN_PASSWORD")
 PREVIOUS_PREFIX = "PREVIOUS_"
 
 # Values go unquoted into .env (compose would expand `$`, cut at ` #`), so only these characters.
-_LINE = re.compile(r'^([A-Z][A-Z0-9_]*): "([A-Za-z0-9_+/=.~:@%-]+)"$')
+_LINE = re.compile(r'^([A-Z][A-Z0-9_]*): "([A-Za-z0-9_+/=.~:@%?&-]+)"$')
 
 
 class SecretsError(ConfigError):
@@ -136,7 +139,7 @@ def read(path: str | Path) -> tuple[dict[str, str], bool]:
         if not match:
             # Never echo the line: it may hold a secret.
             raise SecretsError(f"{path}:{number}", 'is not of the form NAME: "value"',
-                               "values may use letters, digits and _ + / = . ~ : @ % -; fix the "
+                               "values may use letters, digits and _ + / = . ~ : @ % ? & -; fix the "
                                "line or delete it to have the secret generated again")
         values[match.group(1)] = match.group(2)
     return values, repaired

@@ -51,6 +51,16 @@ VARIANTS: dict[str, dict] = {
 }
 
 
+def assert_golden(relative: str, text: str) -> None:
+    """Compare text with tests/cli/golden/<relative>; JITSICTL_UPDATE_GOLDEN=1 rewrites it."""
+    path = GOLDEN_DIR / relative
+    if UPDATE_GOLDEN:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"no golden file {path} (JITSICTL_UPDATE_GOLDEN=1 creates it)"
+    assert text == path.read_text(encoding="utf-8"), f"{relative} differs from golden (JITSICTL_UPDATE_GOLDEN=1 to accept)"
+
+
 def fixed_secret(name: str) -> str:
     """Deterministic stand-ins for generated secrets, so golden files can show where each goes."""
     if name == "ATTENDANCE_WEBHOOK_SECRET":

@@ -9,7 +9,7 @@ import pytest
 from jitsictl import config as config_mod
 from jitsictl.config import ConfigError
 
-from .conftest import VARIANTS, run_cli
+from .conftest import VARIANTS, assert_golden, run_cli
 
 BASE = {"domain": "meet.example.org"}
 
@@ -83,6 +83,11 @@ def test_written_yaml_reads_back_equal(variant, tmp_path):
     assert path.read_text().count("\n# ") >= 3  # commented for humans
 
 
+def test_commented_yaml_matches_golden():
+    """The file users read and edit: review its comments like code."""
+    assert_golden("jitsictl.yaml", config_mod.to_yaml(config_mod.from_dict(VARIANTS["prosody-jwt"])))
+
+
 def test_defaults_follow_the_documented_pins():
     config = config_mod.from_dict({})
     assert (config.images.repository, config.images.version) == ("ghcr.io/jitsi", "stable-11146-2")
@@ -93,9 +98,14 @@ def test_defaults_follow_the_documented_pins():
     assert config.effective_public_url == "https://localhost:8443"
 
 
-def test_database_url_password_is_not_echoed():
+@pytest.mark.parametrize("url,fix", [
+    ("mysql://user:hunter2@db/x", "postgresql"),
+    ("postgresql+psycopg://user:hunter2@db/x", "ATTENDANCE_DATABASE_URL"),
+])
+def test_database_url_password_is_refused_and_not_echoed(url, fix):
     with pytest.raises(ConfigError) as caught:
-        config_mod.from_dict({"attendance": {"database_url": "mysql://user:hunter2@db/x"}})
+        config_mod.from_dict({"attendance": {"database_url": url}})
+    assert caught.value.key == "attendance.database_url" and fix in str(caught.value)
     assert "hunter2" not in str(caught.value)
 
 

@@ -77,3 +77,17 @@ def test_prosody_options_survive_docker_jitsi_meets_comma_split():
         'presence_logger_secret = "${ATTENDANCE_WEBHOOK_SECRET:?missing in .env - run jitsictl render}"',
         'presence_logger_claims = { "courseid"; "groupid"; "cohort" }',
     ]
+
+
+def test_database_url_from_the_secrets_file_stays_out_of_the_compose_file(tmp_path):
+    from .conftest import compose_config
+
+    config_path = write_project(tmp_path, {"domain": "meet.example.org"})
+    secrets_path = secrets_mod.path_for(config_path)
+    values, _ = secrets_mod.read(secrets_path)
+    url = "postgresql+psycopg://attendance:s3cret-pw@db.example.org:5432/attendance?sslmode=require"
+    secrets_mod.write(secrets_path, {**values, "ATTENDANCE_DATABASE_URL": url})
+    config = config_mod.load(config_path)
+    out = render_mod.render(config, secrets_mod.ensure(secrets_path, config), tmp_path / "stack").out_dir
+    assert "s3cret-pw" not in (out / "docker-compose.yml").read_text()
+    assert compose_config(out)["services"]["logger"]["environment"]["ATTENDANCE_DATABASE_URL"] == url
