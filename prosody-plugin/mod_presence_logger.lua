@@ -19,6 +19,7 @@ local hashes = require "util.hashes";
 local encodings = require "util.encodings";
 local uuid = require "util.uuid".generate;
 local time_now = require "util.time".now;
+local random_bytes = require "util.random".bytes;
 local http = require "net.http";
 local usermanager = require "core.usermanager";
 local storagemanager = require "core.storagemanager";
@@ -110,7 +111,12 @@ local outbox = outbox_lib.new({
 	timeout = cfg.timeout;
 	policy = { base = 1, cap = 300, max_wait = 3600 };
 	now = time_now;
-	random = math.random;
+	-- Jitter from the system's CSPRNG: math.random may be unseeded (Lua 5.1/5.2), which would
+	-- give every server the same "random" retry times.
+	random = function ()
+		local a, b, c = random_bytes(3):byte(1, 3);
+		return (a * 65536 + b * 256 + c) / 16777216;
+	end;
 	log = function (...) module:log(...); end;
 	on_depth = set_depth_metric;
 	sign = function (msg_id, timestamp, body)
@@ -121,10 +127,10 @@ local outbox = outbox_lib.new({
 	end;
 	post = function (body, headers, done)
 		local request = http.request(cfg.url, { method = "POST"; body = body; headers = headers; suppress_errors = true },
-			function (_, code, response)
-				local retry_after = code ~= 0 and type(response) == "table" and type(response.headers) == "table"
-					and response.headers["retry-after"] or nil;
-				local ok, err = pcall(done, code, retry_after);
+			function (response_body, code, response)
+				local answered = code ~= 0 and type(response) == "table";
+				local retry_after = answered and type(response.headers) == "table" and response.headers["retry-after"] or nil;
+				local ok, err = pcall(done, code, retry_after, answered and response_body or nil);
 				if not ok then module:log("error", "Handling the receiver's answer failed: %s", tostring(err)); end
 			end);
 		return function ()

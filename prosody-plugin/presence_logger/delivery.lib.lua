@@ -89,4 +89,14 @@ function delivery.accepted(code)
 	return type(code) == "number" and code >= 200 and code < 300;
 end
 
+--- Whether the receiver refused a request because it already accepted that webhook-id. The
+-- contract has receivers reject a webhook-id seen within the replay window, and retries reuse
+-- the webhook-id; so when an answer was lost (timeout, dropped connection) after the receiver
+-- stored the batch, the retry is refused as a replay. The refusal comes after the signature was
+-- checked, and a webhook-id only ever names this one batch: it proves the batch is stored.
+function delivery.already_stored(code, body)
+	return (code == 401 or code == 409) and type(body) == "string"
+		and body:match('"error"%s*:%s*"replayed"') ~= nil;
+end
+
 return delivery;

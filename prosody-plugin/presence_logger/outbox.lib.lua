@@ -6,8 +6,8 @@
 -- Pure Lua: everything that touches Prosody is injected, so busted drives it with a fake clock.
 --   spool          presence_logger/spool.lib.lua instance
 --   delivery       presence_logger/delivery.lib.lua;  batch_body(events) -> JSON text
---   post(body, headers, done) -> cancel()    done(code, retry_after_header_or_nil) once; code 0 =
---                                            no HTTP answer
+--   post(body, headers, done) -> cancel()    done(code, retry_after_header, response_body) once;
+--                                            code 0 = no HTTP answer
 --   schedule(seconds, fn) -> handle with :stop()
 --   now() -> Unix seconds;  random() -> [0, 1)
 --   sign(msg_id, timestamp, body) -> headers
@@ -34,10 +34,14 @@ function outbox.new(o)
 
 	local kick;
 
-	local function finish(segment, code, retry_after_header)
+	local function finish(segment, code, retry_after_header, response_body)
 		in_flight = nil;
 		if stopped then return; end
-		if delivery.accepted(code) then
+		local replayed = delivery.already_stored(code, response_body);
+		if replayed then
+			log("info", "Receiver already had batch %s (its earlier answer was lost); treating it as delivered", segment.id);
+		end
+		if replayed or delivery.accepted(code) then
 			spool.remove_head();
 			self.delivered = self.delivered + #segment.events;
 			if attempt > 0 then
@@ -72,11 +76,11 @@ function outbox.new(o)
 		local state = { done = false };
 		in_flight = state;
 		local timeout_timer;
-		local function done(code, retry_after_header)
+		local function done(code, retry_after_header, response_body)
 			if state.done then return; end
 			state.done = true;
 			if timeout_timer then timeout_timer:stop(); end
-			finish(segment, code, retry_after_header);
+			finish(segment, code, retry_after_header, response_body);
 		end
 		state.cancel = o.post(body, headers, done);
 		if not state.done then

@@ -132,3 +132,17 @@ describe("delivery.accepted", function ()
 		assert.is_false(delivery.accepted("200"));
 	end);
 end);
+
+describe("delivery.already_stored", function ()
+	it("recognises the receiver refusing a webhook-id it already accepted", function ()
+		assert.is_true(delivery.already_stored(401, '{"error": "replayed", "message": "webhook-id was already accepted"}'));
+		assert.is_true(delivery.already_stored(409, '{"error":"replayed"}'));
+	end);
+
+	it("does not mistake other refusals for it", function ()
+		assert.is_false(delivery.already_stored(401, '{"error": "bad_signature"}'));
+		assert.is_false(delivery.already_stored(500, '{"error": "replayed"}'));
+		assert.is_false(delivery.already_stored(401, nil));
+		assert.is_false(delivery.already_stored(0, "replayed"));
+	end);
+end);

@@ -172,6 +172,28 @@ describe("outbox delivery", function ()
 		assert.not_equal(s.requests[1].headers["webhook-timestamp"], s.requests[#s.requests].headers["webhook-timestamp"]);
 	end);
 
+	it("counts a batch as delivered when the receiver says it already has it (lost answer)", function ()
+		local clock, store = fake_clock(), memory_store();
+		local s = server(store, clock, { timeout = 5 });
+		add(s, 1, 3);
+		clock.advance(5); -- the receiver stored it but its answer never came
+		clock.advance(0.5);
+		s.requests[2].done(401, nil, '{"error": "replayed", "message": "webhook-id was already accepted"}');
+		assert.equal(0, store:total());
+		add(s, 4, 6);
+		assert.equal("e4,e5,e6", ids_in(s.requests[3]));
+	end);
+
+	it("keeps retrying after other refusals", function ()
+		local clock, store = fake_clock(), memory_store();
+		local s = server(store, clock);
+		add(s, 1, 3);
+		s.requests[1].done(401, nil, '{"error": "bad_signature"}');
+		assert.equal(3, store:total());
+		clock.advance(0.5);
+		assert.equal(2, #s.requests);
+	end);
+
 	it("waits as long as Retry-After asks", function ()
 		local clock, store = fake_clock(), memory_store();
 		local s = server(store, clock);
