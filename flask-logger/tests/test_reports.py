@@ -9,6 +9,8 @@ import io
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from attendance_logger import reports
 from attendance_logger.engine import Settings, compute
@@ -227,3 +229,21 @@ def test_write_variants_write_the_same_text_to_a_stream(tmp_path):
     course = io.StringIO(newline="")
     reports.write_course_csv([meeting], course)
     assert course.getvalue() == csv_text(reports.course_csv([meeting]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(min_size=1), st.text())
+def test_any_name_and_claim_survive_the_csv_round_trip(name, claim):
+    """Whatever people type (quotes, separators, line breaks, emoji, RTL, control characters)
+    reads back as itself, with only the formula guard added."""
+    events = vector_events("01-basic-lesson")
+    for event in events:
+        identity = event.get("identity")
+        if identity and identity["user_id"] == "u-1001":
+            event["identity"] = {**identity, "name": name, "claims": {"courseid": claim}}
+    meeting, = meetings_of("01-basic-lesson", events)
+    rows = read_rows(csv_text(reports.meeting_csv(meeting)))
+    alice = next(row for row in rows[1:] if row[2] == "u-1001")
+    assert len(rows) == 4 and all(len(row) == len(COLUMNS) for row in rows)
+    assert alice[0] == reports.safe_cell(name) and alice[3] == reports.safe_cell(claim)
+    assert alice[0] in (name, "'" + name)
