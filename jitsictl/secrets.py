@@ -197,10 +197,9 @@ def rotate(path: str | Path, config: Config) -> tuple[Secrets, Rotation]:
         notes.append("give the new JWT_APP_SECRET to the systems that mint tokens (your LMS)")
     if config.xmpp == "openfire":
         notes.append("Openfire keeps the focus, jvb and admin passwords and its REST API secret in "
-                     "its database: install the new ones with `jitsictl openfire apply` before "
-                     "restarting jicofo and jvb, authenticating with the "
-                     f"previous secret (kept as {PREVIOUS_PREFIX}OPENFIRE_RESTAPI_SECRET in "
-                     f"{path.name}; pass it through JITSICTL_OPENFIRE_SECRET)")
+                     "its database: run `jitsictl openfire apply` before restarting jicofo and jvb "
+                     "(it authenticates with the previous REST secret, kept as "
+                     f"{PREVIOUS_PREFIX}OPENFIRE_RESTAPI_SECRET in {path.name})")
     secrets = Secrets(values=values, path=path, created=names, repaired_mode=repaired)
     return secrets, Rotation(names=names, services=services, notes=notes)
 
