@@ -27,7 +27,10 @@ import org.jivesoftware.openfire.container.Plugin;
 import org.jivesoftware.openfire.container.PluginManager;
 import org.jivesoftware.openfire.interceptor.InterceptorManager;
 import org.jivesoftware.openfire.muc.MUCEventDispatcher;
+import org.jivesoftware.openfire.muc.MUCOccupant;
+import org.jivesoftware.openfire.muc.MUCRoom;
 import org.jivesoftware.openfire.muc.MultiUserChatService;
+import org.jivesoftware.openfire.muc.Role;
 import org.jivesoftware.openfire.session.ClientSession;
 import org.jivesoftware.openfire.session.LocalSession;
 import org.jivesoftware.util.JiveGlobals;
@@ -98,13 +101,11 @@ public final class AttendancePlugin implements Plugin {
     @Override
     public void initializePlugin(PluginManager manager, File pluginDirectory) {
         settings = new SettingsHolder(JiveGlobals::getProperty, LOG::warn);
-        propertyListener = new AttendancePropertyListener();
-        PropertyEventDispatcher.addListener(propertyListener);
         domain = XMPPServer.getInstance().getServerInfo().getXMPPDomain();
         sink = injectedSink != null ? injectedSink : startDelivery();
 
         recorder = new AttendanceRecorder(new EventFactory(clock), settings, sink, PLUGIN_LOG,
-                AttendancePlugin::tokenOf, AttendancePlugin::isServerAdmin);
+                AttendancePlugin::tokenOf, AttendancePlugin::isServerAdmin, AttendancePlugin::roleOf);
         recorder.serverStarted(domain);
         listener = new MucAttendanceListener(recorder);
         interceptor = new NickInterceptor(recorder, AttendancePlugin::isMucService);
@@ -119,6 +120,8 @@ public final class AttendancePlugin implements Plugin {
         applyJitsiSetup();
         jitsiSetup.scheduleWithFixedDelay(this::applyJitsiSetup, JITSI_SETUP_PERIOD_SECONDS,
                 JITSI_SETUP_PERIOD_SECONDS, TimeUnit.SECONDS);
+        propertyListener = new AttendancePropertyListener();
+        PropertyEventDispatcher.addListener(propertyListener);
         LOG.info("Attendance plugin started for " + domain);
     }
 
@@ -227,6 +230,23 @@ public final class AttendancePlugin implements Plugin {
             return token;
         }
         return null;
+    }
+
+    /**
+     * The occupant's role as Openfire's MUC holds it. Openfire 5 API ({@code MUCRoom} class,
+     * {@code Role} enum); on a server without it the event simply carries no role.
+     */
+    private static String roleOf(String roomJid, String userJid) {
+        try {
+            JID room = new JID(roomJid);
+            MultiUserChatService service = XMPPServer.getInstance().getMultiUserChatManager().getMultiUserChatService(room);
+            MUCRoom chatRoom = service == null ? null : service.getChatRoom(room.getNode());
+            MUCOccupant occupant = chatRoom == null ? null : chatRoom.getOccupantByFullJID(new JID(userJid));
+            Role role = occupant == null ? null : occupant.getRole();
+            return role == null ? null : role.name();
+        } catch (RuntimeException | LinkageError e) {
+            return null;
+        }
     }
 
     private static boolean isServerAdmin(String bareJid) {

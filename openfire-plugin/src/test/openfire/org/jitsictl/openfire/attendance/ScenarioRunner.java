@@ -19,6 +19,7 @@ import org.jitsictl.openfire.attendance.core.Json;
 import org.jitsictl.openfire.attendance.core.JwtIdentity;
 import org.jitsictl.openfire.attendance.core.Settings;
 import org.jivesoftware.openfire.SessionManager;
+import org.jivesoftware.openfire.XMPPServer;
 import org.jivesoftware.openfire.admin.AdminManager;
 import org.jivesoftware.openfire.container.PluginManager;
 import org.jivesoftware.openfire.interceptor.InterceptorManager;
@@ -41,7 +42,8 @@ import org.xmpp.packet.Presence;
  * drops the process: listeners, sessions and rooms vanish and a new plugin instance starts.
  * Token users connect with their JWT (signed with the scenario secret) in their session data,
  * where a JWT-authenticating deployment puts it; the plugin verifies it itself. Moving to a
- * breakout room keeps the connection, as Jitsi does.
+ * breakout room keeps the connection, as Jitsi does. Roles are Openfire's defaults (see
+ * {@link TestMucService}): the room's creator is moderator, everyone else participant.
  *
  * <p>Usage: {@code java -cp <classes> org.jitsictl.openfire.attendance.ScenarioRunner
  * <vector.json> [claim,claim,...]} (claims default to the vector's settings).
@@ -182,6 +184,7 @@ public final class ScenarioRunner {
         clients.put(client, connection);
         Presence presence = presenceOf(connection, (String) step.get("nick"), null);
         intercept(presence, false);
+        service(roomJid).join(new JID(roomJid).getNode(), new JID(userJid), resource);
         if (!rooms.containsKey(roomJid)) {
             rooms.put(roomJid, new LinkedHashMap<>());
             MUCEventDispatcher.roomCreated(++roomIds, new JID(roomJid));
@@ -221,8 +224,13 @@ public final class ScenarioRunner {
         }
     }
 
+    private static TestMucService service(String roomJid) {
+        return (TestMucService) XMPPServer.getInstance().getMultiUserChatManager().getMultiUserChatService(new JID(roomJid));
+    }
+
     private void occupantLeft(Connection connection) {
         rooms.get(connection.roomJid).remove(connection.client);
+        service(connection.roomJid).leave(new JID(connection.roomJid).getNode(), new JID(connection.userJid));
         MUCEventDispatcher.occupantLeft(new JID(connection.roomJid + "/" + connection.resource),
                 new JID(connection.userJid), connection.resource);
     }
@@ -232,6 +240,7 @@ public final class ScenarioRunner {
             occupantLeft(connection);
         }
         rooms.remove(roomJid);
+        service(roomJid).destroy(new JID(roomJid).getNode());
         MUCEventDispatcher.roomDestroyed(roomIds, new JID(roomJid));
     }
 

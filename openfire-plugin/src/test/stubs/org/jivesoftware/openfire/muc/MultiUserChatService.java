@@ -14,4 +14,7 @@ public interface MultiUserChatService {
     void addSysadmin(JID userJID);
 
     void removeSysadmin(JID userJID);
+
+    /** The room by name, or null when it does not exist (Openfire: {@code @Nullable MUCRoom getChatRoom(@Nonnull String)}). */
+    MUCRoom getChatRoom(String roomName);
 }

@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.function.Predicate;
 
@@ -33,6 +34,7 @@ public final class AttendanceRecorder {
     private final PluginLog log;
     private final Function<String, String> tokenOf;
     private final Predicate<String> isServerAdmin;
+    private final BiFunction<String, String, String> roleOf;
 
     private final ConcurrentHashMap<String, RoomState> rooms = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Pending> pending = new ConcurrentHashMap<>();
@@ -48,18 +50,24 @@ public final class AttendanceRecorder {
     /**
      * @param tokenOf       a connection's (full JID's) JWT as its session holds it, or null
      * @param isServerAdmin whether a bare JID is a server administrator (never reported)
+     * @param roleOf        an occupant's MUC role ({@code moderator}, {@code participant}, {@code visitor},
+     *                      {@code none}) by room JID and user full JID, or null when unknown
      */
     public AttendanceRecorder(EventFactory events, SettingsHolder settings, EventSink sink, PluginLog log,
-                              Function<String, String> tokenOf, Predicate<String> isServerAdmin) {
+                              Function<String, String> tokenOf, Predicate<String> isServerAdmin,
+                              BiFunction<String, String, String> roleOf) {
         this.events = events;
         this.settings = settings;
         this.sink = sink;
         this.log = log;
         this.tokenOf = tokenOf;
         this.isServerAdmin = isServerAdmin;
+        this.roleOf = roleOf;
     }
 
-    private record Occupant(String occupantJid, String userJid, String nick, Map<String, Object> identity) {
+    private static final java.util.Set<String> ROLES = java.util.Set.of("moderator", "participant", "visitor", "none");
+
+    private record Occupant(String occupantJid, String userJid, String nick, String role, Map<String, Object> identity) {
         Map<String, Object> toJson(String previousNick) {
             Map<String, Object> json = new LinkedHashMap<>();
             json.put("occupant_jid", occupantJid);
@@ -70,6 +78,9 @@ public final class AttendanceRecorder {
             }
             if (previousNick != null) {
                 json.put("previous_nick", previousNick);
+            }
+            if (role != null) {
+                json.put("role", role);
             }
             return json;
         }
@@ -114,7 +125,9 @@ public final class AttendanceRecorder {
                 if (!occupant.userJid.equals(userJid) || nick.equals(occupant.nick)) {
                     return occupant;
                 }
-                Occupant updated = new Occupant(occupant.occupantJid, occupant.userJid, nick, occupant.identity);
+                String role = roleFor(roomJid, userJid);
+                Occupant updated = new Occupant(occupant.occupantJid, occupant.userJid, nick,
+                        role == null ? occupant.role : role, occupant.identity);
                 renamed[0] = occupant;
                 renamed[1] = updated;
                 return updated;
@@ -155,7 +168,7 @@ public final class AttendanceRecorder {
         // A room created before this plugin started: track it from now on, without a created event.
         RoomState state = rooms.computeIfAbsent(roomJid, jid -> new RoomState(new EventFactory.Room(jid, null)));
         Occupant occupant = new Occupant(roomJid + "/" + resource, userJid, hint == null ? null : hint.nick,
-                identityOf(userJid));
+                roleFor(roomJid, userJid), identityOf(userJid));
         state.occupants.put(resource, occupant);
         if (!isBreakoutService(roomJid)) {
             lastMainRoom.put(userJid, roomJid);
@@ -225,6 +238,11 @@ public final class AttendanceRecorder {
             return true;
         }
         return isServerAdmin.test(bare);
+    }
+
+    private String roleFor(String roomJid, String userJid) {
+        String role = roleOf.apply(roomJid, userJid);
+        return role != null && ROLES.contains(role) ? role : null;
     }
 
     private Map<String, Object> identityOf(String userJid) {

@@ -25,12 +25,13 @@ class RecorderTest {
     private final Map<String, String> properties = new HashMap<>(Map.of(
             Settings.JWT_SECRET, JWT_SECRET, Settings.CLAIMS, "courseid"));
     private final Map<String, String> tokens = new HashMap<>();
+    private final Map<String, String> roles = new HashMap<>();
     private final List<Map<String, Object>> events = Collections.synchronizedList(new ArrayList<>());
     private final List<String> warnings = Collections.synchronizedList(new ArrayList<>());
     private final Clock clock = Clock.fixed(Instant.parse("2025-11-22T08:00:00.123Z"), ZoneOffset.UTC);
     private final AttendanceRecorder recorder = new AttendanceRecorder(new EventFactory(clock),
             new SettingsHolder(properties::get, warnings::add), events::add, new ListLog(warnings), tokens::get,
-            jid -> jid.equals("admin@meet.jitsi"));
+            jid -> jid.equals("admin@meet.jitsi"), (room, user) -> roles.get(user));
 
     record ListLog(List<String> lines) implements PluginLog {
         public void info(String m) {
@@ -57,6 +58,7 @@ class RecorderTest {
                 "email", "zoe@school.example", "moderator", "true"), "group", "3b"), "courseid", "MATH101",
                 "secret_note", "never", "exp", 4_000_000_000L);
         tokens.put("k2@meet.jitsi/web", JwtIdentity.sign(payload, JWT_SECRET));
+        roles.put("k2@meet.jitsi/web", "participant");
         recorder.serverStarted("meet.jitsi");
         recorder.roomCreated("maths@muc.meet.jitsi");
         join("maths@muc.meet.jitsi", "a1b2", "k2@meet.jitsi/web", "Zoë 🎓");
@@ -70,7 +72,7 @@ class RecorderTest {
         Map<String, Object> joined = events.get(2);
         assertEquals("muc.meet.jitsi", ((Map<?, ?>) joined.get("source")).get("host"));
         assertEquals("{\"jid\":\"maths@muc.meet.jitsi\",\"name\":\"maths\"}", Json.write(joined.get("room")));
-        assertEquals("{\"occupant_jid\":\"maths@muc.meet.jitsi/a1b2\",\"user_jid\":\"k2@meet.jitsi/web\",\"bare_jid\":\"k2@meet.jitsi\",\"nick\":\"Zoë 🎓\"}",
+        assertEquals("{\"occupant_jid\":\"maths@muc.meet.jitsi/a1b2\",\"user_jid\":\"k2@meet.jitsi/web\",\"bare_jid\":\"k2@meet.jitsi\",\"nick\":\"Zoë 🎓\",\"role\":\"participant\"}",
                 Json.write(joined.get("occupant")));
         assertEquals("{\"user_id\":\"u-1\",\"name\":\"Zoë\",\"email\":\"zoe@school.example\",\"moderator\":true,\"group\":\"3b\",\"claims\":{\"courseid\":\"MATH101\"}}",
                 Json.write(joined.get("identity")));
@@ -117,10 +119,12 @@ class RecorderTest {
         recorder.roomCreated("r@muc.meet.jitsi");
         join("r@muc.meet.jitsi", "a", "a@meet.jitsi/1", "Alice");
         recorder.presence("r@muc.meet.jitsi", "a", "a@meet.jitsi/1", "Alice");
+        roles.put("a@meet.jitsi/1", "moderator");
         recorder.presence("r@muc.meet.jitsi", "a", "a@meet.jitsi/1", "Alice M");
         recorder.presence("r@muc.meet.jitsi", "a", "a@meet.jitsi/1", "Alice M");
         // Another connection claiming the same in-room resource renames nobody.
         recorder.presence("r@muc.meet.jitsi", "a", "intruder@meet.jitsi/9", "Mallory");
+        roles.put("b@meet.jitsi/1", "owner");
         join("r@muc.meet.jitsi", "b", "b@meet.jitsi/1", "Bob");
         recorder.occupantLeft("r@muc.meet.jitsi", "a", "a@meet.jitsi/1");
         assertEquals(1, recorder.trackedOccupants());
@@ -130,7 +134,10 @@ class RecorderTest {
         Map<?, ?> renamed = (Map<?, ?>) events.get(2).get("occupant");
         assertEquals("Alice M", renamed.get("nick"));
         assertEquals("Alice", renamed.get("previous_nick"));
+        assertEquals("moderator", renamed.get("role"), "role refreshed at a rename");
         assertEquals("Alice M", ((Map<?, ?>) events.get(4).get("occupant")).get("nick"));
+        assertEquals("moderator", ((Map<?, ?>) events.get(4).get("occupant")).get("role"));
+        assertNull(((Map<?, ?>) events.get(3).get("occupant")).get("role"), "only the contract's roles are sent");
         assertEquals(0, recorder.trackedRooms());
         assertEquals(0, recorder.trackedOccupants());
         assertEquals(0, recorder.pendingHints());
