@@ -109,7 +109,7 @@ local outbox = outbox_lib.new({
 	batch_body = event_lib.batch_body;
 	flush_interval = cfg.flush_interval;
 	timeout = cfg.timeout;
-	policy = { base = 1, cap = 300, max_wait = 3600 };
+	policy = { base = 1, cap = cfg.max_retry_delay, max_wait = 3600 };
 	now = time_now;
 	-- Jitter from the system's CSPRNG: math.random may be unseeded (Lua 5.1/5.2), which would
 	-- give every server the same "random" retry times.

@@ -9,6 +9,7 @@ config.DEFAULTS = {
 	flush_interval = 1000;    -- milliseconds a batch may wait for more events
 	timeout = 10;             -- seconds to wait for the receiver's answer
 	max_queue = 10000;        -- events the spool may hold while the receiver is away
+	max_retry_delay = 300;    -- seconds: the backoff between attempts grows up to this
 };
 config.MAX_BATCH = 100;
 config.MIN_KEY_BYTES = 24;
@@ -86,6 +87,7 @@ function config.read(get, base64_decode, parse_secret, defaults)
 	c.flush_interval = number_option(get, "presence_logger_flush_interval", config.DEFAULTS.flush_interval, 1, 3600000, false, "milliseconds") / 1000;
 	c.timeout = number_option(get, "presence_logger_timeout", config.DEFAULTS.timeout, 0.1, 600, false, "seconds");
 	c.max_queue = number_option(get, "presence_logger_max_queue", config.DEFAULTS.max_queue, 1, 10000000, true, "events");
+	c.max_retry_delay = number_option(get, "presence_logger_max_retry_delay", config.DEFAULTS.max_retry_delay, 1, 3600, false, "seconds");
 	c.skip_jids = list_option(get, "presence_logger_skip_jids", defaults.skip_jids or {});
 	c.skip_domains = list_option(get, "presence_logger_skip_domains", defaults.skip_domains or {});
 

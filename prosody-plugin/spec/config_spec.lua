@@ -32,6 +32,7 @@ describe("config.read", function ()
 		assert.equal(1, c.flush_interval); -- 1000 ms, in seconds
 		assert.equal(10, c.timeout);
 		assert.equal(10000, c.max_queue);
+		assert.equal(300, c.max_retry_delay);
 		assert.same(DEFAULTS.skip_jids, c.skip_jids);
 		assert.same(DEFAULTS.skip_domains, c.skip_domains);
 	end);
@@ -41,8 +42,9 @@ describe("config.read", function ()
 			presence_logger_claims = { "courseid", "groupid" };
 			presence_logger_batch_size = 100; presence_logger_flush_interval = 250;
 			presence_logger_timeout = 2.5; presence_logger_max_queue = "500";
-			presence_logger_skip_jids = { "bot@meet.jitsi" };
+			presence_logger_skip_jids = { "bot@meet.jitsi" }; presence_logger_max_retry_delay = 2;
 		}));
+		assert.equal(2, c.max_retry_delay);
 		assert.same({ "courseid", "groupid" }, c.claims);
 		assert.equal(100, c.batch_size);
 		assert.equal(0.25, c.flush_interval);
@@ -72,6 +74,7 @@ describe("config.read", function ()
 			{ { presence_logger_flush_interval = -1 }, "presence_logger_flush_interval" },
 			{ { presence_logger_timeout = 0 }, "presence_logger_timeout" },
 			{ { presence_logger_max_queue = 0 }, "presence_logger_max_queue" },
+			{ { presence_logger_max_retry_delay = 0.5 }, "presence_logger_max_retry_delay" },
 			{ { presence_logger_claims = "courseid" }, "presence_logger_claims" },
 			{ { presence_logger_claims = { "courseid", 7 } }, "presence_logger_claims" },
 			{ { presence_logger_skip_jids = true }, "presence_logger_skip_jids" },
