@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.prosody_server import PLUGIN_DIR, ProsodyServer
+from tests.support.prosody_server import ProsodyServer
 
 
 @pytest.fixture
@@ -12,24 +12,7 @@ def prosody(tmp_path):
     server = ProsodyServer(tmp_path / "prosody")
     server.start()
     yield server
-    server.kill() if not server.running else server.stop()
-
-
-def logger_prosody(workdir, url: str, secret: str, *, claims=("courseid", "groupid"), breakout: bool = False,
-                   **options) -> ProsodyServer:
-    """A Prosody whose muc component (and breakout component if `breakout`) loads
-    prosody-plugin/mod_presence_logger.lua.
-
-    Delivery is tuned for tests (small flush interval); `options` adds or overrides
-    `presence_logger_*` options (without the prefix).
-    """
-    module_options = {"presence_logger_url": url, "presence_logger_secret": secret,
-                      "presence_logger_claims": list(claims), "presence_logger_flush_interval": 20,
-                      "presence_logger_timeout": 5}
-    module_options.update({f"presence_logger_{k}": v for k, v in options.items()})
-    return ProsodyServer(workdir, plugin_paths=[PLUGIN_DIR], muc_modules=["presence_logger"],
-                         muc_options=module_options, breakout_modules=["test_breakout_link", *(["presence_logger"] if breakout else [])],
-                         breakout_options=module_options)
+    server.stop()
 
 
 class SharedReceivers:

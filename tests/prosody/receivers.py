@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import os
 import secrets
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -85,7 +86,10 @@ class RealReceiver:
         import requests
 
         self._log = open(self.workdir / "receiver.log", "ab")
-        command = [str(Path(sys.executable).with_name("attendance-logger")), "serve", "--dev",
+        executable = Path(sys.executable).with_name("attendance-logger")
+        if not executable.exists():
+            executable = shutil.which("attendance-logger") or executable
+        command = [str(executable), "serve", "--dev",
                    "--host", "127.0.0.1", "--port", str(self.port)]
         self.process = subprocess.Popen(command, env=self.environment(), stdout=self._log, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, cwd=self.workdir)
@@ -197,11 +201,14 @@ class CaptureReceiver:
 
             def _answer(self, status):
                 body = b"{}"
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.send_response(status)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender gave up waiting (its timeout) or went away
 
             def log_message(self, *args):
                 pass

@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from tests.prosody.conftest import logger_prosody
+from tests.prosody.environment import logger_prosody
 from tests.prosody.crowd import crowd, expected_crowd_events, wait_for_events
 from tests.prosody.receivers import RealReceiver
 

@@ -19,7 +19,7 @@ import datetime as dt
 import pytest
 
 from tests.prosody.attendance_check import assert_attendance
-from tests.prosody.conftest import logger_prosody
+from tests.prosody.environment import logger_prosody
 from tests.prosody.driver import retimed, run_vector
 from tests.support import contract, vectors
 
