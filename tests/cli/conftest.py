@@ -65,6 +65,8 @@ def fixed_secret(name: str) -> str:
     """Deterministic stand-ins for generated secrets, so golden files can show where each goes."""
     if name == "ATTENDANCE_WEBHOOK_SECRET":
         return "whsec_" + "A" * 43 + "="  # base64 of 32 zero-ish bytes: valid form
+    if name == "JWT_APP_SECRET":
+        return "test-jwt-app-secret-" + "0" * 44  # HS256 keys of 32+ bytes, as generated ones
     return f"test-{name.lower().replace('_', '-')}"
 
 
