@@ -96,9 +96,21 @@ if not waiting then
 	error("mod_presence_logger: cannot read the spool: " .. tostring(load_err), 0);
 end
 
-local set_depth_metric do
-	local ok, measure = pcall(module.measure, module, "queue_depth", "amount");
-	set_depth_metric = ok and measure or function () end;
+-- Prosody statistics (statistics = "internal", OpenMetrics at /metrics): the spool's depth and
+-- running totals, as prosody_mod_presence_logger__<name>{host=...}.
+local update_metrics do
+	local function gauge(name)
+		local ok, set = pcall(module.measure, module, name, "amount");
+		return ok and set or function () end;
+	end
+	local queue_depth, delivered, refused, failures =
+		gauge("queue_depth"), gauge("events_delivered"), gauge("events_refused"), gauge("failed_attempts");
+	function update_metrics(depth, counts)
+		queue_depth(depth);
+		delivered(counts.delivered);
+		refused(counts.refused);
+		failures(counts.failures);
+	end
 end
 
 local sign_deps = { hmac_sha256 = hashes.hmac_sha256, base64_encode = base64.encode };
@@ -118,7 +130,7 @@ local outbox = outbox_lib.new({
 		return (a * 65536 + b * 256 + c) / 16777216;
 	end;
 	log = function (...) module:log(...); end;
-	on_depth = set_depth_metric;
+	on_depth = update_metrics;
 	sign = function (msg_id, timestamp, body)
 		return delivery.headers(sign_deps, cfg.key, msg_id, timestamp, body);
 	end;

@@ -12,7 +12,8 @@
 --   now() -> Unix seconds;  random() -> [0, 1)
 --   sign(msg_id, timestamp, body) -> headers
 --   flush_interval, timeout (seconds), policy = { base, cap, max_wait } (seconds)
---   log(level, format, ...);  on_depth(depth) (optional, for statistics)
+--   log(level, format, ...);  on_depth(depth, outbox) (optional, for statistics: the outbox
+--   counts delivered, refused and failures)
 
 local outbox = {};
 
@@ -29,7 +30,7 @@ function outbox.new(o)
 	local stopped = false;
 
 	local function depth_changed()
-		if o.on_depth then o.on_depth(spool.depth); end
+		if o.on_depth then o.on_depth(spool.depth, self); end
 	end
 
 	local kick;
@@ -56,6 +57,7 @@ function outbox.new(o)
 		end
 		attempt = attempt + 1;
 		self.failures = self.failures + 1;
+		depth_changed();
 		local retry_after = delivery.retry_after(retry_after_header, o.now());
 		local delay = delivery.next_delay(attempt, retry_after, o.policy, o.random);
 		log(attempt == 1 and "warn" or "debug",
@@ -125,6 +127,7 @@ function outbox.new(o)
 				self.refused = self.refused + 1;
 				log("error", "Could not write an event to the spool (%s); it is lost", tostring(err));
 			end
+			depth_changed();
 			return nil, err;
 		end
 		depth_changed();
