@@ -46,9 +46,10 @@ public final class Delivery implements EventSink {
     private final ReentrantLock work = new ReentrantLock();
     private final HttpClient http;
     private ScheduledExecutorService executor;
-    private long lastFlush;
-    private int attempt;
-    private long nextAttemptAt;
+    // Written under `work`, read by the polling thread without it.
+    private volatile long lastFlush;
+    private volatile int attempt;
+    private volatile long nextAttemptAt;
     private String lastIdleReason;
 
     public Delivery(SettingsHolder settings, Spool spool, PluginLog log, Backoff backoff) {
@@ -217,7 +218,7 @@ public final class Delivery implements EventSink {
                 attempt++;
                 long delay = backoff.delayMillis(attempt, outcome.retryAfterMillis);
                 nextAttemptAt = System.currentTimeMillis() + delay;
-                log.warn("Attendance receiver " + current.url + " " + outcome.problem + "; retry " + attempt + " in "
+                log.warn("Attendance receiver " + withoutCredentials(current.url) + " " + outcome.problem + "; retry " + attempt + " in "
                         + delay + " ms, " + spool.size() + " events wait in the spool");
                 return;
             }
@@ -254,6 +255,12 @@ public final class Delivery implements EventSink {
             Thread.currentThread().interrupt();
             return new Outcome(false, "interrupted", 0);
         }
+    }
+
+    /** The URL as it may be logged: any user:password part is left out. */
+    static String withoutCredentials(java.net.URI url) {
+        return url.getScheme() + "://" + url.getHost() + (url.getPort() < 0 ? "" : ":" + url.getPort())
+                + (url.getRawPath() == null ? "" : url.getRawPath());
     }
 
     /** Retry-After as delay-seconds or an HTTP date; 0 when absent or unreadable. */

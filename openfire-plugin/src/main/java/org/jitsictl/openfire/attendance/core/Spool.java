@@ -43,6 +43,7 @@ public final class Spool {
     public Spool(Path dir) throws IOException {
         this.dir = dir;
         Files.createDirectories(dir);
+        restrictToOwner(dir, "rwx------");
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
             for (Path path : entries) {
                 String name = path.getFileName().toString();
@@ -93,6 +94,7 @@ public final class Spool {
             text.append(event).append('\n');
         }
         try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            restrictToOwner(temp, "rw-------");
             ByteBuffer bytes = ByteBuffer.wrap(text.toString().getBytes(StandardCharsets.UTF_8));
             while (bytes.hasRemaining()) {
                 channel.write(bytes);
@@ -126,6 +128,13 @@ public final class Spool {
         if (path != null) {
             Files.deleteIfExists(path);
             size -= counts.remove(path);
+        }
+    }
+
+    /** Attendance is personal data: only Openfire's own account may read the spool. */
+    private static void restrictToOwner(Path path, String permissions) throws IOException {
+        if (Files.getFileStore(path).supportsFileAttributeView("posix")) {
+            Files.setPosixFilePermissions(path, java.nio.file.attribute.PosixFilePermissions.fromString(permissions));
         }
     }
 

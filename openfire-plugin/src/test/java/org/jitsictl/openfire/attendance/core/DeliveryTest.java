@@ -117,6 +117,13 @@ class DeliveryTest {
         try (var files = Files.list(dir)) {
             assertTrue(files.noneMatch(p -> p.toString().endsWith(".tmp")), "interrupted writes are cleaned up");
         }
+        assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
+        try (var files = Files.list(dir)) {
+            for (Path file : files.toList()) {
+                assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(file)),
+                        "spooled attendance is personal data: " + file);
+            }
+        }
     }
 
     @Test

@@ -115,5 +115,7 @@ class SettingsTest {
         assertEquals(3_600_000, low.delayMillis(1, 86_400_000), "but an absurd Retry-After is capped");
         assertEquals(5_000, Delivery.retryAfterMillis(" 5 "));
         assertEquals(0, Delivery.retryAfterMillis("soon"));
+        assertEquals("https://logger:8443/v1/events",
+                Delivery.withoutCredentials(java.net.URI.create("https://user:pass@logger:8443/v1/events")));
     }
 }
