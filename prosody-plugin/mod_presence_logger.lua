@@ -142,7 +142,8 @@ local outbox = outbox_lib.new({
 			function (response_body, code, response)
 				local answered = code ~= 0 and type(response) == "table";
 				local retry_after = answered and type(response.headers) == "table" and response.headers["retry-after"] or nil;
-				local ok, err = pcall(done, code, retry_after, answered and response_body or nil);
+				-- Without an answer (code 0), net.http passes the reason instead of a body.
+				local ok, err = pcall(done, code, retry_after, response_body);
 				if not ok then module:log("error", "Handling the receiver's answer failed: %s", tostring(err)); end
 			end);
 		return function ()

@@ -7,7 +7,7 @@
 --   spool          presence_logger/spool.lib.lua instance
 --   delivery       presence_logger/delivery.lib.lua;  batch_body(events) -> JSON text
 --   post(body, headers, done) -> cancel()    done(code, retry_after_header, response_body) once;
---                                            code 0 = no HTTP answer
+--                                            code 0 = no HTTP answer, the body then says why
 --   schedule(seconds, fn) -> handle with :stop()
 --   now() -> Unix seconds;  random() -> [0, 1)
 --   sign(msg_id, timestamp, body) -> headers
@@ -18,6 +18,16 @@
 local outbox = {};
 
 local REFUSAL_LOG_INTERVAL = 10; -- seconds between "spool full" reminders
+
+-- What went wrong, for the log: the HTTP status and the start of the receiver's explanation, or
+-- why there was no answer (net.http's reason: connection refused, certificate errors...).
+local function describe(code, body)
+	local detail = type(body) == "string" and body:gsub("%s+", " "):sub(1, 200) or "";
+	if code == 0 then
+		return "no answer" .. (detail ~= "" and (": " .. detail) or "");
+	end
+	return "HTTP " .. tostring(code) .. (detail ~= "" and (" " .. detail) or "");
+end
 
 function outbox.new(o)
 	local delivery = o.delivery;
@@ -62,7 +72,7 @@ function outbox.new(o)
 		local delay = delivery.next_delay(attempt, retry_after, o.policy, o.random);
 		log(attempt == 1 and "warn" or "debug",
 			"Receiver did not accept batch %s (%s): attempt %d, retrying in %.1f s; %d event(s) spooled",
-			segment.id, code == 0 and "no answer" or ("HTTP " .. tostring(code)), attempt, delay, spool.depth);
+			segment.id, describe(code, response_body), attempt, delay, spool.depth);
 		if attempt > 1 and attempt % 10 == 0 then
 			log("warn", "Receiver still unavailable after %d attempts; %d event(s) spooled", attempt, spool.depth);
 		end

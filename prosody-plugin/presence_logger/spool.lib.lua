@@ -40,6 +40,7 @@ function spool.new(store, opts)
 	--- Rebuild the index from the store (at module load). Returns the number of waiting events.
 	function self.load()
 		local names = {};
+		if not store.users then return 0; end -- a driver that cannot list (memory) kept nothing
 		-- users() returns an iterator with its state (lfs.dir): use it directly in the for.
 		local listed, err = pcall(function ()
 			for name in store:users() do names[#names + 1] = name; end
