@@ -2,6 +2,7 @@ package org.jitsictl.openfire.attendance;
 
 import java.io.File;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Collection;
@@ -53,7 +54,7 @@ public final class AttendancePlugin implements Plugin {
      * client connected with; the plugin verifies it again before using any claim.
      */
     public static final String TOKEN_SESSION_KEY = "auth_token";
-    /** Read once at start: where the spool lives (default {@code <openfireHome>/attendance-spool}). */
+    /** Read once at start: where the spool lives (default: see {@link #defaultSpoolDirectory}). */
     public static final String SPOOL_DIR = "attendance.spool.dir";
     static final long JITSI_SETUP_PERIOD_SECONDS = 30;
 
@@ -102,7 +103,7 @@ public final class AttendancePlugin implements Plugin {
     public void initializePlugin(PluginManager manager, File pluginDirectory) {
         settings = new SettingsHolder(JiveGlobals::getProperty, LOG::warn);
         domain = XMPPServer.getInstance().getServerInfo().getXMPPDomain();
-        sink = injectedSink != null ? injectedSink : startDelivery();
+        sink = injectedSink != null ? injectedSink : startDelivery(pluginDirectory);
 
         recorder = new AttendanceRecorder(new EventFactory(clock), settings, sink, PLUGIN_LOG,
                 AttendancePlugin::tokenOf, AttendancePlugin::isServerAdmin, AttendancePlugin::roleOf);
@@ -151,10 +152,30 @@ public final class AttendancePlugin implements Plugin {
         return recorder;
     }
 
-    private EventSink startDelivery() {
+    /**
+     * Next to the (real) plugins directory: that is Openfire's home on a plain install, and the
+     * data volume with the official Docker image, which links {@code plugins} there. Never inside
+     * the plugin's own directory, which Openfire deletes when the plugin is updated.
+     */
+    static Path defaultSpoolDirectory(File pluginDirectory) {
+        try {
+            Path plugins = pluginDirectory.toPath().getParent();
+            if (plugins != null && Files.isDirectory(plugins)) {
+                Path parent = plugins.toRealPath().getParent();
+                if (parent != null) {
+                    return parent.resolve("attendance-spool");
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Attendance: cannot resolve the plugins directory (" + e.getMessage() + "); spooling in Openfire's home");
+        }
+        return JiveGlobals.getHomePath().resolve("attendance-spool");
+    }
+
+    private EventSink startDelivery(File pluginDirectory) {
         String configured = JiveGlobals.getProperty(SPOOL_DIR);
         Path dir = configured == null || configured.isBlank()
-                ? JiveGlobals.getHomePath().resolve("attendance-spool") : Path.of(configured.trim());
+                ? defaultSpoolDirectory(pluginDirectory) : Path.of(configured.trim());
         Spool spool;
         try {
             spool = new Spool(dir);

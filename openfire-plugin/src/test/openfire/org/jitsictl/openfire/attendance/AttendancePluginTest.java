@@ -299,6 +299,16 @@ class AttendancePluginTest {
                 received.stream().map(e -> e.get("type")).toList());
         assertEquals("Zoë 🎓", ((Map<?, ?>) received.get(3).get("occupant")).get("nick"));
         assertEquals(List.of(), problems);
-        assertTrue(Files.isDirectory(home.resolve("attendance-spool")), "spool in the Openfire home by default");
+        assertTrue(Files.isDirectory(home.resolve("attendance-spool")), "no plugins directory: spool in Openfire's home");
+    }
+
+    @Test
+    void spoolFollowsTheLinkedPluginsDirectoryOntoTheDataVolume() throws Exception {
+        // The official image links <home>/plugins to /var/lib/openfire/plugins (its data volume).
+        Path data = Files.createDirectories(home.resolve("var-lib-openfire/plugins")).getParent();
+        Path install = Files.createDirectories(home.resolve("usr-share-openfire"));
+        Files.createSymbolicLink(install.resolve("plugins"), data.resolve("plugins"));
+        assertEquals(data.toRealPath().resolve("attendance-spool"),
+                AttendancePlugin.defaultSpoolDirectory(install.resolve("plugins/attendance").toFile()));
     }
 }
