@@ -133,12 +133,14 @@ def _lua_string(value: str) -> str:
     return json.dumps(value)
 
 
-def prosody_muc_configuration(config: Config) -> str:
-    """Lines for XMPP_MUC_CONFIGURATION, which docker-jitsi-meet splits on ',' into lines.
+# docker-jitsi-meet splits GLOBAL_CONFIG on the two characters backslash and n (not a newline)
+# into lines of prosody.cfg.lua's global section.
+GLOBAL_CONFIG_SEPARATOR = "\\n"
 
-    So no value may contain a comma: Lua tables use ';' as separator, and the secret is a
-    compose reference (whsec_ + base64 has no comma).
-    """
+
+def prosody_global_config(config: Config) -> str:
+    """GLOBAL_CONFIG: the module's options, global so that both components loading it (main MUC
+    and breakout rooms) read them; module:get_option falls back from a component to global."""
     claims = "; ".join(_lua_string(claim) for claim in config.attendance.claims)
     lines = [
         f"presence_logger_url = {_lua_string(LOGGER_EVENTS_URL)}",
@@ -146,8 +148,8 @@ def prosody_muc_configuration(config: Config) -> str:
         f"presence_logger_claims = {{ {claims} }}" if claims else "presence_logger_claims = {}",
     ]
     for line in lines:
-        assert "," not in line, line
-    return ",".join(lines)
+        assert GLOBAL_CONFIG_SEPARATOR not in line and "\n" not in line, line
+    return GLOBAL_CONFIG_SEPARATOR.join(lines)
 
 
 def context(config: Config, secrets: Secrets) -> dict:
@@ -176,8 +178,8 @@ def context(config: Config, secrets: Secrets) -> dict:
         "xmpp_bosh_url_base": OPENFIRE_HTTP_BASE if config.xmpp == "openfire" else "http://xmpp.meet.jitsi:5280",
         "openfire_http_base": OPENFIRE_HTTP_BASE,
         "openfire_seed_xml": OPENFIRE_SEED_XML,
-        "prosody_muc_modules": "presence_logger",
-        "prosody_muc_configuration": prosody_muc_configuration(config),
+        "prosody_modules": "presence_logger",
+        "prosody_global_config": prosody_global_config(config),
         "logger_port": LOGGER_PORT,
         "logger_image_name": f"jitsictl-logger:{__version__}",
         "openfire_image_name": f"jitsictl-openfire:{__version__}",

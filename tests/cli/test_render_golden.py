@@ -94,9 +94,10 @@ def test_rendered_project_passes_real_docker_compose_config(variant, tmp_path):
                 assert Path(volume["source"]).exists(), volume["source"]
                 assert Path(volume["source"]).is_relative_to(out / "config")
     if xmpp == "prosody":
-        muc_config = services["prosody"]["environment"]["XMPP_MUC_CONFIGURATION"]
-        assert f'presence_logger_secret = "{fixed_secret("ATTENDANCE_WEBHOOK_SECRET")}"' in muc_config
-        assert services["prosody"]["environment"]["XMPP_MUC_MODULES"] == "presence_logger"
+        environment = services["prosody"]["environment"]
+        lines = environment["GLOBAL_CONFIG"].split("\\n")  # docker-jitsi-meet's split
+        assert f'presence_logger_secret = "{fixed_secret("ATTENDANCE_WEBHOOK_SECRET")}"' in lines
+        assert environment["XMPP_MUC_MODULES"] == environment["XMPP_BREAKOUT_MUC_MODULES"] == "presence_logger"
     else:
         args = services["openfire"]["build"]["args"]
         assert args["OPENFIRE_IMAGE"] == images.openfire

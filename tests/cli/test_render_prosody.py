@@ -1,9 +1,10 @@
 """The rendered Prosody side, loaded by a real Prosody (Debian's, via tests/support/prosody_server).
 
-docker-jitsi-meet's image cannot run here, so this reproduces what its template does with the
-rendered environment (stable-11146-2 `prosody/rootfs/defaults/conf.d/jitsi-meet.cfg.lua`): the
-module list from XMPP_MUC_MODULES goes into the MUC component's `modules_enabled`, and
-XMPP_MUC_CONFIGURATION is split on commas into lines of that component. The values are the ones
+docker-jitsi-meet's image cannot run here, so this reproduces what its templates do with the
+rendered environment (stable-11146-2 `prosody/rootfs/defaults/prosody.cfg.lua` and
+`conf.d/jitsi-meet.cfg.lua`): XMPP_MUC_MODULES and XMPP_BREAKOUT_MUC_MODULES go into the
+`modules_enabled` of the MUC and breakout components, and GLOBAL_CONFIG is split at each literal
+backslash-n into lines of the global section. The values are the ones
 the real `docker compose config` resolves from the rendered project (secret included); the plugin
 directory is the rendered `prosody-plugins-custom`. Only the receiver's address differs: the
 compose-network name `logger:8080` becomes a local receiver that verifies every signature with
@@ -24,22 +25,19 @@ from tests.support.prosody_server import PROSODY, ProsodyServer
 
 from .conftest import VARIANTS, compose_config, run_cli, write_project
 
-MUC_HEADER = 'Component "muc.meet.jitsi" "muc"\n'
+class RenderedGlobalConfigProsody(ProsodyServer):
+    """ProsodyServer with raw lines in the global section, as docker-jitsi-meet writes GLOBAL_CONFIG."""
 
-
-class RenderedMucProsody(ProsodyServer):
-    """ProsodyServer with raw option lines in the MUC component, as docker-jitsi-meet writes them."""
-
-    def __init__(self, *args, muc_lines: list[str], **kwargs):
+    def __init__(self, *args, global_lines: list[str], **kwargs):
         super().__init__(*args, **kwargs)
-        self.muc_lines = muc_lines
+        self.global_lines = global_lines
 
     def write_config(self) -> None:
         super().write_config()
         text = self.config_path.read_text(encoding="utf-8")
-        assert MUC_HEADER in text
+        first_host = text.index("\nVirtualHost ")  # the global section ends at the first host
         self.config_path.write_text(
-            text.replace(MUC_HEADER, MUC_HEADER + "".join(f"  {line}\n" for line in self.muc_lines)),
+            text[:first_host] + "".join(f"{line}\n" for line in self.global_lines) + text[first_host:],
             encoding="utf-8")
 
 
@@ -54,16 +52,18 @@ def test_rendered_module_and_options_load_and_deliver_signed_events(tmp_path):
     environment = compose_config(out)["services"]["prosody"]["environment"]
 
     receiver = CaptureReceiver(secret=secrets["ATTENDANCE_WEBHOOK_SECRET"]).start()
-    lines = [line for line in environment["XMPP_MUC_CONFIGURATION"].split(",") if line]
+    lines = [line for line in environment["GLOBAL_CONFIG"].split("\\n") if line]
     assert sum(render_mod.LOGGER_EVENTS_URL in line for line in lines) == 1
     lines = [line.replace(render_mod.LOGGER_EVENTS_URL, receiver.url) for line in lines]
     # Jitsi's mod_auth_token cannot run here: the harness's stand-in verifies HS256 tokens with
     # the stack's JWT_APP_SECRET and accepted issuer, and sets the same session fields.
-    server = RenderedMucProsody(
+    server = RenderedGlobalConfigProsody(
         tmp_path / "prosody",
         muc_modules=environment["XMPP_MUC_MODULES"].split(","),
+        # test_breakout_link: the harness's stand-in for Jitsi's breakout-room bookkeeping
+        breakout_modules=["test_breakout_link", *environment["XMPP_BREAKOUT_MUC_MODULES"].split(",")],
         plugin_paths=[out / "config/prosody/prosody-plugins-custom"],
-        muc_lines=lines,
+        global_lines=lines,
         jwt_secret=secrets["JWT_APP_SECRET"],
         jwt_app_id=config.auth.jwt.issuers[0],
     )
@@ -77,7 +77,9 @@ def test_rendered_module_and_options_load_and_deliver_signed_events(tmp_path):
         assert events[0]["type"] == "source.started"
         assert events[0]["source"]["server"] == "prosody"
         assert receiver.rejected == 0  # signed with the rendered secret, verified by the reference library
-        assert "presence_logger" in server.log_text()
+        log = server.log_text()
+        assert "Reporting attendance on muc.meet.jitsi" in log
+        assert "Reporting attendance on breakout.meet.jitsi" in log
 
         # A participant with a token from `jitsictl token`: the allow-listed claims of
         # attendance.claims (courseid, groupid, cohort) reach the event; others do not.

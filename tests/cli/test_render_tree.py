@@ -68,10 +68,10 @@ def test_missing_secret_is_a_config_error(tmp_path):
     assert "JICOFO_AUTH_PASSWORD" in str(caught.value) and "jitsictl render" in str(caught.value)
 
 
-def test_prosody_options_survive_docker_jitsi_meets_comma_split():
-    """docker-jitsi-meet turns XMPP_MUC_CONFIGURATION into lines by splitting on ','."""
+def test_prosody_options_survive_docker_jitsi_meets_split():
+    """docker-jitsi-meet turns GLOBAL_CONFIG into lines by splitting on a literal backslash-n."""
     config = config_mod.from_dict({"attendance": {"claims": ["courseid", "groupid", "cohort"]}})
-    lines = render_mod.prosody_muc_configuration(config).split(",")
+    lines = render_mod.prosody_global_config(config).split("\\n")
     assert lines == [
         'presence_logger_url = "http://logger:8080/v1/events"',
         'presence_logger_secret = "${ATTENDANCE_WEBHOOK_SECRET:?missing in .env - run jitsictl render}"',
