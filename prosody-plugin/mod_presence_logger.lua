@@ -40,6 +40,11 @@ local SPOOL_STORE = "presence_logger_spool";
 local SPOOL_NS = "urn:jitsictl:presence-logger:event:1";
 local HEALTHCHECK_PREFIX = "__jicofo-health-check";
 
+if module:get_host_type() ~= "component" or module:get_option_string("component_module") ~= "muc" then
+	error(("mod_presence_logger: load it on a MUC component (Component \"muc.example.org\" \"muc\"), not on %s")
+		:format(module.host == "*" and "the global section" or module.host), 0);
+end
+
 -- The deployment's base domain (meet.jitsi for muc.meet.jitsi): system accounts live under it.
 local domain = module:get_option_string("presence_logger_domain")
 	or module:get_option_string("muc_mapper_domain_base")
