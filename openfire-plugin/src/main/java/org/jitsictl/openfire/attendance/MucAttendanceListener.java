@@ -64,15 +64,12 @@ public final class MucAttendanceListener implements MUCEventListener {
     /**
      * An MUC nickname (the resource) change. Jitsi never changes it (display names travel in
      * presence {@code <nick>}); if a client does, the occupant is the same person under a new
-     * in-room address, reported as leaving and joining.
+     * in-room address, reported as leaving and joining with the same display name.
      */
     @Override
     public void nicknameChanged(JID roomJID, JID user, String oldNickname, String newNickname) {
-        guard("nicknameChanged", () -> {
-            String room = roomJID.toBareJID();
-            recorder.occupantLeft(room, oldNickname, user.toString());
-            recorder.occupantJoined(room, newNickname, user.toString());
-        });
+        guard("nicknameChanged", () -> recorder.occupantMoved(roomJID.toBareJID(), oldNickname, newNickname,
+                user.toString()));
     }
 
     public void roomClearChatHistory(long roomID, JID roomJID) {

@@ -226,6 +226,13 @@ class AttendancePluginTest {
         MUCEventDispatcher.occupantJoined(new JID("room@conference.meet.jitsi"), new JID(user), "abc");
         assertEquals(0, plugin.recorder().pendingHints());
         assertEquals("Alice", ((Map<?, ?>) events.get(2).get("occupant")).get("nick"));
+        // An MUC nickname change (Openfire passes the room's own occupant JID): leave and rejoin, same name.
+        MUCEventDispatcher.nicknameChanged(new JID("room@conference.meet.jitsi/room"), new JID(user), "abc", "def");
+        assertEquals(List.of("occupant.left", "occupant.joined"), events.subList(3, 5).stream().map(e -> e.get("type")).toList());
+        assertEquals("room@conference.meet.jitsi/abc", ((Map<?, ?>) events.get(3).get("occupant")).get("occupant_jid"));
+        assertEquals("room@conference.meet.jitsi/def", ((Map<?, ?>) events.get(4).get("occupant")).get("occupant_jid"));
+        assertEquals("Alice", ((Map<?, ?>) events.get(4).get("occupant")).get("nick"));
+        events.subList(3, 5).clear();
         // Openfire 4.x room callbacks reach the same recorder.
         MucAttendanceListener listener = new MucAttendanceListener(plugin.recorder());
         listener.roomCreated(new JID("old@conference.meet.jitsi"));

@@ -195,6 +195,26 @@ public final class AttendanceRecorder {
         }
     }
 
+    /**
+     * The occupant's in-room address changed (an MUC nickname change, which Jitsi never makes):
+     * reported as leaving from the old address and joining at the new one, keeping the display
+     * name and identity, so a receiver that keys guests by occupant closes the first interval.
+     */
+    public void occupantMoved(String roomJid, String oldResource, String newResource, String userJid) {
+        RoomState state = rooms.get(roomJid);
+        if (state == null) {
+            return;
+        }
+        Occupant old = state.occupants.get(oldResource);
+        if (old == null || !old.userJid.equals(userJid) || !state.occupants.remove(oldResource, old)) {
+            return;
+        }
+        sink.accept(events.occupantEvent("occupant.left", state.room, old.toJson(null), old.identity));
+        Occupant moved = new Occupant(roomJid + "/" + newResource, userJid, old.nick, old.role, old.identity);
+        state.occupants.put(newResource, moved);
+        sink.accept(events.occupantEvent("occupant.joined", state.room, moved.toJson(null), moved.identity));
+    }
+
     /** Anyone still inside leaves first: the contract sends a leave for everyone in a destroyed room. */
     public void roomDestroyed(String roomJid) {
         RoomState state = rooms.remove(roomJid);
