@@ -28,6 +28,12 @@ class _Commands(TyperGroup):
         try:
             return super().invoke(ctx)
         except Exception as exc:  # noqa: BLE001 - bugs are re-raised with their traceback
+            if isinstance(exc, OSError) and exc.filename and not _is_user_error(exc):
+                # A path we cannot read or write (permissions, a file where a directory should
+                # be): the environment, not a bug.
+                _err(f"error: cannot use {exc.filename}: {exc.strerror or exc}")
+                _err("hint: check the path and its permissions")
+                raise typer.Exit(code=2) from None
             if not _is_user_error(exc):
                 raise
             _err(f"error: {exc}")

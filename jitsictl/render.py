@@ -243,6 +243,15 @@ def _make_writable_for_containers(path: Path, uid: int, notes: list[str]) -> Non
 def render(config: Config, secrets: Secrets, out_dir: str | Path, rotated: Iterable[str] = ()) -> RenderResult:
     """Write the compose project into out_dir; returns the files written (relative, sorted)."""
     out = Path(out_dir).resolve()
+    try:
+        return _render(config, secrets, out, rotated)
+    except OSError as exc:
+        where = exc.filename or out
+        raise ConfigError("--out", f"cannot write {where}: {exc.strerror or exc}",
+                          "choose a directory you can write to (or run as its owner)") from None
+
+
+def _render(config: Config, secrets: Secrets, out: Path, rotated: Iterable[str]) -> RenderResult:
     out.mkdir(parents=True, exist_ok=True)
     ctx = context(config, secrets)
     env = _environment()

@@ -44,3 +44,10 @@ def test_unknown_option_is_a_usage_error_not_a_traceback(tmp_path):
     result = run_cli("render", "--no-such-option", cwd=tmp_path)
     assert result.returncode == 2
     assert "No such option" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unreadable_config_is_one_line_not_a_traceback(tmp_path):
+    (tmp_path / "jitsictl.yaml").mkdir()  # a directory where the file should be
+    result = run_cli("render", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: cannot use") and "Traceback" not in result.stderr

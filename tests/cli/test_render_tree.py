@@ -91,3 +91,13 @@ def test_database_url_from_the_secrets_file_stays_out_of_the_compose_file(tmp_pa
     out = render_mod.render(config, secrets_mod.ensure(secrets_path, config), tmp_path / "stack").out_dir
     assert "s3cret-pw" not in (out / "docker-compose.yml").read_text()
     assert compose_config(out)["services"]["logger"]["environment"]["ATTENDANCE_DATABASE_URL"] == url
+
+
+def test_unwritable_output_is_a_user_error(tmp_path):
+    from .conftest import run_cli
+
+    write_project(tmp_path, {"domain": "meet.example.org"})
+    (tmp_path / "occupied").write_text("a file, not a directory")
+    result = run_cli("render", "--out", "occupied/stack", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: --out: cannot write") and "Traceback" not in result.stderr
