@@ -80,7 +80,14 @@ public final class ScenarioRunner {
             System.err.println("usage: ScenarioRunner <vector.json> [claim,claim,...]");
             System.exit(2);
         }
-        List<Map<String, Object>> events = run(Path.of(args[0]), args.length == 2 ? List.of(args[1].split(",")) : null);
+        List<Map<String, Object>> events;
+        try {
+            events = run(Path.of(args[0]), args.length == 2 ? List.of(args[1].split(",")) : null);
+        } catch (java.io.IOException | IllegalArgumentException | ClassCastException | NullPointerException e) {
+            System.err.println("ScenarioRunner: cannot play " + args[0] + ": " + e);
+            System.exit(1);
+            return;
+        }
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         for (Map<String, Object> event : events) {
             out.println(Json.write(event));
