@@ -90,10 +90,6 @@ def _earlier(column, candidate):
     return case((column.is_(None), candidate), (candidate < column, candidate), else_=column)
 
 
-def _later(column, candidate):
-    return case((candidate > column, candidate), else_=column)
-
-
 class Storage:
     def __init__(self, url: str, *, replay_window_seconds: int = 600, refresh_window_events: int = 25_000):
         self.url = url
@@ -203,48 +199,46 @@ class Storage:
         conn.execute(stmt, [{"jid": jid, "dirty_from_ms": ms} for jid, ms in sorted(dirty.items())])
 
     def _track_instances(self, conn: Connection, rows: list[dict]) -> None:
+        """Record new server instances; when one shows that an older one died, or a dead one's
+        late events arrive, mark the rooms whose meetings it left open (or closed) dirty.
+
+        The common case, every instance known and alive, costs one indexed query.
+        """
         seen: dict[str, dict] = {}
         for r in rows:
-            item = seen.setdefault(r["source_instance"], {
+            seen.setdefault(r["source_instance"], {
                 "instance": r["source_instance"], "server": r["source_server"], "host": r["source_host"],
-                "domain": domain_of(r["source_host"]), "first_seen_ms": r["time_ms"], "last_seen_ms": r["time_ms"],
-                "started_ms": None, "superseded": False})
-            item["first_seen_ms"] = min(item["first_seen_ms"], r["time_ms"])
-            item["last_seen_ms"] = max(item["last_seen_ms"], r["time_ms"])
-            if r["type"] == "source.started":
-                item["started_ms"] = r["time_ms"] if item["started_ms"] is None else min(item["started_ms"], r["time_ms"])
-        before = {row.instance: row for row in conn.execute(
-            select(instances).where(instances.c.instance.in_(list(seen))))}
-        stmt = self._insert(instances)
-        x = stmt.excluded
-        stmt = stmt.on_conflict_do_update(index_elements=["instance"], set_={
-            "first_seen_ms": _earlier(instances.c.first_seen_ms, x.first_seen_ms),
-            "last_seen_ms": _later(instances.c.last_seen_ms, x.last_seen_ms),
-            "started_ms": _earlier(instances.c.started_ms, x.started_ms),
-        })
-        conn.execute(stmt, [seen[k] for k in sorted(seen)])
+                "domain": domain_of(r["source_host"]), "superseded": False})
+        known = dict(conn.execute(select(instances.c.instance, instances.c.superseded)
+                                  .where(instances.c.instance.in_(list(seen)))).all())
+        new = [seen[name] for name in sorted(seen) if name not in known]
+        reclose = {name for name, superseded in known.items() if superseded}
+        if new:
+            conn.execute(self._insert(instances).on_conflict_do_nothing(index_elements=["instance"]), new)
+            for server, domain in sorted({(i["server"], i["domain"]) for i in new}):
+                reclose |= self._supersede(conn, server, domain)
+        for instance in sorted(reclose):
+            self._mark_rooms(conn, dict(conn.execute(
+                select(meetings.c.room_jid, func.min(func.coalesce(meetings.c.ended_ms, meetings.c.started_ms)))
+                .where(meetings.c.instance == instance,
+                       meetings.c.ended_ms.is_(None) | (meetings.c.closed_by == "source.started"))
+                .group_by(meetings.c.room_jid)).all()))
 
-        # A newer process on the same server means the older one is gone: its open intervals
-        # close at its last event. Rooms it touched must be recomputed from that point.
-        reclose: dict[str, int] = {}
-        for server, domain in sorted({(i["server"], i["domain"]) for i in seen.values()}):
-            family = conn.execute(select(instances).where(instances.c.server == server,
-                                                          instances.c.domain == domain)).all()
-            for inst in family:
-                newer = any(other.first_seen_ms > inst.first_seen_ms for other in family if other.instance != inst.instance)
-                if newer and not inst.superseded:
-                    conn.execute(update(instances).where(instances.c.instance == inst.instance).values(superseded=True))
-                    reclose[inst.instance] = inst.last_seen_ms
-                elif inst.superseded and inst.instance in seen and inst.instance in before \
-                        and inst.last_seen_ms != before[inst.instance].last_seen_ms:
-                    reclose[inst.instance] = before[inst.instance].last_seen_ms
-        if reclose:
-            dirty: dict[str, int] = {}
-            for instance, from_ms_ in reclose.items():
-                for (jid,) in conn.execute(select(events.c.main_room_jid).distinct().where(
-                        events.c.source_instance == instance, events.c.main_room_jid.is_not(None))):
-                    dirty[jid] = min(dirty.get(jid, from_ms_), from_ms_)
-            self._mark_rooms(conn, dirty)
+    def _supersede(self, conn: Connection, server: str, domain: str) -> set[str]:
+        """A newer process on the same server means the older ones are gone; returns those newly
+        found gone. Rooms not yet refreshed need nothing: their refresh reads the new state."""
+        family = conn.execute(select(instances.c.instance, instances.c.superseded)
+                              .where(instances.c.server == server, instances.c.domain == domain)).all()
+        first_seen = {name: self._instance_bound(conn, name, func.min) for name, _ in family}
+        newest = max(first_seen.values())
+        gone = {name for name, superseded in family if not superseded and first_seen[name] < newest}
+        if gone:
+            conn.execute(update(instances).where(instances.c.instance.in_(gone)).values(superseded=True))
+        return gone
+
+    @staticmethod
+    def _instance_bound(conn: Connection, instance: str, aggregate) -> int:
+        return conn.execute(select(aggregate(events.c.time_ms)).where(events.c.source_instance == instance)).scalar()
 
     # -- meetings index ------------------------------------------------------------------
     def refresh(self, compute, summarize) -> int:
@@ -337,7 +331,8 @@ class Storage:
             return {}
         info = {}
         for row in conn.execute(select(instances).where(instances.c.instance.in_(names))):
-            info[row.instance] = InstanceInfo(last_seen=from_ms(row.last_seen_ms), superseded=bool(row.superseded))
+            last_seen = self._instance_bound(conn, row.instance, func.max)
+            info[row.instance] = InstanceInfo(last_seen=from_ms(last_seen), superseded=bool(row.superseded))
         return info
 
     # -- reads ---------------------------------------------------------------------------
@@ -390,7 +385,7 @@ class Storage:
             gone_meetings = conn.execute(delete(meetings).where(meetings.c.ended_ms.is_not(None),
                                                                 meetings.c.ended_ms < cutoff)).rowcount
             gone_events = conn.execute(delete(events).where(events.c.time_ms < cutoff)).rowcount
-            conn.execute(delete(instances).where(instances.c.last_seen_ms < cutoff))
+            conn.execute(delete(instances).where(~instances.c.instance.in_(select(events.c.source_instance).distinct())))
         self.forget_webhook_ids()
         return {"events": gone_events, "meetings": gone_meetings}
 
@@ -428,5 +423,6 @@ def meeting_index_row(meeting) -> dict:
         "started_ms": to_ms(meeting.started_at),
         "ended_ms": to_ms(meeting.ended_at),
         "closed_by": meeting.closed_by,
+        "instance": meeting.instance,
         "participant_count": len(meeting.participants),
     }

@@ -22,21 +22,19 @@ events = Table(
     Column("received_ms", BigInteger, nullable=False),
     Column("body", Text, nullable=False),
     Index("ix_events_main_room_time", "main_room_jid", "time_ms"),
-    Index("ix_events_instance_room", "source_instance", "main_room_jid"),
+    Index("ix_events_instance_time", "source_instance", "time_ms"),
     Index("ix_events_time", "time_ms"),
 )
 
-# One row per XMPP server process life (`source.instance`), maintained at ingest, so the engine
-# can close intervals a crash left open without scanning every event.
+# One row per XMPP server process life (`source.instance`), maintained at ingest: which server
+# it belongs to and whether a newer process showed it died. Its first and last event times come
+# from the events themselves (ix_events_instance_time).
 instances = Table(
     "instances", metadata,
     Column("instance", String(128), primary_key=True),
     Column("server", String(16), nullable=False),
     Column("host", String(255), nullable=False),
     Column("domain", String(255), nullable=False),
-    Column("first_seen_ms", BigInteger, nullable=False),
-    Column("last_seen_ms", BigInteger, nullable=False),
-    Column("started_ms", BigInteger),
     Column("superseded", Boolean, nullable=False, default=False),
     Index("ix_instances_server_domain", "server", "domain"),
 )
@@ -60,6 +58,7 @@ meetings = Table(
     Column("started_ms", BigInteger, nullable=False),
     Column("ended_ms", BigInteger),
     Column("closed_by", String(64)),
+    Column("instance", String(128), nullable=False),
     Column("participant_count", Integer, nullable=False),
     # A finished meeting's attendance as JSON (reports.meeting_json), so reports never recompute
     # it; `result_settings` fingerprints the settings it was computed with.
@@ -67,6 +66,7 @@ meetings = Table(
     Column("result_settings", String(64)),
     Index("ix_meetings_room_started", "room_jid", "started_ms"),
     Index("ix_meetings_started", "started_ms"),
+    Index("ix_meetings_instance", "instance"),
 )
 
 meeting_courses = Table(

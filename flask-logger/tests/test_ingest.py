@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 
 from sqlalchemy import func, select
 
@@ -64,4 +65,28 @@ def test_instances_track_server_restarts(app, sender):
         rows = {r.instance: r for r in conn.execute(select(instances))}
     assert rows["08-server-crash-i1"].superseded is True
     assert rows["08-server-crash-i2"].superseded is False
-    assert rows["08-server-crash-i1"].last_seen_ms - rows["08-server-crash-i1"].first_seen_ms == 600_000
+
+
+def test_a_restart_closes_meetings_already_shown_as_running(app, client, sender, auth):
+    """The index already holds a running meeting when the server's restart becomes known; a late
+    event from the dead process then moves the close to that event."""
+    vector = vectors.load(vectors.VECTORS_DIR / "08-server-crash.json")
+    base = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=1)
+    events = vector.materialize(base)
+    first_life = [e for e in events if e["source"]["instance"].endswith("-i1")]
+    sender.post_all(first_life)
+    running, = client.get("/v1/meetings", headers=auth).get_json()["meetings"]
+    assert running["ended_at"] is None
+
+    sender.post_all([e for e in events if e not in first_life])
+    meetings = sorted(client.get("/v1/meetings", headers=auth).get_json()["meetings"], key=lambda m: m["started_at"])
+    assert [(m["closed_by"], m["ended_at"]) for m in meetings] == [
+        ("source.started", vectors.format_time(base + dt.timedelta(seconds=600))),
+        ("room.destroyed", vectors.format_time(base + dt.timedelta(seconds=1800)))]
+
+    late = dict(first_life[-1], id=str(uuid.uuid4()), type="occupant.renamed",
+                time=vectors.format_time(base + dt.timedelta(seconds=700)))
+    late["occupant"] = dict(late["occupant"], nick="Alice M.", previous_nick="Alice Martin")
+    assert sender.post(late).status_code == 200
+    first = sorted(client.get("/v1/meetings", headers=auth).get_json()["meetings"], key=lambda m: m["started_at"])[0]
+    assert first["ended_at"] == vectors.format_time(base + dt.timedelta(seconds=700))

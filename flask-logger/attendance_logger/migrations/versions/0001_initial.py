@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("body", sa.Text, nullable=False),
     )
     op.create_index("ix_events_main_room_time", "events", ["main_room_jid", "time_ms"])
-    op.create_index("ix_events_instance_room", "events", ["source_instance", "main_room_jid"])
+    op.create_index("ix_events_instance_time", "events", ["source_instance", "time_ms"])
     op.create_index("ix_events_time", "events", ["time_ms"])
     op.create_table(
         "instances",
@@ -35,9 +35,6 @@ def upgrade() -> None:
         sa.Column("server", sa.String(16), nullable=False),
         sa.Column("host", sa.String(255), nullable=False),
         sa.Column("domain", sa.String(255), nullable=False),
-        sa.Column("first_seen_ms", sa.BigInteger, nullable=False),
-        sa.Column("last_seen_ms", sa.BigInteger, nullable=False),
-        sa.Column("started_ms", sa.BigInteger),
         sa.Column("superseded", sa.Boolean, nullable=False),
     )
     op.create_index("ix_instances_server_domain", "instances", ["server", "domain"])
@@ -57,12 +54,14 @@ def upgrade() -> None:
         sa.Column("started_ms", sa.BigInteger, nullable=False),
         sa.Column("ended_ms", sa.BigInteger),
         sa.Column("closed_by", sa.String(64)),
+        sa.Column("instance", sa.String(128), nullable=False),
         sa.Column("participant_count", sa.Integer, nullable=False),
         sa.Column("result", sa.Text),
         sa.Column("result_settings", sa.String(64)),
     )
     op.create_index("ix_meetings_room_started", "meetings", ["room_jid", "started_ms"])
     op.create_index("ix_meetings_started", "meetings", ["started_ms"])
+    op.create_index("ix_meetings_instance", "meetings", ["instance"])
     op.create_table(
         "meeting_courses",
         sa.Column("meeting", sa.String(128), primary_key=True),
