@@ -11,7 +11,6 @@ User mistakes (`ConfigError` and subclasses, or any exception with a `hint`) are
 """
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import List, Optional

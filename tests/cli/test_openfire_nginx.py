@@ -18,12 +18,13 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from pathlib import Path
+
 import pytest
 
-from .conftest import write_project
 from .test_render_golden import render_variant
 
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"  # Debian installs it outside a user's PATH
 
 
 class Recorder(ThreadingHTTPServer):
@@ -64,7 +65,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def web(tmp_path):
-    if not shutil.which("nginx") and not shutil.os.path.exists(NGINX):
+    if not Path(NGINX).exists():
         pytest.skip("nginx is not installed (scripts/install-system-deps installs nginx-light)")
     openfire, prosody = Recorder(), Recorder()
     out = render_variant("openfire-none", tmp_path)

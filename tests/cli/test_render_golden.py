@@ -9,7 +9,6 @@ source, and openfire.xml (jitsictl.openfire's renderer) is checked for the value
 """
 from __future__ import annotations
 
-import os
 import stat
 import xml.etree.ElementTree as ET
 from pathlib import Path
