@@ -70,11 +70,17 @@ function outbox.new(o)
 		depth_changed();
 		local retry_after = delivery.retry_after(retry_after_header, o.now());
 		local delay = delivery.next_delay(attempt, retry_after, o.policy, o.random);
-		log(attempt == 1 and "warn" or "debug",
-			"Receiver did not accept batch %s (%s): attempt %d, retrying in %.1f s; %d event(s) spooled",
-			segment.id, describe(code, response_body), attempt, delay, spool.depth);
-		if attempt > 1 and attempt % 10 == 0 then
-			log("warn", "Receiver still unavailable after %d attempts; %d event(s) spooled", attempt, spool.depth);
+		-- A 4xx other than 408/429 will not go away by waiting: a wrong URL or secret, or a
+		-- receiver that disagrees with the contract. Say so as an error; the batch stays spooled.
+		local refused = code >= 400 and code < 500 and code ~= 408 and code ~= 429;
+		local level = refused and "error" or "warn";
+		if attempt == 1 or attempt % 10 == 0 then
+			log(level, "Receiver did not accept batch %s (%s): attempt %d, retrying in %.1f s; %d event(s) spooled%s",
+				segment.id, describe(code, response_body), attempt, delay, spool.depth,
+				refused and " (check presence_logger_url and presence_logger_secret against the receiver)" or "");
+		else
+			log("debug", "Receiver did not accept batch %s (%s): attempt %d, retrying in %.1f s; %d event(s) spooled",
+				segment.id, describe(code, response_body), attempt, delay, spool.depth);
 		end
 		retry_timer = o.schedule(delay, function ()
 			retry_timer = nil;

@@ -190,8 +190,30 @@ describe("outbox delivery", function ()
 		add(s, 1, 3);
 		s.requests[1].done(401, nil, '{"error": "bad_signature"}');
 		assert.equal(3, store:total());
+		local last = s.logs[#s.logs];
+		assert.equal("error", last.level); -- waiting will not fix a wrong secret: say it loudly
+		assert.truthy(last.text:find('HTTP 401 {"error": "bad_signature"}', 1, true), last.text);
+		assert.truthy(last.text:find("presence_logger_secret", 1, true), last.text);
 		clock.advance(0.5);
 		assert.equal(2, #s.requests);
+	end);
+
+	it("warns about an unreachable receiver once, then every tenth attempt", function ()
+		local clock, store = fake_clock(), memory_store();
+		local s = server(store, clock, { timeout = 10 ^ 9 });
+		add(s, 1, 3);
+		for i = 1, 20 do
+			s.requests[i].done(0, nil, "connection refused");
+			clock.advance(60); -- longer than any backoff here (cap 60 s, lower bound: 30 s)
+			assert.equal(i + 1, #s.requests);
+		end
+		local warnings = {};
+		for _, entry in ipairs(s.logs) do
+			if entry.level == "warn" then warnings[#warnings + 1] = entry.text; end
+		end
+		assert.equal(3, #warnings); -- attempts 1, 10 and 20
+		assert.truthy(warnings[1]:find("no answer: connection refused", 1, true), warnings[1]);
+		assert.truthy(warnings[3]:find("attempt 20", 1, true), warnings[3]);
 	end);
 
 	it("waits as long as Retry-After asks", function ()
