@@ -3,7 +3,12 @@ changes, and a usable error when the source checkout is incomplete."""
 from __future__ import annotations
 
 import os
+import shutil
 import stat
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +16,7 @@ from jitsictl import config as config_mod
 from jitsictl import render as render_mod
 from jitsictl import secrets as secrets_mod
 
-from .conftest import write_project
+from .conftest import ROOT, write_project
 
 
 def render_project(tmp_path, data):
@@ -101,3 +106,34 @@ def test_unwritable_output_is_a_user_error(tmp_path):
     result = run_cli("render", "--out", "occupied/stack", cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("error: --out: cannot write") and "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the render as other users")
+@pytest.mark.parametrize("uid,expected", [
+    (65534, {"storage/prosody": 0o777, "storage/logger": 0o777}),  # neither root nor a container user
+    (1000, {"storage/prosody": 0o755, "storage/logger": 0o777}),   # the Jitsi images' user itself
+])
+def test_render_as_an_unprivileged_user(uid, expected):
+    """Without root, chown is impossible: directories another uid must write become 0777."""
+    # pytest's tmp_path lives under a 0700 directory the other user could not enter.
+    tmp_path = Path(tempfile.mkdtemp(prefix="jitsictl-render-uid-"))
+    os.chmod(tmp_path, 0o755)
+    try:
+        _render_as(uid, expected, tmp_path, ROOT)
+    finally:
+        shutil.rmtree(tmp_path)
+
+
+def _render_as(uid, expected, tmp_path, root):
+    write_project(tmp_path, {"domain": "meet.example.org"})
+    for path in (tmp_path, *tmp_path.iterdir()):
+        os.chown(path, uid, uid)
+    result = subprocess.run(
+        ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", sys.executable, "-m", "jitsictl",
+         "render"], cwd=tmp_path, capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(root)})
+    assert result.returncode == 0, result.stderr
+    assert "note: container storage directories are mode 0777" in result.stderr
+    for relative, mode in expected.items():
+        info = os.stat(tmp_path / "stack/config" / relative)
+        assert (stat.S_IMODE(info.st_mode), info.st_uid) == (mode, uid), relative
+    assert stat.S_IMODE(os.stat(tmp_path / "stack/.env").st_mode) == 0o600
