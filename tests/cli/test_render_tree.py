@@ -137,3 +137,11 @@ def _render_as(uid, expected, tmp_path, root):
         info = os.stat(tmp_path / "stack/config" / relative)
         assert (stat.S_IMODE(info.st_mode), info.st_uid) == (mode, uid), relative
     assert stat.S_IMODE(os.stat(tmp_path / "stack/.env").st_mode) == 0o600
+
+
+def test_incomplete_checkout_is_explained(tmp_path, monkeypatch):
+    monkeypatch.setattr(render_mod, "PROSODY_PLUGIN_DIR", tmp_path / "no-plugin-here")
+    with pytest.raises(config_mod.ConfigError) as caught:
+        render_project(tmp_path, {"domain": "meet.example.org"})
+    assert "mod_presence_logger.lua is missing" in str(caught.value)
+    assert "source checkout" in str(caught.value)
