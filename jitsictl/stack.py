@@ -509,8 +509,38 @@ def render_project(config_path, out, xmpp: str | None = None):
     return config, secrets, ComposeProject(result.out_dir)
 
 
-def configure_openfire(config, secrets, project: ComposeProject, timeout: float) -> None:
-    """Once Openfire answers, applies the Jitsi configuration through its REST API (D2's
-    reconciler, the same as `jitsictl openfire apply`)."""
-    raise DockerError("Configuring Openfire from `jitsictl up` is not available in this build.",
-                      hint="run `jitsictl openfire apply` once Openfire is up")
+def configure_openfire(config, secrets, project: ComposeProject, timeout: float) -> list:
+    """Once Openfire answers, applies the Jitsi configuration through its REST API (the same
+    reconciler as `jitsictl openfire apply`, jitsictl.openfire.configure). Returns its changes.
+
+    The stack does not publish Openfire's admin port 9090 on the host, so the REST API is reached
+    at the container's address on the project network: that needs a local engine (`ip` probes,
+    see the module docstring); otherwise this raises with the command to run by hand.
+    """
+    from .openfire.client import OpenfireError
+    from .openfire.configure import configure
+
+    stack = Stack(project)
+    deadline = time.monotonic() + timeout
+    address = None
+    while address is None:
+        found = stack.containers(["openfire"]).get("openfire") or []
+        running = [c for c in found if c.attrs.get("State", {}).get("Status") == "running"]
+        address = _container_ip(running[0]) if running else None
+        if address is None:
+            if time.monotonic() > deadline:
+                raise DockerError(f"The openfire container was not running after {timeout:.0f} s.",
+                                  hint="see `jitsictl logs openfire`")
+            time.sleep(1)
+    if choose_probe_via(stack.client) != "ip":
+        raise DockerError(
+            "Openfire's REST API (port 9090) is not reachable from here: the engine is remote or "
+            "rootless.", hint="run `jitsictl openfire apply --url http://<host reaching the "
+            "openfire container>:9090` where the container's network is reachable")
+    try:
+        return configure(config, secrets.values, url=f"http://{address}:9090",
+                         wait=max(deadline - time.monotonic(), 1.0))
+    except OpenfireError as exc:
+        raise DockerError(f"Configuring Openfire through its REST API failed: {exc}",
+                          hint=getattr(exc, "hint", None) or "see `jitsictl logs openfire`, then "
+                          "run `jitsictl openfire apply --url http://<openfire IP>:9090`") from None

@@ -2,12 +2,11 @@
 
 - XMPP: Debian's Prosody started by tests/support/prosody_server.py, laid out like
   docker-jitsi-meet's, with the project's prosody-plugin/mod_presence_logger.lua on its MUC
-  component (tests/prosody/conftest.py `logger_prosody`). Jitsi's own Prosody modules and jicofo
+  component (tests/prosody/environment.py `AttendanceStack`). Jitsi's own Prosody modules and jicofo
   cannot run here, so two TEST-ONLY stand-ins from tests/prosody/modules play their part:
   `mod_auth_test_jwt` verifies the `?token=` JWT as Jitsi's mod_auth_token does, and
   `mod_test_focus` answers the web client's conference request as jicofo does (ready='true').
-- Receiver: flask-logger's `attendance-logger serve` as a subprocess on SQLite
-  (tests/prosody/receivers.py `RealReceiver`).
+- Receiver: flask-logger's `attendance-logger serve` as a subprocess on SQLite (same stack).
 - jitsictl: the real CLI in a subprocess, with a jitsictl.yaml (auth jwt) whose secrets are the
   ones Prosody verifies tokens with and the receiver checks signatures and logins with; `--url`
   and `--attendance-url` point it at these servers instead of a compose stack.
@@ -21,15 +20,14 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
+from jitsictl import secrets as secrets_mod
 from jitsictl import smoke
-from tests.prosody.conftest import logger_prosody
-from tests.prosody.receivers import RealReceiver, new_webhook_secret
+from tests.prosody.environment import AttendanceStack
+from tests.prosody.receivers import new_webhook_secret
 from tests.support.prosody_server import free_port
 
 pytestmark = pytest.mark.slow
-JWT_APP_ID = "jitsictl-test"
 
 
 def jitsictl(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -38,36 +36,38 @@ def jitsictl(*args: str, cwd: Path, timeout: float = 120) -> subprocess.Complete
 
 
 class Site:
-    """A jitsictl.yaml + secrets, the receiver and Prosody wired with those secrets."""
+    """B2's AttendanceStack (real receiver + Prosody with the module) and a jitsictl.yaml (auth
+    jwt) whose secrets file holds that environment's JWT secret and receiver admin password."""
 
-    def __init__(self, root: Path, *, module_secret: str | None = None,
-                 module_claims: tuple[str, ...] = ("courseid", "groupid")) -> None:
+    def __init__(self, root: Path, *, module_secret: str | None = None, **stack_options) -> None:
         self.root = root
-        result = jitsictl("init", "--non-interactive", "--auth", "jwt", "--jwt-app-id", JWT_APP_ID,
-                          cwd=root)
+        self.stack = AttendanceStack(root / "environment", **stack_options)
+        if module_secret:  # the module signs with a secret the receiver does not know
+            self.prosody.muc_options["presence_logger_secret"] = module_secret
+        result = jitsictl("init", "--non-interactive", "--auth", "jwt", "--jwt-app-id",
+                          self.prosody.jwt_app_id, cwd=root)
         assert result.returncode == 0, result.stderr
-        self.secrets = yaml.safe_load((root / "jitsictl.secrets.yaml").read_text())
-        self.receiver = RealReceiver(root / "receiver",
-                                     secret=self.secrets["ATTENDANCE_WEBHOOK_SECRET"])
-        self.receiver.admin_password = self.secrets["ATTENDANCE_ADMIN_PASSWORD"]
-        self.prosody = logger_prosody(root / "prosody", self.receiver.url,
-                                      module_secret or self.secrets["ATTENDANCE_WEBHOOK_SECRET"],
-                                      claims=module_claims)
-        self.prosody.jwt_secret = self.secrets["JWT_APP_SECRET"]
-        self.prosody.jwt_app_id = JWT_APP_ID
+        secrets_path = secrets_mod.path_for(root / "jitsictl.yaml")
+        values, _ = secrets_mod.read(secrets_path)
+        values.update(JWT_APP_SECRET=self.prosody.jwt_secret,
+                      ATTENDANCE_WEBHOOK_SECRET=self.receiver.secret,
+                      ATTENDANCE_ADMIN_PASSWORD=self.receiver.admin_password)
+        secrets_mod.write(secrets_path, values)
+
+    @property
+    def prosody(self):
+        return self.stack.prosody
+
+    @property
+    def receiver(self):
+        return self.stack.receiver
 
     def __enter__(self) -> "Site":
-        self.receiver.start()
-        try:
-            self.prosody.start()
-        except Exception:
-            self.receiver.stop()
-            raise
+        self.stack.start()
         return self
 
     def __exit__(self, *exc) -> None:
-        self.prosody.stop() if self.prosody.running else None
-        self.receiver.stop()
+        self.stack.stop()
 
     def smoke(self, *args: str) -> subprocess.CompletedProcess:
         return jitsictl("smoke", "--url", self.prosody.websocket_url(),
@@ -102,8 +102,8 @@ def test_smoke_passes_when_attendance_matches_what_was_done(tmp_path):
 
 
 def test_smoke_fails_with_a_diff_when_claims_do_not_reach_the_receiver(tmp_path):
-    """The module forwards only courseid while jitsictl.yaml expects groupid too."""
-    with Site(tmp_path, module_claims=("courseid",)) as site:
+    """The module and receiver keep only courseid while jitsictl.yaml expects groupid too."""
+    with Site(tmp_path, settings={"claims": ["courseid"]}) as site:
         result = site.smoke("--participants", "2")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "smoke FAILED: the receiver's attendance for room jitsictl-smoke-" in result.stdout

@@ -232,3 +232,53 @@ def test_commands_without_a_rendered_project_say_what_to_do(tmp_path):
     no_traceback(result)
     assert result.returncode == 2
     assert "No compose project in" in result.stderr and "jitsictl up" in result.stderr
+
+
+def test_up_with_openfire_configures_it_through_its_rest_api(tmp_path, docker_engine):  # noqa: F811
+    """Openfire cannot run here: its STAND-IN serves the REST API contract fake of
+    tests/openfire/fake_restapi.py, booted from the openfire.xml jitsictl renders. `up` must wait
+    for it and apply the Jitsi configuration (D2's reconciler) through the container's address."""
+    result = jitsictl(
+        "init", "--non-interactive", "--xmpp", "openfire",
+        "--image-repository", "jitsictl-test", "--image-version", "standin",
+        "--http-port", str(free_port()), "--https-port", str(free_port()),
+        "--attendance-port", str(free_port()), "--jvb-port", str(free_udp_port()), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    images = docker_engine.client().images
+    images.get(standin_image("logger")).tag("jitsictl-logger", tag=__version__)
+    images.get(standin_image("openfire")).tag("jitsictl-openfire", tag=__version__)
+    try:
+        up = jitsictl("up", "--xmpp", "openfire", "--wait", "--timeout", "90", cwd=tmp_path,
+                      env=docker_engine.env())
+        no_traceback(up)
+        assert up.returncode == 0, up.stderr
+        assert "Openfire configured (" in up.stderr and "(0 changes)" not in up.stderr
+        code, status = status_json(tmp_path, docker_engine)
+        assert code == 0 and set(by_service(status)) == SERVICES - {"prosody"} | {"openfire"}
+        assert by_service(status)["openfire"]["probe"]["url"].endswith(
+            ":9090/plugins/restapi/v1/system/readiness")
+
+        openfire = next(c for c in project_containers(docker_engine, tmp_path)
+                        if c.labels["com.docker.compose.service"] == "openfire")
+        address = next(iter(openfire.attrs["NetworkSettings"]["Networks"].values()))["IPAddress"]
+        secret = yaml_value(tmp_path / "jitsictl.secrets.yaml", "OPENFIRE_RESTAPI_SECRET")
+        # Read back through D2's REST client (what `jitsictl openfire plan` uses).
+        from jitsictl.openfire.client import RestApiClient
+
+        api = RestApiClient(f"http://{address}:9090", secret)
+        names = {service["serviceName"] for service in api.list_chat_services()}
+        assert {"conference", "internal-muc"} <= names, names
+        assert api.get_user("focus") is not None and api.get_user("jvb") is not None
+
+        again = jitsictl("up", "--xmpp", "openfire", cwd=tmp_path, env=docker_engine.env())
+        assert again.returncode == 0, again.stderr
+        assert "Openfire configured (0 changes)" in again.stderr
+    finally:
+        assert jitsictl("down", "--volumes", cwd=tmp_path,
+                        env=docker_engine.env()).returncode == 0
+
+
+def yaml_value(path: Path, key: str) -> str:
+    import yaml
+
+    return yaml.safe_load(path.read_text())[key]

@@ -32,6 +32,8 @@ from typing import Iterator
 
 REPO = Path(__file__).resolve().parents[2]
 STANDIN_CONTEXT = REPO / "tests" / "docker" / "standin"
+OPENFIRE_STANDIN_CONTEXT = REPO / "tests" / "docker" / "standin-openfire"
+OPENFIRE_FAKE = REPO / "tests" / "openfire" / "fake_restapi.py"  # D2's REST API contract fake
 BASE_IMAGE = "jitsictl-test/standin-base:bookworm"
 STANDIN_REPOSITORY = "jitsictl-test"  # stand-in images are <repository>/<service>:<STANDIN_TAG>
 STANDIN_TAG = "standin"
@@ -237,7 +239,20 @@ def build_standin_images(engine: DockerEngine) -> dict[str, str]:
         client.images.build(path=str(STANDIN_CONTEXT), tag=tag, network_mode="host", rm=True,
                             buildargs={"BASE": BASE_IMAGE, "ROLE": role})
         images[role] = tag
+    images["openfire"] = _build_openfire_standin(client)
     return images
+
+
+def _build_openfire_standin(client) -> str:
+    """The Openfire stand-in serves the REST API contract fake, which lives with the Openfire
+    tests: both go into a temporary build context."""
+    tag = standin_image("openfire")
+    with tempfile.TemporaryDirectory(prefix="jitsictl-openfire-standin-") as context:
+        for source in (*OPENFIRE_STANDIN_CONTEXT.iterdir(), OPENFIRE_FAKE):
+            shutil.copy(source, Path(context) / source.name)
+        client.images.build(path=context, tag=tag, network_mode="host", rm=True,
+                            buildargs={"BASE": BASE_IMAGE})
+    return tag
 
 
 # -- pytest fixture ---------------------------------------------------------------------------
