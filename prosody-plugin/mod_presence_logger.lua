@@ -163,8 +163,10 @@ local roster = roster_lib.new();
 -- process (main and breakout rooms), they share the instance and only the first to load
 -- announces it with source.started. The table lives as long as any host has the module loaded.
 local process = module:shared("/*/presence_logger/process");
-local first_in_process = process.instance == nil;
+process.hosts = process.hosts or {};
+local first_in_process = next(process.hosts) == nil;
 if first_in_process then process.instance = uuid(); end
+process.hosts[module.host] = true;
 local instance = process.instance;
 local source = event_lib.source(module.host, instance);
 
@@ -358,7 +360,41 @@ module:hook("muc-occupant-left", guarded("muc-occupant-left", on_left), 1);
 module:hook("muc-broadcast-presence", guarded("muc-broadcast-presence", on_presence), -100);
 module:hook("muc-room-destroyed", guarded("muc-room-destroyed", on_room_destroyed), -100);
 
+-- Rooms that already exist: none at server start, some when the module is reloaded. With a new
+-- instance (source.started tells the receiver to close what the old one left open) they and
+-- their occupants are announced as of now; with the instance of a module still loaded on another
+-- component the receiver already knows them, so they are only remembered, for their leaves.
+local function adopt_existing_rooms(announce_them)
+	local muc = prosody.hosts[module.host] and prosody.hosts[module.host].modules.muc;
+	local rooms = muc and (muc.live_rooms and muc.live_rooms() or muc.each_room and muc.each_room(true));
+	if not rooms then return; end
+	local at, adopted = time_now(), 0;
+	for room in rooms do
+		if not is_healthcheck(room) then
+			if announce_them then announce(room, at); else announced[room.jid] = true; end
+			for _, occupant in room:each_occupant() do
+				if not is_system(occupant.bare_jid) then
+					local presence = occupant:get_presence();
+					local entry = {
+						room_jid = room.jid; occupant_jid = occupant.nick; user_jid = occupant.jid;
+						bare_jid = occupant.bare_jid; role = occupant.role;
+						nick = presence and presence:get_child_text("nick", NICK_NS) or nil;
+						identity = event_lib.identity(identities.from_session(prosody.full_sessions[occupant.jid]));
+					};
+					roster.track(entry);
+					adopted = adopted + 1;
+					if announce_them then send_joined(room, entry, at); end
+				end
+			end
+		end
+	end
+	if adopted > 0 then
+		module:log("info", "Took over %d occupant(s) already in rooms%s", adopted, announce_them and " (reported as joining now)" or "");
+	end
+end
+
 if first_in_process then emit("source.started", time_now()); end
+guarded("adopting existing rooms", adopt_existing_rooms)(first_in_process);
 module:log("info", "Reporting attendance on %s to %s (instance %s); %d event(s) from before were waiting in the spool",
 	module.host, (cfg.url:gsub("//[^/@]*@", "//")), instance, waiting);
 -- Start sending once the server loop runs (the module may load during startup).
@@ -366,4 +402,5 @@ module:add_timer(0, function () outbox.resume(); end);
 
 function module.unload()
 	outbox.stop();
+	process.hosts[module.host] = nil; -- the last host to unload ends this instance
 end
