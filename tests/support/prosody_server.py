@@ -233,6 +233,9 @@ class ProsodyServer:
             # there), like docker-jitsi-meet's XMPP_MUC_CONFIGURATION lines.
             lines += [f"  {key} = {lua(value)}\n" for key, value in extra.items()]
         lines.append(f'\nComponent {lua("focus." + d)} "test_focus"\n')
+        # It holds the module's signing secret: readable by us only.
+        self.config_path.touch(mode=0o600)
+        os.chmod(self.config_path, 0o600)
         self.config_path.write_text("".join(lines), encoding="utf-8")
 
     def _write_accounts(self) -> None:
