@@ -6,8 +6,9 @@ sections below, `jitsictl.stack`, `jitsictl.doctor`, `jitsictl.smoke`, `jitsictl
 Heavy modules (docker, jinja2, yaml, jwt, rich) are imported inside the commands so that
 `jitsictl --help` stays fast (see bench/cli_startup.py).
 
-User mistakes (`ConfigError` and subclasses, or any exception with a `hint`) are printed by
-`main()` as one line on stderr plus a hint, exit code 2, never a traceback.
+User mistakes (`ConfigError` and subclasses, `UsageError`, any exception with a `hint`, and
+unusable paths) are printed by the root command group (`_Commands`) as one line on stderr plus a
+hint, exit code 2, never a traceback; that covers every command, including those added below.
 """
 from __future__ import annotations
 
@@ -19,6 +20,15 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__
+
+
+class UsageError(Exception):
+    """A user mistake outside the config file; printed as one line plus the hint."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
+
 
 class _Commands(TyperGroup):
     """Turns user mistakes raised by any command into one line on stderr, exit code 2."""
@@ -62,14 +72,6 @@ CONFIG_OPTION = typer.Option(
     Path("jitsictl.yaml"), "--config", "-c", envvar="JITSICTL_CONFIG",
     help="Path of jitsictl.yaml; the secrets file sits beside it.",
 )
-
-
-class UsageError(Exception):
-    """A user mistake outside the config file; printed as one line plus the hint."""
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.hint = hint
 
 
 def _version(value: bool) -> None:
