@@ -40,7 +40,7 @@ _HINTS: tuple[tuple[tuple[str, ...], str], ...] = (
         "DOCKER_HOST to the engine's socket (e.g. unix:///run/docker.sock).",
     ),
     (
-        ("permission denied while trying to connect", "permission denied",),
+        ("permission denied while trying to connect", "docker.sock: connect: permission denied"),
         "No permission on the Docker socket: run as root, or add your user to the 'docker' group "
         "(usermod -aG docker $USER, then log in again).",
     ),

@@ -4,8 +4,7 @@
 |---|---|---|
 | engine | the Docker engine does not answer | pings the engine DOCKER_HOST (or the default socket) names, reports its version |
 | compose | no Compose v2 command works | finds it as `jitsictl up` would (see `jitsictl.compose`), reports its version |
-| port http/https/attendance | a TCP port is taken by another program | binds the port (HTTP/HTTPS on all interfaces, attendance on 127.0.0.1); a port published by this stack's own containers is fine |
-| port jvb_udp | the UDP port is taken | binds the UDP media port on all interfaces |
+| port … | a port the stack publishes is taken by another program | binds it on the address the stack publishes it on. The ports are those of the rendered project (`docker compose config`: web HTTP/HTTPS, jvb UDP media, the receiver and the loopback-only admin ports) when `--out` holds one, else `ports.*` of jitsictl.yaml. A port held by this stack's own containers is fine |
 | domain | the domain (and the public URL's host) does not resolve | resolves them with the system resolver |
 | media (warning only) | — | reminds that JVB media needs UDP `ports.jvb_udp` open from clients, and that `jvb_advertise_ips` must hold the address clients reach (behind NAT: the public IP); a wrong value breaks calls with more than two participants |
 

@@ -169,6 +169,29 @@ def test_logs_show_service_lines(site, docker_engine):  # noqa: F811
     no_traceback(unknown)
 
 
+def test_logs_follow_streams_until_interrupted(site, docker_engine):  # noqa: F811
+    import queue
+    import signal
+    import threading
+
+    environ = {**os.environ, **docker_engine.env()}
+    process = subprocess.Popen([sys.executable, "-m", "jitsictl", "logs", "-f", "--tail", "1",
+                                "prosody"], cwd=site, env=environ, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout],
+                     daemon=True).start()
+    try:
+        assert lines.get(timeout=15).startswith("prosody | ")
+        # A request made now (the status probe) shows up while following.
+        status_json(site, docker_engine)
+        assert "GET /health" in lines.get(timeout=10)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
+    assert "Traceback" not in process.stderr.read()
+
+
 def test_doctor_passes_with_the_stack_holding_its_own_ports(site, docker_engine):  # noqa: F811
     result = jitsictl("doctor", "--json", cwd=site, env=docker_engine.env())
     report = json_output(result)
@@ -225,6 +248,39 @@ def test_engine_down_gives_a_readable_error_not_a_traceback(tmp_path):
     report = json_output(doctor)
     assert doctor.returncode == 1 and not report["ok"]
     assert {c["name"]: c["status"] for c in report["checks"]}["engine"] == "fail"
+
+
+def test_up_wait_times_out_naming_the_unhealthy_service(tmp_path, docker_engine):  # noqa: F811
+    """A jvb image that answers the wrong health path: `up --wait` must give up and say so."""
+    images = docker_engine.client().images
+    for role in ("web", "prosody", "jicofo"):
+        images.get(standin_image(role)).tag(f"jitsictl-test/{role}", tag="wrong-jvb")
+    images.get(standin_image("logger")).tag("jitsictl-test/jvb", tag="wrong-jvb")
+    images.get(standin_image("logger")).tag("jitsictl-logger", tag=__version__)
+    assert jitsictl("init", "--non-interactive", "--image-repository", "jitsictl-test",
+                    "--image-version", "wrong-jvb", "--http-port", str(free_port()),
+                    "--https-port", str(free_port()), "--attendance-port", str(free_port()),
+                    "--jvb-port", str(free_udp_port()), cwd=tmp_path).returncode == 0
+    try:
+        up = jitsictl("up", "--wait", "--timeout", "4", cwd=tmp_path, env=docker_engine.env())
+        no_traceback(up)
+        assert up.returncode == 1, up.stderr
+        assert "error: The stack was not healthy after 4 s: jvb: probe answered 404" in up.stderr
+        assert "hint: see `jitsictl logs SERVICE" in up.stderr
+    finally:
+        jitsictl("down", "--volumes", cwd=tmp_path, env=docker_engine.env())
+
+
+def test_a_broken_compose_command_is_reported(tmp_path):
+    assert jitsictl("init", "--non-interactive", cwd=tmp_path).returncode == 0
+    broken = {"JITSICTL_COMPOSE": "false"}
+    up = jitsictl("up", cwd=tmp_path, env=broken)
+    no_traceback(up)
+    assert up.returncode == 2
+    assert "JITSICTL_COMPOSE='false' does not run `version` successfully" in up.stderr
+    doctor = jitsictl("doctor", "--json", cwd=tmp_path, env=broken)
+    checks = {c["name"]: c for c in json_output(doctor)["checks"]}
+    assert doctor.returncode == 1 and checks["compose"]["status"] == "fail"
 
 
 def test_commands_without_a_rendered_project_say_what_to_do(tmp_path):
