@@ -23,6 +23,7 @@ from .conftest import GOLDEN_DIR, UPDATE_GOLDEN, VARIANTS, compose_config, fixed
 
 PLUGIN_PREFIX = "config/prosody/prosody-plugins-custom/"
 OPENFIRE_XML = "config/openfire/conf/openfire.xml"
+CONTAINER_DIRS = {f"config/{d}" for dirs in render_mod.WRITABLE_DIRS.values() for d in dirs}
 
 
 def render_variant(name: str, base: Path) -> Path:
@@ -41,7 +42,10 @@ def snapshot(out: Path) -> dict[str, str]:
         if relative.startswith(PLUGIN_PREFIX) and path.is_file():
             continue  # the Prosody module's own files: checked against their source instead
         kind = "d" if path.is_dir() else "f"
-        tree.append(f"{kind} {stat.S_IMODE(path.stat().st_mode):04o} {relative}")
+        # Container-writable directories depend on who renders (root chowns them, others get
+        # 0777): test_render_tree checks them; here they are marked, not moded.
+        mode = "(ct)" if relative in CONTAINER_DIRS else f"{stat.S_IMODE(path.stat().st_mode):04o}"
+        tree.append(f"{kind} {mode} {relative}")
         if path.is_file() and relative != OPENFIRE_XML:
             text = path.read_text(encoding="utf-8")
             files[relative.lstrip(".")] = text.replace(
