@@ -93,6 +93,8 @@ local spool = spool_lib.new(store, {
 	max_queue = cfg.max_queue;
 	new_id = uuid;
 	now = time_now;
+	log = function (...) module:log(...); end;
+	store_name = SPOOL_STORE;
 	wrap = function (text) return st.stanza("event", { xmlns = SPOOL_NS }):text(text); end;
 	unwrap = function (stanza) return stanza:get_text(); end;
 });

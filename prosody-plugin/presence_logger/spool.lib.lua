@@ -20,15 +20,19 @@ local SEGMENT_PATTERN = "^(%d+)%-(.+)$";
 function spool.new(store, opts)
 	local batch_size, max_queue = opts.batch_size, opts.max_queue;
 	local wrap, unwrap, new_id, now = opts.wrap, opts.unwrap, opts.new_id, opts.now;
+	local log = opts.log or function () end;
 
 	local self = { depth = 0 };
 	local segments = {}; -- oldest first; every one but possibly the last is sealed
 	local next_seq = 1;
 	local open; -- the segment new events go to, or nil
 
+	-- The events of a segment, or nil and why it cannot be read (a file cut short by a crash in
+	-- the middle of a write does not parse).
 	local function read_segment(name)
-		local iter, err = store:find(name);
-		if not iter then return nil, err; end
+		local ok, iter, err = pcall(store.find, store, name);
+		if not ok then iter, err = nil, iter; end
+		if not iter then return nil, err or "unreadable"; end
 		local items = {};
 		for _, value in iter do
 			local ok, text = pcall(unwrap, value);
@@ -50,10 +54,12 @@ function spool.new(store, opts)
 		for _, name in ipairs(names) do
 			local seq, id = name:match(SEGMENT_PATTERN);
 			if seq then
-				local items = read_segment(name);
-				local count = items and #items or 0;
-				if count > 0 then
-					found[#found + 1] = { name = name, id = id, seq = tonumber(seq), count = count, sealed = true };
+				local items, err = read_segment(name);
+				if not items then
+					log("error", "Spooled batch %s cannot be read (%s); it is left in the %s store for inspection",
+						name, tostring(err), opts.store_name or "spool");
+				elseif #items > 0 then
+					found[#found + 1] = { name = name, id = id, seq = tonumber(seq), count = #items, sealed = true };
 				else
 					store:delete(name);
 				end
@@ -110,14 +116,21 @@ function spool.new(store, opts)
 
 	--- The oldest sealed segment with its events (a list of JSON texts), or nil.
 	function self.head()
-		local segment = segments[1];
-		if not (segment and segment.sealed) then return nil; end
-		if not segment.events then
+		while true do
+			local segment = segments[1];
+			if not (segment and segment.sealed) then return nil; end
+			if segment.events then return segment; end
 			local items, err = read_segment(segment.name);
-			if not items then return nil, err; end
-			segment.events = items;
+			if items then
+				segment.events = items;
+				return segment;
+			end
+			-- Never let one damaged batch hold up the others; keep it on disk for a human.
+			log("error", "Spooled batch %s cannot be read (%s); skipping it, it stays in the %s store for inspection",
+				segment.name, tostring(err), opts.store_name or "spool");
+			table.remove(segments, 1);
+			self.depth = self.depth - segment.count;
 		end
-		return segment;
 	end
 
 	--- Forget the oldest segment once the receiver has stored it.

@@ -15,7 +15,9 @@ local function memory_store()
 		table.insert(lists[user], value);
 		return #lists[user];
 	end
+	store.broken = {}; -- segments whose file no longer parses (a crash mid-write)
 	function store:find(user)
+		if store.broken[user] then return nil, "Error reading storage"; end
 		local items, i = lists[user] or {}, 0;
 		return function ()
 			i = i + 1;
@@ -71,10 +73,12 @@ local function new_id() counter = counter + 1; return ("00000000-0000-4000-8000-
 -- One life of the server: a spool over `store` and an outbox posting into `requests`.
 local function server(store, clock, options)
 	options = options or {};
-	local requests, logs = {}, {};
+	local requests = {};
+	local logs = {};
+	local function log(level, fmt, ...) logs[#logs + 1] = { level = level, text = fmt:format(...) }; end
 	local spool = spool_lib.new(store, {
 		batch_size = options.batch_size or 3; max_queue = options.max_queue or 100;
-		new_id = new_id; now = clock.now;
+		new_id = new_id; now = clock.now; log = log;
 		wrap = function (text) return { text = text }; end;
 		unwrap = function (value) return value.text; end;
 	});
@@ -85,7 +89,7 @@ local function server(store, clock, options)
 		policy = { base = 1, cap = 60, max_wait = 3600 };
 		now = clock.now; schedule = clock.schedule;
 		random = function () return 0; end; -- backoff = its lower bound, so timings are exact
-		log = function (level, fmt, ...) logs[#logs + 1] = { level = level, text = fmt:format(...) }; end;
+		log = log;
 		sign = function (msg_id, timestamp) return { ["webhook-id"] = msg_id, ["webhook-timestamp"] = tostring(timestamp) }; end;
 		post = function (body, headers, done)
 			local request = { body = body, headers = headers, done = done };
@@ -296,6 +300,45 @@ describe("spool across restarts", function ()
 		assert.equal("e6,e7", ids_in(second.requests[4]));
 		second.requests[4].done(200);
 		assert.equal(0, store:total());
+	end);
+
+	it("leaves a batch it cannot read on disk, says so, and sends the others", function ()
+		local clock, store = fake_clock(), memory_store();
+		local first = server(store, clock, { batch_size = 2 });
+		first.outbox.stop();
+		add(first, 1, 6); -- three sealed batches, nothing sent (stopped)
+		local names = {};
+		for name in store:users() do names[#names + 1] = name; end
+		table.sort(names);
+		store.broken[names[2]] = true;
+
+		local second = server(store, clock, { batch_size = 2 });
+		assert.equal(4, second.waiting);
+		assert.truthy(second.logs[1].text:find(names[2], 1, true));
+		assert.equal("error", second.logs[1].level);
+		second.requests[1].done(200);
+		assert.equal("e5,e6", ids_in(second.requests[2]));
+		second.requests[2].done(200);
+		assert.is_not_nil(store.lists[names[2]], "the unreadable batch must stay on disk");
+	end);
+
+	it("skips a batch that became unreadable after load", function ()
+		local clock, store = fake_clock(), memory_store();
+		local s = server(store, clock, { batch_size = 2, flush_interval = 100 });
+		s.outbox.add('{"id":"e1"}');
+		s.outbox.add('{"id":"e2"}');
+		s.outbox.add('{"id":"e3"}');
+		s.outbox.add('{"id":"e4"}');
+		local second_batch;
+		for name in store:users() do if name:match("^0+2%-") then second_batch = name; end end
+		store.broken[second_batch] = true;
+		s.requests[1].done(200);
+		assert.equal(1, #s.requests); -- nothing readable left to send
+		assert.equal(0, s.spool.depth);
+		assert.equal("error", s.logs[#s.logs].level);
+		s.outbox.add('{"id":"e5"}');
+		s.outbox.add('{"id":"e6"}');
+		assert.equal("e5,e6", ids_in(s.requests[2]));
 	end);
 
 	it("ignores answers that arrive after stop()", function ()
