@@ -230,7 +230,7 @@ def up(
         _err(f"created {config_path} with defaults (edit it and run `jitsictl up` again to change them)")
     config, secrets, project = stack.render_project(config_path, out, xmpp)
     _err(f"rendered {project.directory}; starting the stack…")
-    project.up()
+    project.up(echo=sys.stderr)
     if config.xmpp == "openfire":
         _err("waiting for Openfire to configure it through its REST API…")
         changes = stack.configure_openfire(config, secrets, project, timeout=timeout)
@@ -255,7 +255,7 @@ def down(
     volumes: bool = typer.Option(False, "--volumes", help="Also remove the named volumes (data in config/ stays)."),
 ) -> None:
     """Stop and remove the stack's containers and network (docker compose down)."""
-    _project(out).down(volumes=volumes)
+    _project(out).down(volumes=volumes, echo=sys.stderr)
     typer.echo("the stack is down")
 
 

@@ -26,7 +26,7 @@ import subprocess
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import Sequence, TextIO
 
 COMPOSE_FILE = "docker-compose.yml"
 STDERR_TAIL_LINES = 15
@@ -178,24 +178,16 @@ class ComposeProject:
 
     # -- commands -------------------------------------------------------------------------------
 
-    def up(self, services: Sequence[str] = ()) -> None:
-        """`up -d`: create and start every service (or the given ones) in the background."""
-        self.run("up", "--detach", "--remove-orphans", *services)
+    def up(self, services: Sequence[str] = (), *, echo: TextIO | None = None) -> None:
+        """`up -d`: create and start every service (or the given ones) in the background.
 
-    def down(self, *, volumes: bool = False) -> None:
+        `echo`: a stream that receives Compose's progress lines as they come (pulls and builds
+        can take minutes); they are also kept for the error message."""
+        self.run("up", "--detach", "--remove-orphans", *services, echo=echo)
+
+    def down(self, *, volumes: bool = False, echo: TextIO | None = None) -> None:
         """`down`: stop and remove the containers and networks; named volumes too with `volumes`."""
-        self.run("down", "--remove-orphans", *(["--volumes"] if volumes else []))
-
-    def stop(self, services: Sequence[str] = ()) -> None:
-        self.run("stop", *services)
-
-    def logs(self, services: Sequence[str] = (), *, follow: bool = False) -> int:
-        """Streams `logs` to this process's stdout (not captured); returns Compose's exit code."""
-        command = self._command("logs", *(["--follow"] if follow else []), *services)
-        try:
-            return subprocess.run(command, env=self._environ(), cwd=self.directory).returncode
-        except KeyboardInterrupt:
-            return 130
+        self.run("down", "--remove-orphans", *(["--volumes"] if volumes else []), echo=echo)
 
     def config(self, *, quiet: bool = False) -> str:
         """`config`: the project as Compose resolves it (validates the file and .env)."""
@@ -232,12 +224,18 @@ class ComposeProject:
         environ.update(self.env)
         return environ
 
-    def run(self, *args: str, timeout: float | None = None) -> str:
-        """Runs one compose subcommand; returns its stdout or raises ComposeError."""
+    def run(self, *args: str, timeout: float | None = None, echo: TextIO | None = None) -> str:
+        """Runs one compose subcommand; returns its stdout or raises ComposeError.
+
+        With `echo`, Compose's stderr (its progress) is copied there line by line as well."""
         command = self._command(*args)
         try:
-            result = subprocess.run(command, capture_output=True, text=True, env=self._environ(),
-                                    cwd=self.directory, timeout=timeout)
+            if echo is None:
+                result = subprocess.run(command, capture_output=True, text=True,
+                                        env=self._environ(), cwd=self.directory, timeout=timeout)
+                returncode, stdout, stderr = result.returncode, result.stdout, result.stderr
+            else:
+                returncode, stdout, stderr = self._run_echoing(command, echo, timeout)
         except subprocess.TimeoutExpired as exc:
             stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else ""
             raise ComposeError(f"`docker compose {args[0]}` did not finish within {timeout:.0f} s.",
@@ -245,11 +243,36 @@ class ComposeProject:
         except OSError as exc:
             raise ComposeNotFound(f"Could not run {command[0]}: {exc.strerror}.",
                                   hint="Reinstall Docker Compose or set JITSICTL_COMPOSE.") from None
-        if result.returncode != 0:
+        if returncode != 0:
             raise ComposeError(
-                f"`docker compose {' '.join(args)}` failed (exit {result.returncode}):",
-                stderr_tail=_tail(result.stderr or result.stdout),
-                hint=hint_for(result.stderr + result.stdout),
-                returncode=result.returncode,
+                f"`docker compose {' '.join(args)}` failed (exit {returncode})"
+                + (" (its output is above)" if echo is not None else ":"),
+                stderr_tail="" if echo is not None else _tail(stderr or stdout),
+                hint=hint_for(stderr + stdout),
+                returncode=returncode,
             )
-        return result.stdout
+        return stdout
+
+    def _run_echoing(self, command: list[str], echo: TextIO,
+                     timeout: float | None) -> tuple[int, str, str]:
+        import collections
+        import threading
+
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, env=self._environ(), cwd=self.directory)
+        kept: collections.deque[str] = collections.deque(maxlen=200)
+        stdout_parts: list[str] = []
+        reader = threading.Thread(target=lambda: stdout_parts.append(process.stdout.read()),
+                                  daemon=True)
+        reader.start()
+        for line in process.stderr:
+            kept.append(line)
+            echo.write(f"  {line}" if line.strip() else line)
+            echo.flush()
+        try:
+            returncode = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise subprocess.TimeoutExpired(command, timeout, stderr="".join(kept).encode())
+        reader.join()
+        return returncode, "".join(stdout_parts), "".join(kept)
