@@ -194,9 +194,10 @@ class Storage:
         if not dirty:
             return
         stmt = self._insert(rooms)
-        stmt = stmt.on_conflict_do_update(index_elements=["jid"],
-                                          set_={"dirty_from_ms": _earlier(rooms.c.dirty_from_ms, stmt.excluded.dirty_from_ms)})
-        conn.execute(stmt, [{"jid": jid, "dirty_from_ms": ms} for jid, ms in sorted(dirty.items())])
+        stmt = stmt.on_conflict_do_update(index_elements=["jid"], set_={
+            "dirty_from_ms": _earlier(rooms.c.dirty_from_ms, stmt.excluded.dirty_from_ms),
+            "version": rooms.c.version + 1})
+        conn.execute(stmt, [{"jid": jid, "dirty_from_ms": ms, "version": 1} for jid, ms in sorted(dirty.items())])
 
     def _track_instances(self, conn: Connection, rows: list[dict]) -> None:
         """Record new server instances; when one shows that an older one died, or a dead one's
@@ -254,40 +255,75 @@ class Storage:
         return len(dirty)
 
     def _refresh_room(self, jid: str, compute, summarize) -> None:
-        with self.write() as conn:
-            dirty_from = conn.execute(select(rooms.c.dirty_from_ms).where(rooms.c.jid == jid)
-                                      .with_for_update()).scalar()
-            if dirty_from is None:
-                return  # another worker refreshed it meanwhile
-            # Recompute whole meetings: from the start of the first meeting still open or
-            # ending at or after the dirty point.
-            first_affected = conn.execute(select(func.min(meetings.c.started_ms)).where(
-                meetings.c.room_jid == jid,
-                (meetings.c.ended_ms.is_(None)) | (meetings.c.ended_ms >= dirty_from))).scalar()
-            start = dirty_from if first_affected is None else min(dirty_from, first_affected)
-            stale = set(conn.execute(select(meetings.c.id).where(meetings.c.room_jid == jid,
-                                                                 meetings.c.started_ms >= start)).scalars())
-            if stale:
-                conn.execute(delete(meeting_courses).where(meeting_courses.c.meeting.in_(stale)))
-                conn.execute(delete(meetings).where(meetings.c.id.in_(stale)))
-            for computed in self._meetings_from(conn, jid, start, compute):
-                self._save_meetings(conn, computed, summarize)
-            conn.execute(update(rooms).where(rooms.c.jid == jid).values(dirty_from_ms=None))
+        """Recompute a room's meetings from its dirty point on.
+
+        The computation reads a snapshot without holding the write lock, so ingest never waits
+        for it; its result is written only if no event reached the room meanwhile (the room's
+        `version`). After two lost races the room is recomputed under the lock.
+        """
+        for attempt in range(3):
+            locked = attempt == 2
+            with (self.write() if locked else self.read()) as conn:
+                query = select(rooms.c.dirty_from_ms, rooms.c.version).where(rooms.c.jid == jid)
+                state = conn.execute(query.with_for_update() if locked else query).first()
+                if state is None or state.dirty_from_ms is None:
+                    return  # another worker refreshed it meanwhile
+                start = self._first_affected(conn, jid, state.dirty_from_ms)
+                rows, courses = [], []
+                for computed in self._meetings_from(conn, jid, start, compute):
+                    for meeting in computed:
+                        row = meeting_index_row(meeting)
+                        row.update(summarize(meeting))
+                        rows.append(row)
+                        courses.extend({"meeting": row["id"], "course": c} for c in sorted(meeting_course_ids(meeting)))
+                if locked:
+                    self._replace_meetings(conn, jid, start, rows, courses)
+                    return
+            with self.write() as conn:
+                version = conn.execute(select(rooms.c.version).where(rooms.c.jid == jid).with_for_update()).scalar()
+                if version == state.version:
+                    self._replace_meetings(conn, jid, start, rows, courses)
+                    return
+
+    @staticmethod
+    def _first_affected(conn: Connection, jid: str, dirty_from: int) -> int:
+        """Recompute whole meetings: from the start of the first meeting still open or ending at
+        or after the dirty point."""
+        first = conn.execute(select(func.min(meetings.c.started_ms)).where(
+            meetings.c.room_jid == jid,
+            (meetings.c.ended_ms.is_(None)) | (meetings.c.ended_ms >= dirty_from))).scalar()
+        return dirty_from if first is None else min(dirty_from, first)
+
+    def _replace_meetings(self, conn: Connection, jid: str, start: int, rows: list[dict], courses: list[dict]) -> None:
+        """Meetings of the room from `start` on replaced by `rows`; the room is clean again."""
+        stale = select(meetings.c.id).where(meetings.c.room_jid == jid, meetings.c.started_ms >= start)
+        ids = [r["id"] for r in rows]
+        conn.execute(delete(meeting_courses).where(meeting_courses.c.meeting.in_(stale)))
+        conn.execute(delete(meetings).where(meetings.c.room_jid == jid, meetings.c.started_ms >= start))
+        for first in range(0, len(ids), 500):
+            chunk = ids[first:first + 500]
+            conn.execute(delete(meeting_courses).where(meeting_courses.c.meeting.in_(chunk)))
+            conn.execute(delete(meetings).where(meetings.c.id.in_(chunk)))
+        if rows:
+            conn.execute(meetings.insert(), rows)
+        if courses:
+            conn.execute(meeting_courses.insert(), courses)
+        conn.execute(update(rooms).where(rooms.c.jid == jid).values(dirty_from_ms=None))
 
     def _meetings_from(self, conn: Connection, jid: str, start: int, compute) -> Iterator[list]:
         """The room's meetings from `start` on, window by window, in bounded memory.
 
-        A window holds about REFRESH_WINDOW_EVENTS events; the meetings it finishes are final
-        (nothing after a meeting's end changes it), and the next window starts at the first
-        meeting it could not finish. A meeting bigger than a window doubles the window.
+        A window holds about REFRESH_WINDOW_EVENTS events and ends where a meeting of the room
+        begins; the meetings it finishes are final (nothing after a meeting's end changes it),
+        and the next window starts at the first meeting it could not finish. A meeting bigger
+        than a window doubles the window.
         """
         size = self.refresh_window_events
         while True:
-            window_end = conn.execute(
-                select(events.c.time_ms).where(events.c.main_room_jid == jid, events.c.time_ms >= start)
-                .order_by(events.c.time_ms).offset(size).limit(1)).scalar()
+            window_end = self._window_end(conn, jid, start, size)
             room_events = self._events_between(conn, jid, start, None if window_end is None else window_end - 1)
             computed = compute(room_events, self.instance_info(conn, room_events))
+            del room_events
             if window_end is None:
                 yield computed
                 return
@@ -301,21 +337,18 @@ class Storage:
             yield finished
             start, size = next_start, self.refresh_window_events
 
-    def _save_meetings(self, conn: Connection, computed: list, summarize) -> None:
-        rows, courses = [], []
-        for m in computed:
-            row = meeting_index_row(m)
-            row.update(summarize(m))
-            rows.append(row)
-            courses.extend({"meeting": row["id"], "course": c} for c in sorted(meeting_course_ids(m)))
-        if not rows:
-            return
-        ids = [r["id"] for r in rows]
-        conn.execute(delete(meeting_courses).where(meeting_courses.c.meeting.in_(ids)))
-        conn.execute(delete(meetings).where(meetings.c.id.in_(ids)))
-        conn.execute(meetings.insert(), rows)
-        if courses:
-            conn.execute(meeting_courses.insert(), courses)
+    @staticmethod
+    def _window_end(conn: Connection, jid: str, start: int, size: int) -> int | None:
+        """Where a window of about `size` events from `start` ends: at the next room.created of
+        the room after that many events. None: the rest of the room fits in this window."""
+        nth = conn.execute(select(events.c.time_ms).where(events.c.main_room_jid == jid, events.c.time_ms >= start)
+                           .order_by(events.c.time_ms).offset(size).limit(1)).scalar()
+        if nth is None:
+            return None
+        boundary = conn.execute(select(func.min(events.c.time_ms)).where(
+            events.c.main_room_jid == jid, events.c.room_jid == jid, events.c.type == "room.created",
+            events.c.time_ms >= nth)).scalar()
+        return boundary if boundary is not None and boundary > start else None
 
     def _events_between(self, conn: Connection, jid: str, start_ms: int, end_ms: int | None) -> list[dict]:
         query = select(events.c.body).where(events.c.main_room_jid == jid, events.c.time_ms >= start_ms)

@@ -44,6 +44,9 @@ rooms = Table(
     "rooms", metadata,
     Column("jid", String(512), primary_key=True),
     Column("dirty_from_ms", BigInteger),
+    # Bumped by every ingest that touches the room: a refresh computed from an older snapshot
+    # is not written.
+    Column("version", BigInteger, nullable=False, default=0),
     Index("ix_rooms_dirty", "dirty_from_ms"),
 )
 

@@ -90,3 +90,28 @@ def test_a_restart_closes_meetings_already_shown_as_running(app, client, sender,
     assert sender.post(late).status_code == 200
     first = sorted(client.get("/v1/meetings", headers=auth).get_json()["meetings"], key=lambda m: m["started_at"])[0]
     assert first["ended_at"] == vectors.format_time(base + dt.timedelta(seconds=700))
+
+
+def test_events_arriving_during_a_refresh_are_not_lost(app, sender, auth, client):
+    """The refresh computes without the write lock; an ingest in the middle of it must win."""
+    vector = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json")
+    base = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=2)
+    events = vector.materialize(base)
+    destroyed = events[-1]
+    assert destroyed["type"] == "room.destroyed"
+    sender.post_all(events[:-1])
+    attendance = app.extensions["attendance"]
+    storage = app.extensions["storage"]
+    calls = []
+
+    def compute_while_the_meeting_ends(room_events, instances):
+        calls.append(len(room_events))
+        if len(calls) == 1:  # the plugin delivers the destroy while the first computation runs
+            storage.store([destroyed], str(uuid.uuid4()))
+        return attendance._compute(room_events, instances)
+
+    storage.refresh(compute_while_the_meeting_ends, attendance._summarize)
+    in_room = sum("room" in e for e in events)
+    assert calls == [in_room - 1, in_room]  # first result discarded, recomputed with the destroy
+    meeting, = client.get("/v1/meetings", headers=auth).get_json()["meetings"]
+    assert meeting["ended_at"] == destroyed["time"] and meeting["closed_by"] == "room.destroyed"

@@ -42,6 +42,7 @@ def upgrade() -> None:
         "rooms",
         sa.Column("jid", sa.String(512), primary_key=True),
         sa.Column("dirty_from_ms", sa.BigInteger),
+        sa.Column("version", sa.BigInteger, nullable=False),
     )
     op.create_index("ix_rooms_dirty", "rooms", ["dirty_from_ms"])
     op.create_table(
