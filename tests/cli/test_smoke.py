@@ -39,13 +39,17 @@ class Site:
     """B2's AttendanceStack (real receiver + Prosody with the module) and a jitsictl.yaml (auth
     jwt) whose secrets file holds that environment's JWT secret and receiver admin password."""
 
-    def __init__(self, root: Path, *, module_secret: str | None = None, **stack_options) -> None:
+    def __init__(self, root: Path, *, auth: str = "jwt", module_secret: str | None = None,
+                 **stack_options) -> None:
         self.root = root
         self.stack = AttendanceStack(root / "environment", **stack_options)
         if module_secret:  # the module signs with a secret the receiver does not know
             self.prosody.muc_options["presence_logger_secret"] = module_secret
-        result = jitsictl("init", "--non-interactive", "--auth", "jwt", "--jwt-app-id",
-                          self.prosody.jwt_app_id, cwd=root)
+        if auth == "none":  # anonymous logins, as docker-jitsi-meet's ENABLE_AUTH=0
+            self.prosody.global_options["test_jwt_allow_empty_token"] = True
+        result = jitsictl("init", "--non-interactive", "--auth", auth,
+                          *(["--jwt-app-id", self.prosody.jwt_app_id] if auth == "jwt" else []),
+                          cwd=root)
         assert result.returncode == 0, result.stderr
         secrets_path = secrets_mod.path_for(root / "jitsictl.yaml")
         values, _ = secrets_mod.read(secrets_path)
@@ -99,6 +103,17 @@ def test_smoke_passes_when_attendance_matches_what_was_done(tmp_path):
         text = site.smoke("--participants", "2")
         assert text.returncode == 0, text.stdout + text.stderr
         assert "smoke passed: meeting" in text.stdout and "2 participants" in text.stdout
+
+
+def test_smoke_with_anonymous_participants_matches_them_by_name(tmp_path):
+    """auth none (jitsictl's default): no tokens, so no ids; the names identify participants."""
+    with Site(tmp_path, auth="none") as site:
+        result = site.smoke("--participants", "2", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    people = report["attendance"]["participants"]
+    assert sorted(p["name"] for p in people) == ["Smoke Tester 1 (renamed)", "Smoke Tester 2"]
+    assert all(p["user_id"] is None and p["email"] is None for p in people)
 
 
 def test_smoke_fails_with_a_diff_when_claims_do_not_reach_the_receiver(tmp_path):
