@@ -1,5 +1,6 @@
--- Sends spooled events to the receiver: batches (a batch leaves when it holds batch_size events or
--- flush_interval after its first event), one request at a time, oldest first; a batch is removed
+-- Sends spooled events to the receiver: batches (a batch leaves when it holds batch_size events, or
+-- flush_interval after its first event, or as soon as the previous request is answered), one
+-- request at a time, oldest first; a batch is removed
 -- from the spool only after a 2xx; failures wait an exponential backoff with jitter (at least what
 -- Retry-After asks), then the same batch goes again with the same webhook-id.
 --
@@ -111,10 +112,17 @@ function outbox.new(o)
 		end
 	end
 
+	-- Send the oldest waiting batch, if nothing is in flight or waiting for a retry. When only the
+	-- open batch is left, it goes too: its events arrived while the previous request was out, and
+	-- there is no reason to make them wait longer.
 	function kick()
 		if stopped or in_flight or retry_timer then return; end
 		while true do
 			local segment, err = spool.head();
+			if not segment and spool.seal() then
+				if flush_timer then flush_timer:stop(); flush_timer = nil; end
+				segment, err = spool.head();
+			end
 			if not segment then
 				if err then log("error", "Cannot read the spool: %s", tostring(err)); end
 				return;
@@ -153,7 +161,9 @@ function outbox.new(o)
 		elseif not flush_timer then
 			flush_timer = o.schedule(o.flush_interval, function ()
 				flush_timer = nil;
-				self.flush();
+				-- While a request is out or a retry is pending, keep filling the open batch: a
+				-- receiver that is away gets full batches later, not one request per event.
+				if not (in_flight or retry_timer) then self.flush(); end
 			end);
 		end
 		return true;

@@ -129,6 +129,40 @@ describe("outbox batching", function ()
 		assert.equal("e4,e5", ids_in(s.requests[2]));
 	end);
 
+	it("sends what arrived during a request as soon as it is answered", function ()
+		local clock, store = fake_clock(), memory_store();
+		local s = server(store, clock, { batch_size = 10, flush_interval = 1 });
+		add(s, 1, 1);
+		clock.advance(1);
+		assert.equal(1, #s.requests);
+		add(s, 2, 3);
+		s.requests[1].done(200);
+		assert.equal(2, #s.requests);
+		assert.equal("e2,e3", ids_in(s.requests[2]));
+	end);
+
+	it("fills whole batches while the receiver is away instead of one request per event", function ()
+		local clock, store = fake_clock(), memory_store();
+		local s = server(store, clock, { batch_size = 5, flush_interval = 1, timeout = 10 ^ 9 });
+		local answered = 0;
+		local function refuse_all()
+			while answered < #s.requests do
+				answered = answered + 1;
+				s.requests[answered].done(503);
+			end
+		end
+		for i = 1, 16 do -- one event every 2 s, far apart compared with the flush interval
+			add(s, i, i);
+			clock.advance(2);
+			refuse_all();
+		end
+		for _, request in ipairs(s.requests) do assert.equal("e1", ids_in(request)); end -- only retries
+		local sizes = {};
+		for _, items in pairs(store.lists) do sizes[#sizes + 1] = #items; end
+		table.sort(sizes);
+		assert.same({ 1, 5, 5, 5 }, sizes); -- the first batch, then full ones
+	end);
+
 	it("keeps one request in flight and sends oldest first", function ()
 		local clock, store = fake_clock(), memory_store();
 		local s = server(store, clock, { batch_size = 2 });
