@@ -48,6 +48,7 @@ function outbox.new(o)
 
 	local function finish(segment, code, retry_after_header, response_body)
 		in_flight = nil;
+		code = tonumber(code) or 0;
 		if stopped then return; end
 		local replayed = delivery.already_stored(code, response_body);
 		if replayed then
@@ -107,7 +108,7 @@ function outbox.new(o)
 				if state.done then return; end
 				log("debug", "Batch %s: no answer within %.1f s, cancelling the request", segment.id, o.timeout);
 				if state.cancel then pcall(state.cancel); end
-				done(0, nil);
+				done(0, nil, ("timed out after %g s"):format(o.timeout));
 			end);
 		end
 	end
