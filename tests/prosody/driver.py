@@ -204,8 +204,11 @@ class VectorRun:
             lines = [f"at {at}: no delivered event matches these expectations:"]
             for i in unmatched:
                 lines.append(f"  expected {self.describe(want[i])}")
-                for j, event in enumerate(got):
-                    lines.append(f"    vs delivered {self.describe(event)}: {'; '.join(problems[(i, j)]) or 'taken'}")
+                # Compare with the delivered events of the same type (all of them if none is).
+                same = [j for j, event in enumerate(got) if event.get("type") == want[i]["type"]]
+                for j in same or range(len(got)):
+                    lines.append(f"    vs delivered {self.describe(got[j])}: "
+                                 f"{'; '.join(problems[(i, j)]) or 'matches, but paired with another expectation'}")
             raise VectorMismatch(self.report("\n".join(lines), got))
         by_expected = {i: j for j, i in pairing.items()}
         return [(want[i], got[by_expected[i]]) for i in range(len(want))]
