@@ -293,8 +293,13 @@ class WebSocketXmppClient:
             self._fail_waiters(self._close_reason)
 
     async def _dispatch(self, element: ET.Element) -> None:
+        if element.tag == s.q(s.NS_STREAMS, "error"):
+            # The server ends the stream and says why (RFC 6120 §4.9), e.g. system-shutdown.
+            self._close_reason = f"stream error from server: {s.stream_error_text(element)}"
+            return
         if element.tag == s.q(s.NS_FRAMING, "close"):
-            self._close_reason = "stream closed by server"
+            if not self._close_reason.startswith("stream error"):
+                self._close_reason = "stream closed by server"
             self._closed.set()
             self._fail_waiters(self._close_reason)
             return

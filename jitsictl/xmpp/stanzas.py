@@ -192,6 +192,17 @@ def sasl_failure_condition(element: ET.Element) -> str:
     return ", ".join(p for p in parts if p) or "failure"
 
 
+def stream_error_text(element: ET.Element) -> str:
+    """`<stream:error>` as `condition (text)`."""
+    condition, text = "undefined-condition", None
+    for child in element:
+        if local_name(child) == "text":
+            text = child.text
+        else:
+            condition = local_name(child)
+    return condition + (f" ({text})" if text else "")
+
+
 def mechanisms(features: ET.Element) -> list[str]:
     found = features.find(q(NS_SASL, "mechanisms"))
     return [m.text for m in found.findall(q(NS_SASL, "mechanism"))] if found is not None else []

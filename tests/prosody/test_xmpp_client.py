@@ -10,7 +10,7 @@ import asyncio
 
 import pytest
 
-from jitsictl.xmpp import (MucJoinError, WebSocketXmppClient, XmppAuthError, XmppConnectError,
+from jitsictl.xmpp import (MucJoinError, WebSocketXmppClient, XmppAuthError, XmppConnectError, XmppDisconnected,
                            XmppStanzaError)
 
 ROOM = "maths-3b@muc.meet.jitsi"
@@ -125,3 +125,15 @@ def test_join_error_is_raised(prosody):
 def _nick(element):
     nick = element.find("{http://jabber.org/protocol/nick}nick")
     return nick.text if nick is not None else None
+
+
+def test_server_shutdown_is_reported_with_its_reason(prosody):
+    async def scenario():
+        alice = client(prosody, prosody.token(ALICE))
+        await alice.connect()
+        await alice.join(ROOM, "Alice")
+        prosody.stop()
+        with pytest.raises(XmppDisconnected, match="system-shutdown"):
+            await alice.send_presence(ROOM, "Alice again")
+
+    run(scenario())
