@@ -18,6 +18,7 @@ from typing import Iterator
 from . import engine, reports
 
 log = logging.getLogger("attendance_logger.attendance")
+READ_REFRESH_BUDGET_SECONDS = 15.0
 
 
 class MeetingNotFound(Exception):
@@ -61,9 +62,14 @@ class Attendance:
         return {"result": json.dumps(reports.meeting_json(meeting), ensure_ascii=False, separators=(",", ":")),
                 "result_settings": self.fingerprint}
 
-    def refresh(self) -> None:
-        """Bring the meetings index up to date with everything ingested so far."""
-        self.storage.refresh(self._compute, self._summarize)
+    def refresh(self, budget_seconds: float | None = READ_REFRESH_BUDGET_SECONDS) -> None:
+        """Bring the meetings index up to date with everything ingested so far.
+
+        A read spends at most `budget_seconds` on it (a bulk import can leave minutes of work),
+        then answers from the index as it stands; the background refresher finishes the rest.
+        """
+        if not self.storage.refresh(self._compute, self._summarize, budget_seconds=budget_seconds):
+            log.warning("meetings index still being brought up to date; this answer may miss recent events")
 
     def meetings(self, **filters) -> list:
         self.refresh()
@@ -108,7 +114,7 @@ class Attendance:
             while True:
                 time.sleep(interval_seconds)
                 try:
-                    self.refresh()
+                    self.refresh(budget_seconds=None)
                 except Exception:  # keep refreshing; the next read refreshes inline anyway
                     log.exception("background refresh of the meetings index failed")
 

@@ -242,48 +242,51 @@ class Storage:
         return conn.execute(select(aggregate(events.c.time_ms)).where(events.c.source_instance == instance)).scalar()
 
     # -- meetings index ------------------------------------------------------------------
-    def refresh(self, compute, summarize) -> int:
-        """Recompute the meetings of dirty rooms; returns how many rooms were refreshed.
+    def refresh(self, compute, summarize, *, budget_seconds: float | None = None) -> bool:
+        """Recompute the meetings of dirty rooms; False if the time budget ran out first.
 
         `compute(events, instances)` runs the engine; `summarize(meeting)` gives the cached
         columns (`result`, `result_settings`) of a meeting. Cheap when nothing is dirty.
         """
+        deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
         with self.read() as conn:
             dirty = conn.execute(select(rooms.c.jid).where(rooms.c.dirty_from_ms.is_not(None))).scalars().all()
         for jid in dirty:
-            self._refresh_room(jid, compute, summarize)
-        return len(dirty)
+            if not self._refresh_room(jid, compute, summarize, deadline):
+                return False
+        return True
 
-    def _refresh_room(self, jid: str, compute, summarize) -> None:
-        """Recompute a room's meetings from its dirty point on.
+    def _refresh_room(self, jid: str, compute, summarize, deadline: float | None) -> bool:
+        """Recompute a room's meetings from its dirty point on, one window at a time.
 
-        The computation reads a snapshot without holding the write lock, so ingest never waits
-        for it; its result is written only if no event reached the room meanwhile (the room's
-        `version`). After two lost races the room is recomputed under the lock.
+        Each window is computed from a read snapshot without the write lock, so ingest never
+        waits for it, and written (moving the dirty point past it) only if no event reached the
+        room meanwhile (`rooms.version`). After three lost races in a row the window is computed
+        under the lock. Returns False when the deadline passed with the room still dirty.
         """
-        for attempt in range(3):
-            locked = attempt == 2
+        lost = 0
+        while True:
+            locked = lost >= 3
             with (self.write() if locked else self.read()) as conn:
                 query = select(rooms.c.dirty_from_ms, rooms.c.version).where(rooms.c.jid == jid)
                 state = conn.execute(query.with_for_update() if locked else query).first()
                 if state is None or state.dirty_from_ms is None:
-                    return  # another worker refreshed it meanwhile
+                    return True  # clean, or another worker refreshed it meanwhile
                 start = self._first_affected(conn, jid, state.dirty_from_ms)
-                rows, courses = [], []
-                for computed in self._meetings_from(conn, jid, start, compute):
-                    for meeting in computed:
-                        row = meeting_index_row(meeting)
-                        row.update(summarize(meeting))
-                        rows.append(row)
-                        courses.extend({"meeting": row["id"], "course": c} for c in sorted(meeting_course_ids(meeting)))
+                finished, next_start = self._compute_window(conn, jid, start, compute)
                 if locked:
-                    self._replace_meetings(conn, jid, start, rows, courses)
-                    return
-            with self.write() as conn:
-                version = conn.execute(select(rooms.c.version).where(rooms.c.jid == jid).with_for_update()).scalar()
-                if version == state.version:
-                    self._replace_meetings(conn, jid, start, rows, courses)
-                    return
+                    self._replace_meetings(conn, jid, start, next_start, finished, summarize)
+                    lost = 0
+            if not locked:
+                with self.write() as conn:
+                    version = conn.execute(select(rooms.c.version).where(rooms.c.jid == jid).with_for_update()).scalar()
+                    if version == state.version:
+                        self._replace_meetings(conn, jid, start, next_start, finished, summarize)
+                        lost = 0
+                    else:
+                        lost += 1
+            if deadline is not None and time.monotonic() > deadline:
+                return False
 
     @staticmethod
     def _first_affected(conn: Connection, jid: str, dirty_from: int) -> int:
@@ -294,29 +297,37 @@ class Storage:
             (meetings.c.ended_ms.is_(None)) | (meetings.c.ended_ms >= dirty_from))).scalar()
         return dirty_from if first is None else min(dirty_from, first)
 
-    def _replace_meetings(self, conn: Connection, jid: str, start: int, rows: list[dict], courses: list[dict]) -> None:
-        """Meetings of the room from `start` on replaced by `rows`; the room is clean again."""
+    def _replace_meetings(self, conn: Connection, jid: str, start: int, next_start: int | None,
+                          computed: list, summarize) -> None:
+        """The room's meetings starting in [start, next_start) replaced by `computed`; the room
+        stays dirty from `next_start` (clean when it is None)."""
         stale = select(meetings.c.id).where(meetings.c.room_jid == jid, meetings.c.started_ms >= start)
-        ids = [r["id"] for r in rows]
-        conn.execute(delete(meeting_courses).where(meeting_courses.c.meeting.in_(stale)))
-        conn.execute(delete(meetings).where(meetings.c.room_jid == jid, meetings.c.started_ms >= start))
-        for first in range(0, len(ids), 500):
-            chunk = ids[first:first + 500]
-            conn.execute(delete(meeting_courses).where(meeting_courses.c.meeting.in_(chunk)))
-            conn.execute(delete(meetings).where(meetings.c.id.in_(chunk)))
+        if next_start is not None:
+            stale = stale.where(meetings.c.started_ms < next_start)
+        rows, courses = [], []
+        for meeting in computed:
+            row = meeting_index_row(meeting)
+            row.update(summarize(meeting))
+            rows.append(row)
+            courses.extend({"meeting": row["id"], "course": c} for c in sorted(meeting_course_ids(meeting)))
+        doomed = set(conn.execute(stale).scalars()) | {r["id"] for r in rows}
+        if doomed:
+            conn.execute(delete(meeting_courses).where(meeting_courses.c.meeting.in_(doomed)))
+            conn.execute(delete(meetings).where(meetings.c.id.in_(doomed)))
         if rows:
             conn.execute(meetings.insert(), rows)
         if courses:
             conn.execute(meeting_courses.insert(), courses)
-        conn.execute(update(rooms).where(rooms.c.jid == jid).values(dirty_from_ms=None))
+        conn.execute(update(rooms).where(rooms.c.jid == jid).values(dirty_from_ms=next_start))
 
-    def _meetings_from(self, conn: Connection, jid: str, start: int, compute) -> Iterator[list]:
-        """The room's meetings from `start` on, window by window, in bounded memory.
+    def _compute_window(self, conn: Connection, jid: str, start: int, compute) -> tuple[list, int | None]:
+        """The meetings of one window of the room from `start`, and where the next one starts.
 
-        A window holds about REFRESH_WINDOW_EVENTS events and ends where a meeting of the room
-        begins; the meetings it finishes are final (nothing after a meeting's end changes it),
-        and the next window starts at the first meeting it could not finish. A meeting bigger
-        than a window doubles the window.
+        A window holds about `refresh_window_events` events and ends where a meeting of the
+        room begins. The meetings it finishes are final (nothing after a meeting's end changes
+        it); the next window starts at the first meeting it could not finish (None: this window
+        reached the room's last event, and every meeting in it is returned, running ones too).
+        A meeting bigger than a window doubles the window.
         """
         size = self.refresh_window_events
         while True:
@@ -325,17 +336,14 @@ class Storage:
             computed = compute(room_events, self.instance_info(conn, room_events))
             del room_events
             if window_end is None:
-                yield computed
-                return
+                return computed, None
             finished = [m for m in computed if m.ended_at is not None and to_ms(m.ended_at) < window_end]
             finished_ids = {id(m) for m in finished}
             unfinished = [to_ms(m.started_at) for m in computed if id(m) not in finished_ids]
             next_start = min(unfinished) if unfinished else window_end
-            if next_start == start:
-                size *= 2
-                continue
-            yield finished
-            start, size = next_start, self.refresh_window_events
+            if next_start > start:
+                return finished, next_start
+            size *= 2
 
     @staticmethod
     def _window_end(conn: Connection, jid: str, start: int, size: int) -> int | None:

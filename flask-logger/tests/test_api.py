@@ -117,3 +117,15 @@ def test_a_running_meeting_is_listed_and_computed_up_to_now(client, sender):
     attendance = client.get(f"/v1/meetings/{meeting['id']}/attendance", headers=basic_auth()).get_json()
     assert attendance["running"] is True
     assert all(p["still_present"] and p["last_leave"] is None for p in attendance["participants"])
+
+
+def test_healthz_reports_an_unreachable_database():
+    from attendance_logger import create_app
+    from logger_helpers import ADMIN_PASSWORD, WEBHOOK_SECRET, free_port
+
+    app = create_app({"DATABASE_URL": f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none",
+                      "WEBHOOK_SECRET": WEBHOOK_SECRET, "ADMIN_PASSWORD": ADMIN_PASSWORD, "AUTO_MIGRATE": False,
+                      "REFRESH_INTERVAL_SECONDS": 0})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unhealthy", "database": "unreachable"}
