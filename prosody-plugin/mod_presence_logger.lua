@@ -145,7 +145,7 @@ local outbox = outbox_lib.new({
 		return module:add_timer(delay, function () fn(); end);
 	end;
 	post = function (body, headers, done)
-		local request = http.request(cfg.url, { method = "POST"; body = body; headers = headers; suppress_errors = true },
+		local request = http.request(cfg.url, { method = "POST"; body = body; headers = headers; suppress_errors = true; suppress_url = true },
 			function (response_body, code, response)
 				local answered = code ~= 0 and type(response) == "table";
 				local retry_after = answered and type(response.headers) == "table" and response.headers["retry-after"] or nil;
