@@ -84,3 +84,28 @@ def test_graceful_prosody_restart_keeps_the_spool(tmp_path):
     finally:
         prosody.stop()
         receiver.stop()
+
+
+@pytest.mark.slow
+def test_a_hanging_receiver_never_blocks_joins_and_loses_nothing(tmp_path):
+    """The receiver takes 30 s to answer and the module gives up after 1 s: participants still
+    join and leave (the clients' own 30 s timeout would fail otherwise), and once the receiver
+    answers promptly again every event is there (retries may repeat ids; that is harmless)."""
+    from tests.prosody.receivers import CaptureReceiver
+
+    receiver = CaptureReceiver(delay=30).start()
+    prosody = logger_prosody(tmp_path / "prosody", receiver.url, receiver.secret, timeout=1)
+    prosody.start()
+    try:
+        result = asyncio.run(crowd(prosody, rooms=2, per_room=10))
+        assert len(result.occupants) == 20
+        prosody.wait_for_log("did not accept batch", timeout=10)
+        receiver.delay = 0
+        wanted = expected_crowd_events(2, 10) + Counter({"source.started": 1})
+        events = wait_for_events(receiver, sum(wanted.values()), timeout=60)
+        assert Counter(e["type"] for e in events) == wanted
+        check_each_occupant_once(events, result.occupants)
+        assert receiver.rejected == 0                     # every attempt was correctly signed
+    finally:
+        prosody.stop()
+        receiver.stop()
