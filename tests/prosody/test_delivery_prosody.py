@@ -1,8 +1,8 @@
 """Delivery under failure, with a real Prosody, the real module and the real receiver (SQLite).
 
 Outage: the receiver is stopped while 200 participants join and leave, then started again; every
-event must then be stored exactly once. Restart: Prosody is restarted gracefully while its spool
-holds undelivered events; nothing may be lost once both are back.
+event must then be stored exactly once. Restart: Prosody is restarted, gracefully or by SIGKILL,
+while its spool holds undelivered events; nothing may be lost once both are back.
 """
 from __future__ import annotations
 
@@ -61,7 +61,8 @@ def test_receiver_outage_while_200_participants_come_and_go(tmp_path):
 
 
 @pytest.mark.slow
-def test_graceful_prosody_restart_keeps_the_spool(tmp_path):
+@pytest.mark.parametrize("graceful", [True, False], ids=["graceful restart", "kill -9 and start"])
+def test_prosody_restart_keeps_the_spool(tmp_path, graceful):
     receiver = RealReceiver(tmp_path / "receiver").start()
     prosody = logger_prosody(tmp_path / "prosody", receiver.url, receiver.secret)
     prosody.start()
@@ -70,7 +71,7 @@ def test_graceful_prosody_restart_keeps_the_spool(tmp_path):
         receiver.stop()
         result = asyncio.run(crowd(prosody, rooms=2, per_room=5))
         log_mark = prosody.log_size()
-        prosody.restart(graceful=True)
+        prosody.restart(graceful=graceful)
         line = prosody.wait_for_log("waiting in the spool", since=log_mark, timeout=10)
         waiting = int(re.search(r"(\d+) event\(s\) from before", line).group(1))
         assert waiting >= 2 * (2 + 2 * 5), line                       # the crowd's events survived
