@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
+import jwt
 import pytest
 
 from jitsictl.xmpp import (MucJoinError, WebSocketXmppClient, XmppAuthError, XmppConnectError, XmppDisconnected,
@@ -61,6 +62,13 @@ def test_rejected_tokens_say_why(prosody):
     assert "token expired" in run(attempt(prosody.token(ALICE, ttl=-60)))
     assert "bad token signature" in run(attempt(prosody.token(ALICE, secret="another-secret-of-32-bytes-len!!")))
     assert "token required" in run(attempt(None))
+    assert "token issuer not accepted" in run(attempt(prosody.token({**ALICE, "iss": "someone-else"})))
+    assert "token not yet valid" in run(attempt(prosody.token({**ALICE, "nbf": 4102444800})))
+    unsigned = jwt.encode({"iss": prosody.jwt_app_id, "exp": 4102444800, **ALICE}, key=None, algorithm="none")
+    assert "malformed token" in run(attempt(unsigned))
+    hs512 = jwt.encode({"iss": prosody.jwt_app_id, "exp": 4102444800, **ALICE}, prosody.jwt_secret, algorithm="HS512")
+    assert "unsupported token algorithm" in run(attempt(hs512))
+    assert "malformed token" in run(attempt("not-a-jwt"))
 
 
 def test_token_never_appears_in_error_messages(prosody):
