@@ -18,7 +18,7 @@ published ports. How they reach the containers (`probe_via`):
 - `ip`: from this host to the container's address on the project network. Used when the engine
   is local and rootful on Linux (a unix socket, no `rootless` security option): the project's
   bridge network is then routable from the host, and the probe needs nothing inside the image.
-- `exec`: inside the container, through `docker exec` of `curl`, else `wget`, else `python3`
+- `exec`: inside the container, through `docker exec` of `curl`, else `python3`, else `wget`
   (the Jitsi images ship curl). Used for remote engines (tcp://, ssh://), rootless engines and
   Docker Desktop, where container addresses are not reachable from the host.
 
@@ -167,15 +167,17 @@ def choose_probe_via(client) -> str:
     forced = os.environ.get("JITSICTL_PROBE_VIA")
     if forced in ("ip", "exec"):
         return forced
-    base_url = str(getattr(client.api, "base_url", ""))
-    local = base_url.startswith(("http+unix://", "http+docker://")) or "localunixsocket" in base_url
+    # The SDK names a unix socket engine http+docker://localhost (ssh:// is http+docker://ssh).
+    local = str(getattr(client.api, "base_url", "")) == "http+docker://localhost"
     if not local or not sys.platform.startswith("linux"):
         return "exec"
     try:
-        security = client.info().get("SecurityOptions") or []
+        info = client.info()
     except Exception:
         return "exec"
-    return "exec" if any("rootless" in option for option in security) else "ip"
+    rootless = any("rootless" in option for option in info.get("SecurityOptions") or [])
+    desktop = "Docker Desktop" in str(info.get("OperatingSystem", ""))  # engine in a VM
+    return "exec" if rootless or desktop else "ip"
 
 
 # -- probes -------------------------------------------------------------------------------------

@@ -204,18 +204,30 @@ def test_doctor_passes_with_the_stack_holding_its_own_ports(site, docker_engine)
     assert names["media"]["status"] == "warn"  # no jvb_advertise_ips in this config
 
 
-def test_doctor_fails_on_a_port_taken_by_another_program(tmp_path, docker_engine):  # noqa: F811
+def test_a_port_taken_by_another_program_fails_doctor_and_up_with_a_hint(tmp_path,
+                                                                        docker_engine):  # noqa: F811
+    docker_engine.client().images.get(standin_image("logger")).tag("jitsictl-logger",
+                                                                    tag=__version__)
     with socket.socket() as taken:
         taken.bind(("0.0.0.0", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        assert jitsictl("init", "--non-interactive", "--http-port", str(port),
-                        cwd=tmp_path).returncode == 0
-        result = jitsictl("doctor", cwd=tmp_path, env=docker_engine.env())
-    no_traceback(result)
-    assert result.returncode == 1
-    assert f"[fail] port http: {port}/tcp on 0.0.0.0 is not available" in result.stdout
-    assert "[  ok] engine" in result.stdout
+        assert jitsictl("init", "--non-interactive", "--image-repository", "jitsictl-test",
+                        "--image-version", "standin", "--http-port", str(port),
+                        "--https-port", str(free_port()), "--attendance-port", str(free_port()),
+                        "--jvb-port", str(free_udp_port()), cwd=tmp_path).returncode == 0
+        doctor = jitsictl("doctor", cwd=tmp_path, env=docker_engine.env())
+        try:
+            up = jitsictl("up", cwd=tmp_path, env=docker_engine.env())
+        finally:
+            jitsictl("down", "--volumes", cwd=tmp_path, env=docker_engine.env())
+    no_traceback(doctor)
+    assert doctor.returncode == 1
+    assert f"[fail] port http: {port}/tcp on 0.0.0.0 is not available" in doctor.stdout
+    assert "[  ok] engine" in doctor.stdout
+    no_traceback(up)
+    assert up.returncode == 2, up.stderr
+    assert "hint: A published port is taken by another program" in up.stderr
 
 
 def test_down_volumes_removes_containers_and_network(site, docker_engine):  # noqa: F811
