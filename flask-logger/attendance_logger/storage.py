@@ -91,7 +91,7 @@ def _earlier(column, candidate):
 
 
 class Storage:
-    def __init__(self, url: str, *, replay_window_seconds: int = 600, refresh_window_events: int = 25_000):
+    def __init__(self, url: str, *, replay_window_seconds: int = 600, refresh_window_events: int = 10_000):
         self.url = url
         self.refresh_window_events = refresh_window_events
         self.replay_window_ms = replay_window_seconds * 1000
