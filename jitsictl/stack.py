@@ -240,7 +240,7 @@ def _probe_exec(container, spec: ProbeSpec) -> ProbeResult:
     url = spec.url("127.0.0.1")
     started = time.monotonic()
     try:
-        code, output = container.exec_run(
+        _, output = container.exec_run(
             ["sh", "-c", _EXEC_PROBE, "probe", url, str(int(PROBE_TIMEOUT))], demux=False)
     except Exception as exc:  # the SDK raises APIError subclasses with multi-line text
         return ProbeResult(url=url, via="exec", ok=False, error=f"exec failed: {_reason(exc)}",
@@ -273,6 +273,7 @@ class Stack:
         self.probes = PROBES if probes is None else probes
         self._name: str | None = None
         self._services: list[str] | None = None
+        self._probe_via: str | None = None
 
     @property
     def client(self):
@@ -310,14 +311,24 @@ class Stack:
                 by_service.setdefault(service, []).append(container)
         return by_service
 
+    @property
+    def probe_via(self) -> str:
+        if self._probe_via is None:
+            self._probe_via = choose_probe_via(self.client)
+        return self._probe_via
+
     def status(self) -> StackStatus:
-        via = choose_probe_via(self.client)
+        """Every expected service (and any other container of the project), probed in parallel:
+        one slow service costs one probe timeout, not one per service."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        via = self.probe_via
         containers = self.containers()
         services = sorted(set(self.expected_services()) | set(containers))
-        results = []
-        for service in services:
-            for container in containers.get(service) or [None]:
-                results.append(self._service_status(service, container, via))
+        pairs = [(service, container) for service in services
+                 for container in containers.get(service) or [None]]
+        with ThreadPoolExecutor(max_workers=max(len(pairs), 1)) as pool:
+            results = list(pool.map(lambda pair: self._service_status(*pair, via), pairs))
         return StackStatus(project=self.name, probe_via=via, services=results)
 
     def _service_status(self, service: str, container, via: str) -> ServiceStatus:
@@ -534,7 +545,7 @@ def configure_openfire(config, secrets, project: ComposeProject, timeout: float)
                 raise DockerError(f"The openfire container was not running after {timeout:.0f} s.",
                                   hint="see `jitsictl logs openfire`")
             time.sleep(1)
-    if choose_probe_via(stack.client) != "ip":
+    if stack.probe_via != "ip":
         raise DockerError(
             "Openfire's REST API (port 9090) is not reachable from here: the engine is remote or "
             "rootless.", hint="run `jitsictl openfire apply --url http://<host reaching the "
