@@ -51,6 +51,7 @@ class WebSocketXmppClient:
         self._listeners: list[Callable[[ET.Element], None]] = []
         self._closed = asyncio.Event()
         self._close_reason = "connection closed"
+        self._server_said: str | None = None      # why the server ended the stream, if it said
 
     # -- connection ---------------------------------------------------------------------------
     async def connect(self, user: str | None = None, password: str | None = None,
@@ -287,7 +288,8 @@ class WebSocketXmppClient:
                     continue
                 await self._dispatch(element)
         except websockets.exceptions.ConnectionClosed as exc:
-            self._close_reason = f"closed by server ({exc.rcvd.code if exc.rcvd else 'no close frame'})"
+            self._close_reason = self._server_said or \
+                f"closed by server ({exc.rcvd.code if exc.rcvd else 'no close frame'})"
         finally:
             self._closed.set()
             self._fail_waiters(self._close_reason)
@@ -295,11 +297,11 @@ class WebSocketXmppClient:
     async def _dispatch(self, element: ET.Element) -> None:
         if element.tag == s.q(s.NS_STREAMS, "error"):
             # The server ends the stream and says why (RFC 6120 §4.9), e.g. system-shutdown.
-            self._close_reason = f"stream error from server: {s.stream_error_text(element)}"
+            self._server_said = f"stream error from server: {s.stream_error_text(element)}"
+            self._close_reason = self._server_said
             return
         if element.tag == s.q(s.NS_FRAMING, "close"):
-            if not self._close_reason.startswith("stream error"):
-                self._close_reason = "stream closed by server"
+            self._close_reason = self._server_said or "stream closed by server"
             self._closed.set()
             self._fail_waiters(self._close_reason)
             return

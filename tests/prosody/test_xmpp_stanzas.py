@@ -47,6 +47,13 @@ def test_reading_errors_and_status_codes():
     assert s.muc_status_codes(presence) == {110, 201} and s.muc_item(presence)["role"] == "moderator"
 
 
+def test_stream_errors_are_read():
+    error = s.parse("<stream:error xmlns:stream='http://etherx.jabber.org/streams'>"
+                    "<system-shutdown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
+                    "<text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>Received SIGTERM</text></stream:error>")
+    assert s.stream_error_text(error) == "system-shutdown (Received SIGTERM)"
+
+
 def test_endpoint_ids_are_random_8_hex():
     ids = {s.endpoint_id() for _ in range(50)}
     assert len(ids) == 50 and all(len(i) == 8 and int(i, 16) >= 0 for i in ids)
