@@ -201,7 +201,21 @@ def _get(plan: SmokePlan, path: str) -> dict:
     if response.status_code != 200:
         raise SmokeError(f"GET {url} answered HTTP {response.status_code}",
                          "see `jitsictl logs logger`")
-    return response.json()
+    try:
+        return response.json()
+    except ValueError:
+        raise SmokeError(f"GET {url} did not answer JSON",
+                         "is --attendance-url the attendance receiver (service logger)?") from None
+
+
+def websocket_url(url: str) -> str:
+    """The XMPP WebSocket URL for what a person may type: the site's http(s) URL works too."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url.split("?", 1)[0])
+    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
+    path = parts.path if parts.path not in ("", "/") else "/xmpp-websocket"
+    return urlunsplit((scheme, parts.netloc, path, "", ""))
 
 
 def _meeting_of_run(plan: SmokePlan, since: dt.datetime) -> Optional[dict]:
@@ -339,7 +353,7 @@ def plan_for(config, secret_values: dict[str, str], *, participants: int, room: 
         raise SmokeError("ATTENDANCE_ADMIN_PASSWORD is missing from the secrets file",
                          "run `jitsictl render` (it generates missing secrets)")
     return SmokePlan(
-        websocket_url=url.split("?", 1)[0],
+        websocket_url=websocket_url(url),
         attendance_url=attendance_url or f"http://127.0.0.1:{config.ports.attendance}",
         admin_password=password, room=room,
         xmpp_domain=domains["domain"], muc_domain=domains["muc"], participants=participants,

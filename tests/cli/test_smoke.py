@@ -100,7 +100,10 @@ def test_smoke_passes_when_attendance_matches_what_was_done(tmp_path):
         assert types.count("occupant.joined") == 3 and types.count("occupant.left") == 3
         assert "occupant.renamed" in types and "room.destroyed" in types
 
-        text = site.smoke("--participants", "2")
+        # The site's URL works too (http -> ws, /xmpp-websocket added).
+        text = jitsictl("smoke", "--url", f"http://127.0.0.1:{site.prosody.http_port}",
+                        "--attendance-url", site.receiver.base_url, "--hold", "1",
+                        "--participants", "2", cwd=tmp_path)
         assert text.returncode == 0, text.stdout + text.stderr
         assert "smoke passed: meeting" in text.stdout and "2 participants" in text.stdout
 
@@ -204,3 +207,9 @@ def test_compare_accepts_a_match_within_tolerance_and_flags_a_running_meeting():
     assert smoke.compare(plan(), [alice], running) == [
         "the meeting has not ended although every participant left (no room.destroyed event "
         "received)", "- 'Alice' (u1): missing from the receiver's attendance"]
+
+
+def test_the_site_url_is_accepted_for_the_websocket_url():
+    assert smoke.websocket_url("https://meet.example.org") == "wss://meet.example.org/xmpp-websocket"
+    assert smoke.websocket_url("http://127.0.0.1:8000/") == "ws://127.0.0.1:8000/xmpp-websocket"
+    assert smoke.websocket_url("ws://h:1/xmpp-websocket?room=x") == "ws://h:1/xmpp-websocket"
