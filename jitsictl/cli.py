@@ -219,8 +219,9 @@ def up(
     """Render the stack and start it (docker compose up -d).
 
     With no jitsictl.yaml, one is created from --xmpp and the defaults (no prompts), so this one
-    command starts a stack. Exit code 1 when --wait runs out of time (the unhealthy services are
-    listed), 2 on a configuration or Docker error.
+    command starts a stack. With xmpp openfire, Openfire is then configured through its REST API
+    (as `jitsictl openfire apply`). Exit code 1 when --wait runs out of time (the unhealthy
+    services are listed), 2 on a configuration or Docker error.
     """
     from . import stack
 
@@ -252,7 +253,7 @@ def up(
 @app.command()
 def down(
     out: Path = OUT_OPTION,
-    volumes: bool = typer.Option(False, "--volumes", help="Also remove the named volumes (data in config/ stays)."),
+    volumes: bool = typer.Option(False, "--volumes", help="Also remove named volumes (the data bind-mounted from OUT/config stays; delete it to start over)."),
 ) -> None:
     """Stop and remove the stack's containers and network (docker compose down)."""
     _project(out).down(volumes=volumes, echo=sys.stderr)
