@@ -229,7 +229,9 @@ def up(
         raise UsageError(f"--xmpp {xmpp!r} is not supported", "use --xmpp prosody or --xmpp openfire")
     if stack.ensure_config(config_path, xmpp):
         _err(f"created {config_path} with defaults (edit it and run `jitsictl up` again to change them)")
-    config, secrets, project = stack.render_project(config_path, out, xmpp)
+    config, secrets, project, notes = stack.render_project(config_path, out, xmpp)
+    for note in notes:
+        _err(f"note: {note}")
     _err(f"rendered {project.directory}; starting the stack…")
     project.up(echo=sys.stderr)
     if config.xmpp == "openfire":

@@ -504,22 +504,19 @@ def ensure_config(config_path, xmpp: str | None = None) -> bool:
 
 
 def render_project(config_path, out, xmpp: str | None = None):
-    """Loads the config, keeps or generates its secrets, renders the compose project into `out`.
+    """`jitsictl render` (jitsictl.render.render_config_file: secrets kept or generated), then
+    checks `xmpp` agrees with the config when given.
 
-    Returns (config, secrets, ComposeProject). `xmpp` must agree with the config when given.
-    """
-    from . import config as config_mod
+    Returns (config, secrets, ComposeProject, notes for the user)."""
     from . import render as render_mod
-    from . import secrets as secrets_mod
+    from .config import ConfigError
 
-    config = config_mod.load(config_path)
-    if xmpp and config.xmpp != xmpp:
-        raise config_mod.ConfigError(
-            "xmpp", f"{config_path} says {config.xmpp!r} but --xmpp is {xmpp!r}",
+    result = render_mod.render_config_file(config_path, out)
+    if xmpp and result.config.xmpp != xmpp:
+        raise ConfigError(
+            "xmpp", f"{config_path} says {result.config.xmpp!r} but --xmpp is {xmpp!r}",
             f"set xmpp: {xmpp} in {config_path}, or drop --xmpp")
-    secrets = secrets_mod.ensure(secrets_mod.path_for(config_path), config)
-    result = render_mod.render(config, secrets, out)
-    return config, secrets, ComposeProject(result.out_dir)
+    return result.config, result.secrets, ComposeProject(result.out_dir), list(result.notes)
 
 
 def configure_openfire(config, secrets, project: ComposeProject, timeout: float) -> list:

@@ -350,3 +350,13 @@ def yaml_value(path: Path, key: str) -> str:
     import yaml
 
     return yaml.safe_load(path.read_text())[key]
+
+
+def test_up_refuses_an_xmpp_flag_that_contradicts_the_config(tmp_path):
+    assert jitsictl("init", "--non-interactive", "--xmpp", "prosody", cwd=tmp_path).returncode == 0
+    result = jitsictl("up", "--xmpp", "openfire", cwd=tmp_path)
+    no_traceback(result)
+    assert result.returncode == 2
+    assert "xmpp: jitsictl.yaml says 'prosody' but --xmpp is 'openfire'" in result.stderr
+    bad = jitsictl("up", "--xmpp", "ejabberd", cwd=tmp_path)
+    assert bad.returncode == 2 and "--xmpp 'ejabberd' is not supported" in bad.stderr
