@@ -324,6 +324,16 @@ def run(plan: SmokePlan) -> SmokeResult:
                        problems=compare(plan, people, attendance), attendance=attendance)
 
 
+def _minter(config, secret_values: dict[str, str]) -> Mint:
+    """Tokens signed with the stack's own JWT secret (jitsictl.token), valid for ten minutes."""
+    from . import token
+
+    def mint(**kwargs) -> str:
+        return token.mint(config, secret_values, ttl=600, **kwargs)
+
+    return mint
+
+
 def plan_for(config, secret_values: dict[str, str], *, participants: int, room: Optional[str],
              url: Optional[str], attendance_url: Optional[str], hold: float,
              timeout: float) -> SmokePlan:
@@ -338,12 +348,7 @@ def plan_for(config, secret_values: dict[str, str], *, participants: int, room: 
         url = (f"wss://{config.letsencrypt_domain}:{config.ports.https}/xmpp-websocket"
                if config.letsencrypt.enabled else
                f"ws://127.0.0.1:{config.ports.http}/xmpp-websocket")
-    mint = None
-    if config.auth.type == "jwt":
-        from . import token
-
-        def mint(**kwargs) -> str:
-            return token.mint(config, secret_values, ttl=600, **kwargs)
+    mint = _minter(config, secret_values) if config.auth.type == "jwt" else None
     room = (room or new_room_name()).lower()
     if not re.match(r"^[a-z0-9][a-z0-9._-]{0,63}$", room):
         raise SmokeError(f"--room {room!r} is not a room name Jitsi accepts",
