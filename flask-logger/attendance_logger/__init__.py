@@ -25,6 +25,7 @@ def create_app(test_config: dict | None = None):
         TIMESTAMP_TOLERANCE_SECONDS=300,
         ENGINE_SETTINGS={},
         AUTO_MIGRATE=True,
+        SQLITE_SYNCHRONOUS="FULL",
         REFRESH_INTERVAL_SECONDS=2.0,
         CLOCK=time.time,  # what "now" is for signature timestamps (tests pin it)
         SESSION_COOKIE_HTTPONLY=True,
@@ -41,8 +42,12 @@ def create_app(test_config: dict | None = None):
     if not app.config.get("ADMIN_PASSWORD"):
         app.logger.warning("ATTENDANCE_ADMIN_PASSWORD is not set: the read API and dashboard refuse every login")
 
+    if app.config["SQLITE_SYNCHRONOUS"] not in ("FULL", "NORMAL"):
+        raise config_module.ConfigError("ATTENDANCE_SQLITE_SYNCHRONOUS must be FULL or NORMAL, got "
+                                        f"{app.config['SQLITE_SYNCHRONOUS']!r}")
     storage = Storage(app.config["DATABASE_URL"],
-                      replay_window_seconds=2 * app.config["TIMESTAMP_TOLERANCE_SECONDS"])
+                      replay_window_seconds=2 * app.config["TIMESTAMP_TOLERANCE_SECONDS"],
+                      sqlite_synchronous=app.config["SQLITE_SYNCHRONOUS"])
     if app.config["AUTO_MIGRATE"]:
         storage.upgrade()
     app.extensions["storage"] = storage

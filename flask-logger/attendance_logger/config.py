@@ -64,6 +64,8 @@ def from_environment(environ=os.environ) -> dict:
         config["WEBHOOK_SECRET"] = environ["ATTENDANCE_WEBHOOK_SECRET"]
     if "ATTENDANCE_ADMIN_PASSWORD" in environ:
         config["ADMIN_PASSWORD"] = environ["ATTENDANCE_ADMIN_PASSWORD"]
+    if "ATTENDANCE_SQLITE_SYNCHRONOUS" in environ:
+        config["SQLITE_SYNCHRONOUS"] = environ["ATTENDANCE_SQLITE_SYNCHRONOUS"].strip().upper()
     if "ATTENDANCE_SESSION_KEY" in environ:
         config["SECRET_KEY"] = environ["ATTENDANCE_SESSION_KEY"]
     for name, key in (("ATTENDANCE_MAX_BATCH_EVENTS", "MAX_BATCH_EVENTS"),

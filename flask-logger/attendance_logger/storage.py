@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from importlib import resources
 from typing import Iterable, Iterator
 
-from sqlalchemy import case, create_engine, delete, event, func, select, text, update
+from sqlalchemy import bindparam, case, create_engine, delete, event, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
@@ -91,9 +91,14 @@ def _earlier(column, candidate):
 
 
 class Storage:
-    def __init__(self, url: str, *, replay_window_seconds: int = 600, refresh_window_events: int = 10_000):
+    def __init__(self, url: str, *, replay_window_seconds: int = 600, refresh_window_events: int = 10_000,
+                 sqlite_synchronous: str = "FULL"):
+        if sqlite_synchronous not in ("FULL", "NORMAL"):
+            raise ValueError(f"SQLite synchronous mode must be FULL or NORMAL, got {sqlite_synchronous!r}")
         self.url = url
+        self.sqlite_synchronous = sqlite_synchronous
         self.refresh_window_events = refresh_window_events
+        self._statements: dict | None = None
         self.replay_window_ms = replay_window_seconds * 1000
         self._engine: Engine | None = None
         self._pid = None
@@ -123,8 +128,9 @@ class Storage:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
-            # FULL: a 200 reply means the commit reached the disk, not just the WAL in memory.
-            cursor.execute("PRAGMA synchronous=FULL")
+            # FULL (default): a 200 reply means the commit reached the disk. NORMAL, if an operator
+            # chooses it, still survives a receiver crash but not a power cut.
+            cursor.execute(f"PRAGMA synchronous={self.sqlite_synchronous}")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
@@ -173,17 +179,14 @@ class Storage:
         """Store a validated batch in one transaction; returns (accepted, duplicates)."""
         now_ms = int(time.time() * 1000)
         rows = sorted((event_row(e, now_ms) for e in batch), key=lambda r: r["id"])
+        statements = self._ingest_statements()
         with self.write() as conn:
-            claimed = conn.execute(
-                self._insert(webhook_ids).values(id=webhook_id, accepted_ms=now_ms)
-                .on_conflict_do_nothing(index_elements=["id"]).returning(webhook_ids.c.id)).first()
+            claimed = conn.execute(statements["claim"], {"id": webhook_id, "accepted_ms": now_ms}).first()
             if claimed is None:
                 raise ReplayError(webhook_id)
             inserted = set()
             if rows:
-                result = conn.execute(
-                    self._insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id), rows)
-                inserted = {r[0] for r in result}
+                inserted = {r[0] for r in conn.execute(statements["events"], rows)}
             new_rows = [r for r in rows if r["id"] in inserted]
             if new_rows:
                 self._track_instances(conn, new_rows)
@@ -193,11 +196,24 @@ class Storage:
     def _mark_rooms(self, conn: Connection, dirty: dict[str, int]) -> None:
         if not dirty:
             return
-        stmt = self._insert(rooms)
-        stmt = stmt.on_conflict_do_update(index_elements=["jid"], set_={
-            "dirty_from_ms": _earlier(rooms.c.dirty_from_ms, stmt.excluded.dirty_from_ms),
-            "version": rooms.c.version + 1})
-        conn.execute(stmt, [{"jid": jid, "dirty_from_ms": ms, "version": 1} for jid, ms in sorted(dirty.items())])
+        conn.execute(self._ingest_statements()["rooms"],
+                     [{"jid": jid, "dirty_from_ms": ms, "version": 1} for jid, ms in sorted(dirty.items())])
+
+    def _ingest_statements(self) -> dict:
+        """The statements every ingest runs, built once: building them costs more than running them."""
+        if self._statements is None:
+            mark = self._insert(rooms)
+            self._statements = {
+                "claim": self._insert(webhook_ids).on_conflict_do_nothing(index_elements=["id"])
+                .returning(webhook_ids.c.id),
+                "events": self._insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id),
+                "rooms": mark.on_conflict_do_update(index_elements=["jid"], set_={
+                    "dirty_from_ms": _earlier(rooms.c.dirty_from_ms, mark.excluded.dirty_from_ms),
+                    "version": rooms.c.version + 1}),
+                "known": select(instances.c.instance, instances.c.superseded)
+                .where(instances.c.instance.in_(bindparam("names", expanding=True))),
+            }
+        return self._statements
 
     def _track_instances(self, conn: Connection, rows: list[dict]) -> None:
         """Record new server instances; when one shows that an older one died, or a dead one's
@@ -210,8 +226,7 @@ class Storage:
             seen.setdefault(r["source_instance"], {
                 "instance": r["source_instance"], "server": r["source_server"], "host": r["source_host"],
                 "domain": domain_of(r["source_host"]), "superseded": False})
-        known = dict(conn.execute(select(instances.c.instance, instances.c.superseded)
-                                  .where(instances.c.instance.in_(list(seen)))).all())
+        known = dict(conn.execute(self._ingest_statements()["known"], {"names": list(seen)}).all())
         new = [seen[name] for name in sorted(seen) if name not in known]
         reclose = {name for name, superseded in known.items() if superseded}
         if new:

@@ -5,6 +5,7 @@ import datetime as dt
 import json
 import uuid
 
+import pytest
 from sqlalchemy import func, select
 
 from attendance_logger.tables import events, instances
@@ -115,3 +116,26 @@ def test_events_arriving_during_a_refresh_are_not_lost(app, sender, auth, client
     assert calls == [in_room - 1, in_room]  # first result discarded, recomputed with the destroy
     meeting, = client.get("/v1/meetings", headers=auth).get_json()["meetings"]
     assert meeting["ended_at"] == destroyed["time"] and meeting["closed_by"] == "room.destroyed"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("mode,level", [("FULL", 2), ("NORMAL", 1)])
+def test_sqlite_runs_in_wal_mode_with_the_chosen_durability(database_url, mode, level):
+    from attendance_logger import create_app
+    from logger_helpers import ADMIN_PASSWORD, WEBHOOK_SECRET
+
+    app = create_app({"DATABASE_URL": database_url, "WEBHOOK_SECRET": WEBHOOK_SECRET, "ADMIN_PASSWORD": ADMIN_PASSWORD,
+                      "SQLITE_SYNCHRONOUS": mode, "REFRESH_INTERVAL_SECONDS": 0})
+    with app.extensions["storage"].read() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == level
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_an_unsafe_sqlite_mode_is_refused(database_url):
+    from attendance_logger import create_app
+    from attendance_logger.config import ConfigError
+    from logger_helpers import WEBHOOK_SECRET
+
+    with pytest.raises(ConfigError, match="must be FULL or NORMAL"):
+        create_app({"DATABASE_URL": database_url, "WEBHOOK_SECRET": WEBHOOK_SECRET, "SQLITE_SYNCHRONOUS": "OFF"})
