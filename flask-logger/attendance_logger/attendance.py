@@ -19,6 +19,8 @@ from . import engine, reports
 
 log = logging.getLogger("attendance_logger.attendance")
 READ_REFRESH_BUDGET_SECONDS = 15.0
+# The background refresher leaves rooms alone until their events stop for this long.
+QUIET_ROOM_SECONDS = 10.0
 
 
 class MeetingNotFound(Exception):
@@ -62,13 +64,15 @@ class Attendance:
         return {"result": json.dumps(reports.meeting_json(meeting), ensure_ascii=False, separators=(",", ":")),
                 "result_settings": self.fingerprint}
 
-    def refresh(self, budget_seconds: float | None = READ_REFRESH_BUDGET_SECONDS) -> None:
+    def refresh(self, budget_seconds: float | None = READ_REFRESH_BUDGET_SECONDS,
+                quiet_seconds: float | None = None) -> None:
         """Bring the meetings index up to date with everything ingested so far.
 
         A read spends at most `budget_seconds` on it (a bulk import can leave minutes of work),
         then answers from the index as it stands; the background refresher finishes the rest.
         """
-        if not self.storage.refresh(self._compute, self._summarize, budget_seconds=budget_seconds):
+        if not self.storage.refresh(self._compute, self._summarize, budget_seconds=budget_seconds,
+                                    quiet_seconds=quiet_seconds):
             log.warning("meetings index still being brought up to date; this answer may miss recent events")
 
     def meetings(self, **filters) -> list:
@@ -105,8 +109,9 @@ class Attendance:
                 continue
 
     def start_background_refresh(self, interval_seconds: float) -> None:
-        """Refresh the index every few seconds in this process, so reads after a burst of
-        ingest find it ready. Started once per worker process (threads do not survive fork)."""
+        """Refresh the index of quiet rooms every few seconds in this process, so reads after a
+        bulk import or a finished lesson find it ready. Started once per worker process
+        (threads do not survive fork)."""
         if interval_seconds <= 0 or (self._refresher is not None and self._refresher.is_alive()):
             return
 
@@ -114,7 +119,7 @@ class Attendance:
             while True:
                 time.sleep(interval_seconds)
                 try:
-                    self.refresh(budget_seconds=None)
+                    self.refresh(budget_seconds=None, quiet_seconds=QUIET_ROOM_SECONDS)
                 except Exception:  # keep refreshing; the next read refreshes inline anyway
                     log.exception("background refresh of the meetings index failed")
 

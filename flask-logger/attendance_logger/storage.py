@@ -196,8 +196,10 @@ class Storage:
     def _mark_rooms(self, conn: Connection, dirty: dict[str, int]) -> None:
         if not dirty:
             return
+        now_ms = int(time.time() * 1000)
         conn.execute(self._ingest_statements()["rooms"],
-                     [{"jid": jid, "dirty_from_ms": ms, "version": 1} for jid, ms in sorted(dirty.items())])
+                     [{"jid": jid, "dirty_from_ms": ms, "version": 1, "touched_ms": now_ms}
+                      for jid, ms in sorted(dirty.items())])
 
     def _ingest_statements(self) -> dict:
         """The statements every ingest runs, built once: building them costs more than running them."""
@@ -209,7 +211,8 @@ class Storage:
                 "events": self._insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id),
                 "rooms": mark.on_conflict_do_update(index_elements=["jid"], set_={
                     "dirty_from_ms": _earlier(rooms.c.dirty_from_ms, mark.excluded.dirty_from_ms),
-                    "version": rooms.c.version + 1}),
+                    "version": rooms.c.version + 1,
+                    "touched_ms": mark.excluded.touched_ms}),
                 "known": select(instances.c.instance, instances.c.superseded)
                 .where(instances.c.instance.in_(bindparam("names", expanding=True))),
             }
@@ -257,15 +260,21 @@ class Storage:
         return conn.execute(select(aggregate(events.c.time_ms)).where(events.c.source_instance == instance)).scalar()
 
     # -- meetings index ------------------------------------------------------------------
-    def refresh(self, compute, summarize, *, budget_seconds: float | None = None) -> bool:
+    def refresh(self, compute, summarize, *, budget_seconds: float | None = None,
+                quiet_seconds: float | None = None) -> bool:
         """Recompute the meetings of dirty rooms; False if the time budget ran out first.
 
         `compute(events, instances)` runs the engine; `summarize(meeting)` gives the cached
         columns (`result`, `result_settings`) of a meeting. Cheap when nothing is dirty.
+        `quiet_seconds`: only rooms that received no event for that long (a lesson in progress
+        would otherwise be recomputed over and over while nobody looks at it).
         """
         deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
+        query = select(rooms.c.jid).where(rooms.c.dirty_from_ms.is_not(None))
+        if quiet_seconds is not None:
+            query = query.where(rooms.c.touched_ms < int((time.time() - quiet_seconds) * 1000))
         with self.read() as conn:
-            dirty = conn.execute(select(rooms.c.jid).where(rooms.c.dirty_from_ms.is_not(None))).scalars().all()
+            dirty = conn.execute(query).scalars().all()
         for jid in dirty:
             if not self._refresh_room(jid, compute, summarize, deadline):
                 return False

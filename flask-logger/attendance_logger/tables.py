@@ -23,7 +23,6 @@ events = Table(
     Column("body", Text, nullable=False),
     Index("ix_events_main_room_time", "main_room_jid", "time_ms"),
     Index("ix_events_instance_time", "source_instance", "time_ms"),
-    Index("ix_events_time", "time_ms"),
 )
 
 # One row per XMPP server process life (`source.instance`), maintained at ingest: which server
@@ -47,6 +46,8 @@ rooms = Table(
     # Bumped by every ingest that touches the room: a refresh computed from an older snapshot
     # is not written.
     Column("version", BigInteger, nullable=False, default=0),
+    # When an event last reached the room (receiver clock).
+    Column("touched_ms", BigInteger, nullable=False, default=0),
     Index("ix_rooms_dirty", "dirty_from_ms"),
 )
 

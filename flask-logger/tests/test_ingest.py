@@ -139,3 +139,14 @@ def test_an_unsafe_sqlite_mode_is_refused(database_url):
 
     with pytest.raises(ConfigError, match="must be FULL or NORMAL"):
         create_app({"DATABASE_URL": database_url, "WEBHOOK_SECRET": WEBHOOK_SECRET, "SQLITE_SYNCHRONOUS": "OFF"})
+
+
+def test_background_refresh_leaves_a_lesson_in_progress_alone(app, sender):
+    """Recomputing a running lesson after every event would burn the CPU ingest needs."""
+    vector = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json")
+    sender.post_all(vector.materialize(dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1))[:4])
+    attendance, storage = app.extensions["attendance"], app.extensions["storage"]
+    attendance.refresh(budget_seconds=None, quiet_seconds=60)
+    assert storage.list_meetings() == []  # just touched: still dirty, not indexed
+    attendance.refresh(budget_seconds=None, quiet_seconds=0)
+    assert len(storage.list_meetings()) == 1

@@ -28,7 +28,6 @@ def upgrade() -> None:
     )
     op.create_index("ix_events_main_room_time", "events", ["main_room_jid", "time_ms"])
     op.create_index("ix_events_instance_time", "events", ["source_instance", "time_ms"])
-    op.create_index("ix_events_time", "events", ["time_ms"])
     op.create_table(
         "instances",
         sa.Column("instance", sa.String(128), primary_key=True),
@@ -43,6 +42,7 @@ def upgrade() -> None:
         sa.Column("jid", sa.String(512), primary_key=True),
         sa.Column("dirty_from_ms", sa.BigInteger),
         sa.Column("version", sa.BigInteger, nullable=False),
+        sa.Column("touched_ms", sa.BigInteger, nullable=False),
     )
     op.create_index("ix_rooms_dirty", "rooms", ["dirty_from_ms"])
     op.create_table(
