@@ -84,7 +84,9 @@ def _published_by(client, port: int, protocol: str) -> list[tuple[str, str]]:
     return found
 
 
-def _port_free(port: int, protocol: str, address: str) -> tuple[bool, str]:
+def _port_free(port: int, protocol: str, address: str) -> bool | None:
+    """True when the port can be bound, False when it is taken, None when this user may not
+    bind it (ports below 1024 need root; the engine, which publishes them, has it)."""
     kind = socket.SOCK_STREAM if protocol == "tcp" else socket.SOCK_DGRAM
     with socket.socket(socket.AF_INET, kind) as sock:
         if protocol == "tcp":
@@ -92,18 +94,19 @@ def _port_free(port: int, protocol: str, address: str) -> tuple[bool, str]:
         try:
             sock.bind((address, port))
         except OSError as exc:
-            if exc.errno == errno.EACCES:
-                return False, "needs root to bind (ports below 1024)"
-            return False, exc.strerror or str(exc)
-    return True, ""
+            return None if exc.errno == errno.EACCES else False
+    return True
 
 
 def check_port(name: str, port: int, protocol: str, address: str, client,
                project: str | None) -> Check:
     label = f"port {name}"
-    free, reason = _port_free(port, protocol, address)
+    free = _port_free(port, protocol, address)
     if free:
         return Check(label, OK, f"{port}/{protocol} on {address} is free")
+    if free is None:
+        return Check(label, WARN, f"{port}/{protocol}: not checked (binding it needs root here)",
+                     "run `jitsictl doctor` as root to check ports below 1024")
     owners = _published_by(client, port, protocol)
     ours = [container for owner_project, container in owners if project and owner_project == project]
     if ours:
@@ -112,7 +115,7 @@ def check_port(name: str, port: int, protocol: str, address: str, client,
         who = ", ".join(f"{container} (project {owner or '-'})" for owner, container in owners)
         detail = f"{port}/{protocol} is published by other containers: {who}"
     else:
-        detail = f"{port}/{protocol} on {address} is not available: {reason}"
+        detail = f"{port}/{protocol} on {address} is in use by another program"
     return Check(label, FAIL, detail,
                  "free it, or change the port in jitsictl.yaml and run `jitsictl render`")
 

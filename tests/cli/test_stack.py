@@ -73,6 +73,16 @@ def site(docker_engine, tmp_path_factory):  # noqa: F811
     jitsictl("down", "--volumes", cwd=directory, env=docker_engine.env())
 
 
+@pytest.fixture
+def running(site, docker_engine):  # noqa: F811
+    """The site's stack, up and healthy (brought up again if a test left it otherwise), so each
+    test also runs on its own (`-k`)."""
+    if jitsictl("status", cwd=site, env=docker_engine.env()).returncode != 0:
+        result = jitsictl("up", "--wait", "--timeout", "60", cwd=site, env=docker_engine.env())
+        assert result.returncode == 0, result.stderr
+    return site
+
+
 def project_containers(engine, directory: Path) -> list:
     project = json.loads(subprocess.run(
         [sys.executable, "-c", "import sys,json;from jitsictl.compose import ComposeProject;"
@@ -105,7 +115,7 @@ def test_up_wait_starts_a_healthy_stack(site, docker_engine):  # noqa: F811
     assert images["prosody"] == "jitsictl-test/prosody:standin"
 
 
-def test_status_json_reports_every_service_healthy_with_probes(site, docker_engine):  # noqa: F811
+def test_status_json_reports_every_service_healthy_with_probes(site, running, docker_engine):  # noqa: F811
     code, status = status_json(site, docker_engine)
     assert code == 0
     assert status["healthy"] is True and status["probe_via"] == "ip"
@@ -120,7 +130,7 @@ def test_status_json_reports_every_service_healthy_with_probes(site, docker_engi
     assert services["logger"]["probe"]["url"].endswith(":8080/healthz")
 
 
-def test_status_probes_through_docker_exec_too(site, docker_engine):  # noqa: F811
+def test_status_probes_through_docker_exec_too(site, running, docker_engine):  # noqa: F811
     code, status = status_json(site, docker_engine, JITSICTL_PROBE_VIA="exec")
     assert code == 0, status
     assert status["probe_via"] == "exec"
@@ -128,7 +138,7 @@ def test_status_probes_through_docker_exec_too(site, docker_engine):  # noqa: F8
                for s in status["services"])
 
 
-def test_a_failing_probe_makes_status_fail(site, docker_engine):  # noqa: F811
+def test_a_failing_probe_makes_status_fail(site, running, docker_engine):  # noqa: F811
     jicofo = next(c for c in project_containers(docker_engine, site)
                   if c.labels["com.docker.compose.service"] == "jicofo")
     jicofo.exec_run(["touch", "/tmp/standin-unhealthy"])
@@ -144,7 +154,7 @@ def test_a_failing_probe_makes_status_fail(site, docker_engine):  # noqa: F811
         jicofo.exec_run(["rm", "-f", "/tmp/standin-unhealthy"])
 
 
-def test_a_stopped_container_is_unhealthy_and_up_brings_it_back(site, docker_engine):  # noqa: F811
+def test_a_stopped_container_is_unhealthy_and_up_brings_it_back(site, running, docker_engine):  # noqa: F811
     jvb = next(c for c in project_containers(docker_engine, site)
                if c.labels["com.docker.compose.service"] == "jvb")
     jvb.stop(timeout=5)
@@ -157,7 +167,7 @@ def test_a_stopped_container_is_unhealthy_and_up_brings_it_back(site, docker_eng
     assert status_json(site, docker_engine)[0] == 0
 
 
-def test_logs_show_service_lines(site, docker_engine):  # noqa: F811
+def test_logs_show_service_lines(site, running, docker_engine):  # noqa: F811
     result = jitsictl("logs", "web", "prosody", cwd=site, env=docker_engine.env())
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -169,7 +179,7 @@ def test_logs_show_service_lines(site, docker_engine):  # noqa: F811
     no_traceback(unknown)
 
 
-def test_logs_follow_streams_until_interrupted(site, docker_engine):  # noqa: F811
+def test_logs_follow_streams_until_interrupted(site, running, docker_engine):  # noqa: F811
     import queue
     import signal
     import threading
@@ -192,7 +202,7 @@ def test_logs_follow_streams_until_interrupted(site, docker_engine):  # noqa: F8
     assert "Traceback" not in process.stderr.read()
 
 
-def test_doctor_passes_with_the_stack_holding_its_own_ports(site, docker_engine):  # noqa: F811
+def test_doctor_passes_with_the_stack_holding_its_own_ports(site, running, docker_engine):  # noqa: F811
     result = jitsictl("doctor", "--json", cwd=site, env=docker_engine.env())
     report = json_output(result)
     failed = [c for c in report["checks"] if c["status"] == "fail"]
@@ -223,7 +233,7 @@ def test_a_port_taken_by_another_program_fails_doctor_and_up_with_a_hint(tmp_pat
             jitsictl("down", "--volumes", cwd=tmp_path, env=docker_engine.env())
     no_traceback(doctor)
     assert doctor.returncode == 1
-    assert f"[fail] port http: {port}/tcp on 0.0.0.0 is not available" in doctor.stdout
+    assert f"[fail] port http: {port}/tcp on 0.0.0.0 is in use by another program" in doctor.stdout
     assert "[  ok] engine" in doctor.stdout
     no_traceback(up)
     assert up.returncode == 2, up.stderr
