@@ -8,8 +8,11 @@ only answer the health endpoints of docker-jitsi-meet stable-11146-2 (web :8000/
 The rendered project points at them through jitsictl.yaml (`images.repository: jitsictl-test`,
 `images.version: standin`); the receiver's image, which the project builds from the checkout,
 is pre-tagged from the logger stand-in so Compose uses it instead of building.
-Everything else is real: rendering, the compose file, Compose's lifecycle, the containers,
-networks, published ports, the status probes and the logs.
+Openfire's stand-in (tests/docker/standin-openfire) serves the REST API contract fake of
+tests/openfire/fake_restapi.py. Everything else is real: rendering, the compose file, Compose's
+lifecycle, the containers, networks, published ports, the status probes and the logs.
+Note: the rendered project publishes jicofo and jvb on 127.0.0.1:8888 and :8080 (fixed ports),
+so those must be free on the machine running these tests.
 """
 from __future__ import annotations
 
