@@ -169,6 +169,8 @@ class Storage:
         with self.engine.begin() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+        # gunicorn forks workers after this: no pooled connection may be shared with them.
+        self.engine.dispose()
 
     def ping(self) -> None:
         with self.engine.connect() as conn:

@@ -145,7 +145,9 @@ def http(url, body: bytes | None = None, headers: dict | None = None):
 
 
 class RunningServer:
-    def __init__(self, mode: str, tmp_path: Path):
+    """`attendance-logger serve` in a subprocess: mode "gunicorn" (2 workers) or "dev"."""
+
+    def __init__(self, mode: str, tmp_path: Path, **env):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp_path / f"serve-{mode}.log"
@@ -155,7 +157,8 @@ class RunningServer:
         else:
             argv += ["--workers", "2"]
         self._log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(argv, env=server_env(tmp_path), stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(argv, env=server_env(tmp_path, **env), stdout=self._log,
+                                        stderr=subprocess.STDOUT)
         try:
             wait_for_http(self.url + "/healthz", timeout=30)
         except OSError:
@@ -167,7 +170,8 @@ class RunningServer:
         return http(self.url + "/v1/events", body.encode(), signed_headers(body, **sign_options))
 
     def logs(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def stop(self):

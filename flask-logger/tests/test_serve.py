@@ -34,6 +34,24 @@ def test_serve_ingests_and_answers_reads(server):
     assert json.loads(http(server.url + "/healthz")[1])["database"] == "ok"
 
 
+def test_gunicorn_on_postgresql(postgres, tmp_path):
+    """Workers forked after the master migrated the database each open their own connections."""
+    server = RunningServer("gunicorn", tmp_path, ATTENDANCE_DATABASE_URL=postgres.new_database())
+    try:
+        vector = vectors.load(vectors.VECTORS_DIR / "15-two-rooms.json")
+        events = vector.materialize(dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=3))
+        for start in range(0, len(events), 3):  # several requests, spread over both workers
+            status, body = server.post_events({"events": events[start:start + 3]})
+            assert status == 200, body
+        for _ in range(4):
+            status, body = http(server.url + "/v1/meetings", headers=basic_auth())
+            assert status == 200
+            assert sorted(m["room"] for m in json.loads(body)["meetings"]) == ["maths-3b", "physics-3b"]
+    finally:
+        server.stop()
+    assert "Traceback" not in server.logs()
+
+
 def test_metrics_count_accepted_rejected_duplicates_and_latency(server):
     event = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json").materialize(dt.datetime.now(dt.timezone.utc))[0]
     for _ in range(3):  # several requests, so that with two workers both are likely to count
