@@ -7,6 +7,7 @@ stand-in (mod_test_focus.lua). Everything else is Prosody's own MUC and WebSocke
 from __future__ import annotations
 
 import asyncio
+import re
 import warnings
 
 import jwt
@@ -151,3 +152,24 @@ def test_server_shutdown_is_a_disconnection_error(prosody):
             await alice.send_presence(ROOM, "Alice again")
 
     run(scenario())
+
+
+def _bosh_login(prosody, token):
+    """Create a BOSH session with ?token= (as older Jitsi clients do) and try SASL ANONYMOUS."""
+    import requests
+
+    url = f"http://127.0.0.1:{prosody.http_port}/http-bind" + (f"?token={token}" if token else "")
+    bosh = "xmlns='http://jabber.org/protocol/httpbind'"
+    created = requests.post(url, data=(f"<body {bosh} rid='1000' to='meet.jitsi' wait='5' hold='1' ver='1.6' "
+                                       "xmlns:xmpp='urn:xmpp:xbosh' xmpp:version='1.0'/>"), timeout=10)
+    sid = re.search(r"sid='([^']+)'|sid=\"([^\"]+)\"", created.text)
+    sid = sid.group(1) or sid.group(2)
+    answer = requests.post(url, data=(f"<body {bosh} rid='1001' sid='{sid}'><auth "
+                                      "xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'/></body>"),
+                           timeout=10)
+    return answer.text
+
+
+def test_bosh_token_login_like_older_jitsi_clients(prosody):
+    assert "<success" in _bosh_login(prosody, prosody.token(ALICE))
+    assert "token expired" in _bosh_login(prosody, prosody.token(ALICE, ttl=-60))
