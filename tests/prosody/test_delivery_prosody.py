@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections import Counter
 
 import pytest
@@ -107,6 +108,28 @@ def test_a_hanging_receiver_never_blocks_joins_and_loses_nothing(tmp_path):
         assert Counter(e["type"] for e in events) == wanted
         check_each_occupant_once(events, result.occupants)
         assert receiver.rejected == 0                     # every attempt was correctly signed
+    finally:
+        prosody.stop()
+        receiver.stop()
+
+
+@pytest.mark.slow
+def test_a_full_spool_says_so_loudly_and_keeps_what_it_holds(tmp_path):
+    """With the receiver down and presence_logger_max_queue = 10, the 11th event onwards is
+    refused with an error that gives the counts; the 10 spooled events arrive later, intact."""
+    receiver = RealReceiver(tmp_path / "receiver").start()
+    receiver.stop()                                   # down from the start (source.started spools)
+    prosody = logger_prosody(tmp_path / "prosody", receiver.url, receiver.secret, max_queue=10)
+    prosody.start()
+    try:
+        asyncio.run(crowd(prosody, rooms=1, per_room=10))          # 22 events, 10 fit
+        line = prosody.wait_for_log("Spool is full", timeout=10)
+        assert "\terror\t" in line and "10 events waiting" in line and "presence_logger_max_queue" in line
+        receiver.start()
+        wait_for_events(receiver, 10, timeout=60)
+        time.sleep(1.5)                                              # nothing more may follow
+        events = receiver.events()
+        assert len(events) == 10 and events[0]["type"] == "source.started"
     finally:
         prosody.stop()
         receiver.stop()
