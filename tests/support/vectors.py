@@ -210,3 +210,55 @@ def group_by_at(expected: list[dict]) -> list[list[dict]]:
         else:
             groups.append([event])
     return groups
+
+
+def pair_group(want: list[dict], got: list[dict], problems=matches) -> tuple[dict[int, int], dict]:
+    """Pair the expected and produced events of one moment, in any order among them.
+
+    A bipartite matching (augmenting paths), so one loose expectation cannot take the event a
+    stricter one needs. Returns ({expected index: produced index}, {(i, j): problems}); expected
+    events left out of the first map have no partner.
+    """
+    found = {(i, j): problems(w, g) for i, w in enumerate(want) for j, g in enumerate(got)}
+    partner: dict[int, int] = {}  # produced index -> expected index
+
+    def assign(i: int, tried: set) -> bool:
+        for j in range(len(got)):
+            if j in tried or found[(i, j)]:
+                continue
+            tried.add(j)
+            if j not in partner or assign(partner[j], tried):
+                partner[j] = i
+                return True
+        return False
+
+    for i in range(len(want)):
+        assign(i, set())
+    return {i: j for j, i in partner.items()}, found
+
+
+def align(vector: Vector, produced: list[dict]) -> list[dict]:
+    """The produced events reordered to line up with `vector.expected_events()`.
+
+    `produced` must be in emission order; only the order within one moment (`at`) may differ.
+    Raises AssertionError with a readable report when the events do not fit the vector.
+    """
+    aligned: list[dict] = []
+    position = 0
+    for group in group_by_at(vector.expected_events()):
+        got = produced[position:position + len(group)]
+        pairs, found = pair_group(group, got)
+        if len(pairs) < len(group) or len(got) < len(group):
+            lines = [f"{vector.name}, at {group[0]['_at']}: produced events do not fit the expectations"]
+            for i, want in enumerate(group):
+                if i not in pairs:
+                    lines.append(f"  expected {want['type']} {want.get('_client') or ''}: " + "; ".join(
+                        "; ".join(found[(i, j)]) for j in range(len(got))))
+            lines.append(f"  produced: {[(e.get('type'), e.get('occupant', {}).get('nick')) for e in got]}")
+            raise AssertionError("\n".join(lines))
+        aligned.extend(got[pairs[i]] for i in range(len(group)))
+        position += len(group)
+    if position != len(produced):
+        extra = [(e.get("type"), e.get("occupant", {}).get("nick")) for e in produced[position:]]
+        raise AssertionError(f"{vector.name}: {len(produced) - position} unexpected extra events: {extra}")
+    return aligned
