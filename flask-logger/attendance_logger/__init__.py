@@ -13,6 +13,7 @@ def create_app(test_config: dict | None = None):
 
     from . import config as config_module
     from .attendance import Attendance
+    from .group_commit import GroupCommitter
     from .storage import Storage
 
     app = Flask(__name__, instance_relative_config=False)
@@ -51,6 +52,7 @@ def create_app(test_config: dict | None = None):
     if app.config["AUTO_MIGRATE"]:
         storage.upgrade()
     app.extensions["storage"] = storage
+    app.extensions["committer"] = GroupCommitter(storage)
     try:
         app.extensions["attendance"] = Attendance(storage, app.config["ENGINE_SETTINGS"])
     except ValueError as exc:

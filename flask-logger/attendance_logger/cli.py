@@ -53,8 +53,10 @@ def cli() -> None:
               show_default="8080", help="Port (ATTENDANCE_PORT).")
 @click.option("--workers", type=int, default=lambda: int(os.environ.get("ATTENDANCE_WORKERS", "2")),
               show_default="2", help="gunicorn worker processes (ATTENDANCE_WORKERS).")
+@click.option("--threads", type=int, default=lambda: int(os.environ.get("ATTENDANCE_THREADS", "8")),
+              show_default="8", help="Threads per gunicorn worker (ATTENDANCE_THREADS).")
 @click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn.")
-def serve(host: str, port: int, workers: int, dev: bool) -> None:
+def serve(host: str, port: int, workers: int, threads: int, dev: bool) -> None:
     """Receive events and serve the API and dashboard."""
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -67,7 +69,7 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
     if dev:
         run_dev(app, host=host, port=port)
         return
-    run_gunicorn(app, host=host, port=port, workers=workers)
+    run_gunicorn(app, host=host, port=port, workers=workers, threads=threads)
 
 
 def _create_app_or_exit():

@@ -42,7 +42,7 @@ def receive_events():
         batch, webhook_id = _checked_batch()
         storage = current_app.extensions["storage"]
         try:
-            accepted, duplicates = storage.store(batch, webhook_id)
+            accepted, duplicates = current_app.extensions["committer"].store(batch, webhook_id)
         except ReplayError:
             raise Refusal(401, "replayed", "webhook-id was already accepted: a replayed request "
                           "(each request needs its own webhook-id)") from None

@@ -179,21 +179,43 @@ class Storage:
     # -- ingest --------------------------------------------------------------------------
     def store(self, batch: list[dict], webhook_id: str) -> tuple[int, int]:
         """Store a validated batch in one transaction; returns (accepted, duplicates)."""
+        outcome, = self.store_many([(batch, webhook_id)])
+        if isinstance(outcome, ReplayError):
+            raise outcome
+        return outcome
+
+    def store_many(self, requests: list[tuple[list[dict], str]]) -> list:
+        """Several requests' batches in one transaction (group commit).
+
+        Per request, in order: (accepted, duplicates), or a ReplayError when its webhook-id was
+        already accepted (its events are then not stored). An event id sent by two requests of
+        the group counts as accepted for the first.
+        """
         now_ms = int(time.time() * 1000)
-        rows = sorted((event_row(e, now_ms) for e in batch), key=lambda r: r["id"])
         statements = self._ingest_statements()
         with self.write() as conn:
-            claimed = conn.execute(statements["claim"], {"id": webhook_id, "accepted_ms": now_ms}).first()
-            if claimed is None:
-                raise ReplayError(webhook_id)
-            inserted = set()
-            if rows:
-                inserted = {r[0] for r in conn.execute(statements["events"], rows)}
+            rows_by_request: list[list[dict] | None] = []
+            for batch, webhook_id in requests:  # one by one: two requests may share a webhook-id
+                claimed = conn.execute(statements["claim"], {"id": webhook_id, "accepted_ms": now_ms}).first()
+                rows_by_request.append([event_row(e, now_ms) for e in batch] if claimed else None)
+            rows = sorted((r for rs in rows_by_request if rs for r in rs), key=lambda r: r["id"])
+            inserted = {r[0] for r in conn.execute(statements["events"], rows)} if rows else set()
             new_rows = [r for r in rows if r["id"] in inserted]
             if new_rows:
                 self._track_instances(conn, new_rows)
                 self._mark_rooms(conn, _room_minimums(new_rows))
-        return len(inserted), len(rows) - len(inserted)
+        outcomes = []
+        for (_batch, webhook_id), request_rows in zip(requests, rows_by_request):
+            if request_rows is None:
+                outcomes.append(ReplayError(webhook_id))
+                continue
+            accepted = 0
+            for r in request_rows:
+                if r["id"] in inserted:
+                    inserted.discard(r["id"])
+                    accepted += 1
+            outcomes.append((accepted, len(request_rows) - accepted))
+        return outcomes
 
     def _mark_rooms(self, conn: Connection, dirty: dict[str, int]) -> None:
         if not dirty:

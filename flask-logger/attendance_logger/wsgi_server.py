@@ -24,10 +24,13 @@ def _child_exit(_server, worker):
     multiprocess.mark_process_dead(worker.pid)
 
 
-def run_gunicorn(app, *, host: str, port: int, workers: int) -> None:
+def run_gunicorn(app, *, host: str, port: int, workers: int, threads: int) -> None:
     _Server(app, {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
+        # Threads let concurrent deliveries share one durable commit (group_commit.py).
+        "worker_class": "gthread",
+        "threads": threads,
         "preload_app": True,  # migrations ran once, in the master, before workers fork
         "accesslog": "-",
         # No query strings or headers in the access log: nothing secret ends up there.
