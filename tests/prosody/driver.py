@@ -186,20 +186,8 @@ class VectorRun:
 
     def match_group(self, at, want: list[dict], got: list[dict]) -> list[tuple[dict, dict]]:
         """Pair expected and delivered events of one moment (any order among them)."""
-        problems = {(i, j): self.problems(w, g) for i, w in enumerate(want) for j, g in enumerate(got)}
-        pairing: dict[int, int] = {}        # delivered index -> expected index
-
-        def assign(i, tried):
-            for j in range(len(got)):
-                if j in tried or problems[(i, j)]:
-                    continue
-                tried.add(j)
-                if j not in pairing or assign(pairing[j], tried):
-                    pairing[j] = i
-                    return True
-            return False
-
-        unmatched = [i for i in range(len(want)) if not assign(i, set())]
+        by_expected, problems = vectors.pair_group(want, got, self.problems)
+        unmatched = [i for i in range(len(want)) if i not in by_expected]
         if unmatched:
             lines = [f"at {at}: no delivered event matches these expectations:"]
             for i in unmatched:
@@ -210,7 +198,6 @@ class VectorRun:
                     lines.append(f"    vs delivered {self.describe(got[j])}: "
                                  f"{'; '.join(problems[(i, j)]) or 'matches, but paired with another expectation'}")
             raise VectorMismatch(self.report("\n".join(lines), got))
-        by_expected = {i: j for j, i in pairing.items()}
         return [(want[i], got[by_expected[i]]) for i in range(len(want))]
 
     def problems(self, expected: dict, actual: dict) -> list[str]:
