@@ -49,11 +49,11 @@ def cli() -> None:
 @cli.command()
 @click.option("--host", default=lambda: os.environ.get("ATTENDANCE_HOST", "0.0.0.0"), show_default="0.0.0.0",
               help="Bind address (ATTENDANCE_HOST).")
-@click.option("--port", type=int, default=lambda: int(os.environ.get("ATTENDANCE_PORT", "8080")),
+@click.option("--port", type=int, default=lambda: os.environ.get("ATTENDANCE_PORT", "8080"),
               show_default="8080", help="Port (ATTENDANCE_PORT).")
-@click.option("--workers", type=int, default=lambda: int(os.environ.get("ATTENDANCE_WORKERS", "2")),
+@click.option("--workers", type=click.IntRange(min=1), default=lambda: os.environ.get("ATTENDANCE_WORKERS", "2"),
               show_default="2", help="gunicorn worker processes (ATTENDANCE_WORKERS).")
-@click.option("--threads", type=int, default=lambda: int(os.environ.get("ATTENDANCE_THREADS", "8")),
+@click.option("--threads", type=click.IntRange(min=1), default=lambda: os.environ.get("ATTENDANCE_THREADS", "8"),
               show_default="8", help="Threads per gunicorn worker (ATTENDANCE_THREADS).")
 @click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn.")
 def serve(host: str, port: int, workers: int, threads: int, dev: bool) -> None:

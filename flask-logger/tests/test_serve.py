@@ -105,3 +105,20 @@ def test_serve_refuses_to_start_without_a_usable_secret(tmp_path, secret, compla
     assert complaint in result.stderr
     assert "secrets.token_bytes(32)" in result.stderr  # says how to generate one
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("variable,value,complaint", [
+    ("ATTENDANCE_PORT", "eighty", "is not a valid integer"),
+    ("ATTENDANCE_WORKERS", "0", "is not in the range x>=1"),
+    ("ATTENDANCE_PRESENT_MIN_PERCENT", "150", "between 0 and 100"),
+    ("ATTENDANCE_RECONNECT_GRACE_SECONDS", "a minute", "must be a number"),
+    ("ATTENDANCE_MAX_BATCH_EVENTS", "many", "must be a whole number"),
+    ("ATTENDANCE_SQLITE_SYNCHRONOUS", "off", "must be FULL or NORMAL"),
+])
+def test_serve_explains_a_bad_setting(tmp_path, variable, value, complaint):
+    result = subprocess.run([CLI, "serve", "--dev", "--port", str(free_port())] if variable != "ATTENDANCE_PORT"
+                            else [CLI, "serve", "--dev"], env=server_env(tmp_path, **{variable: value}),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert complaint in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
