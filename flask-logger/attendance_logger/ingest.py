@@ -11,6 +11,7 @@ import logging
 import time
 
 from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import metrics, schema_check, signing
@@ -52,6 +53,15 @@ def receive_events():
     metrics.EVENTS_DUPLICATE.inc(duplicates)
     _forget_old_webhook_ids(storage)
     return jsonify({"accepted": accepted, "duplicates": duplicates}), 200
+
+
+@bp.errorhandler(DBAPIError)
+def _database_unavailable(exc):
+    # Only the error's type: database messages can quote the events (personal data).
+    log.error("could not store events: database error %s", type(exc.orig).__name__ if exc.orig else type(exc).__name__)
+    metrics.REQUESTS_REJECTED.labels("database_unavailable").inc()
+    return jsonify({"error": "database_unavailable",
+                    "message": "the events could not be stored now; nothing was stored, send them again later"}), 503
 
 
 def _checked_batch() -> tuple[list[dict], str]:

@@ -62,11 +62,14 @@ class PostgresServer:
         self._as_postgres(PG_BIN / "pg_ctl", "-D", self.dir / "data", "-m", "fast", "-w", "stop")
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def sql(self, statement: str) -> None:
+        self._as_postgres(PG_BIN / "psql", "-h", "127.0.0.1", "-p", self.port, "-U", "postgres", "-q",
+                          "-v", "ON_ERROR_STOP=1", "-c", statement)
+
     def new_database(self) -> str:
         self._databases += 1
         name = f"attendance_{self._databases}_{uuid.uuid4().hex[:6]}"
-        self._as_postgres(PG_BIN / "psql", "-h", "127.0.0.1", "-p", self.port, "-U", "postgres", "-q", "-c",
-                          f"CREATE DATABASE {name}")
+        self.sql(f"CREATE DATABASE {name}")
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
 
 

@@ -150,3 +150,20 @@ def test_background_refresh_leaves_a_lesson_in_progress_alone(app, sender):
     assert storage.list_meetings() == []  # just touched: still dirty, not indexed
     attendance.refresh(budget_seconds=None, quiet_seconds=0)
     assert len(storage.list_meetings()) == 1
+
+
+def test_ingest_answers_503_when_the_database_is_gone(postgres, tmp_path):
+    """A plugin must hear "later" (and retry) when the database is down, not a crash page."""
+    from attendance_logger import create_app
+    from logger_helpers import ADMIN_PASSWORD, WEBHOOK_SECRET, Sender
+
+    url = postgres.new_database()
+    app = create_app({"DATABASE_URL": url, "WEBHOOK_SECRET": WEBHOOK_SECRET, "ADMIN_PASSWORD": ADMIN_PASSWORD,
+                      "REFRESH_INTERVAL_SECONDS": 0})
+    name = url.rsplit("/", 1)[1]
+    app.extensions["storage"].engine.dispose()
+    postgres.sql(f"DROP DATABASE {name} WITH (FORCE)")
+    event = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json").materialize(dt.datetime.now(dt.timezone.utc))[0]
+    response = Sender(app.test_client()).post(event)
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "database_unavailable"
