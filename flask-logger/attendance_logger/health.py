@@ -2,6 +2,7 @@
 import logging
 
 from flask import Blueprint, current_app, jsonify
+from sqlalchemy.exc import DBAPIError
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger("attendance_logger.health")
@@ -15,3 +16,10 @@ def healthz():
         log.warning("health check failed: %s", type(exc).__name__)
         return jsonify({"status": "unhealthy", "database": "unreachable"}), 503
     return jsonify({"status": "ok", "database": "ok"})
+
+
+@bp.app_errorhandler(DBAPIError)
+def database_unavailable(exc):
+    """Any page or API read while the database is down: 503, and only the error type logged."""
+    log.error("database error %s", type(exc.orig).__name__ if exc.orig else type(exc).__name__)
+    return jsonify({"error": "database_unavailable", "message": "the database cannot be reached; try again later"}), 503

@@ -155,7 +155,7 @@ def test_background_refresh_leaves_a_lesson_in_progress_alone(app, sender):
 def test_ingest_answers_503_when_the_database_is_gone(postgres, tmp_path):
     """A plugin must hear "later" (and retry) when the database is down, not a crash page."""
     from attendance_logger import create_app
-    from logger_helpers import ADMIN_PASSWORD, WEBHOOK_SECRET, Sender
+    from logger_helpers import ADMIN_PASSWORD, WEBHOOK_SECRET, Sender, basic_auth
 
     url = postgres.new_database()
     app = create_app({"DATABASE_URL": url, "WEBHOOK_SECRET": WEBHOOK_SECRET, "ADMIN_PASSWORD": ADMIN_PASSWORD,
@@ -167,3 +167,5 @@ def test_ingest_answers_503_when_the_database_is_gone(postgres, tmp_path):
     response = Sender(app.test_client()).post(event)
     assert response.status_code == 503
     assert response.get_json()["error"] == "database_unavailable"
+    read = app.test_client().get("/v1/meetings", headers=basic_auth())
+    assert read.status_code == 503 and read.get_json()["error"] == "database_unavailable"
