@@ -42,3 +42,18 @@ def test_results_kept_under_other_settings_are_recomputed(database_url):
     assert statuses(default) == ["absent", "partial", "present", "present"]
     strict = app_with(present_min_percent=100, partial_min_percent=60).test_client()
     assert statuses(strict) == ["absent", "absent", "present", "present"]
+
+
+def test_stored_events_parse_to_the_same_attendance_with_shared_objects():
+    """The store shares equal sub-objects between parsed events to save memory; the engine must
+    compute exactly what it computes from independent copies."""
+    import json
+
+    from attendance_logger.storage import load_shared
+
+    for vector in vectors.all_vectors():
+        events = vector.materialize(BASE)
+        shared = load_shared(json.dumps(e) for e in events)
+        assert shared == events
+        settings = engine.Settings.from_mapping(vector.settings)
+        assert engine.compute(shared, settings, now=BASE) == engine.compute(events, settings, now=BASE)
