@@ -93,6 +93,9 @@ class Attendance:
         events, instances = self.storage.meeting_inputs(row)
         for computed in self._compute(events, instances, now):
             if computed.key == row.engine_key:
+                if computed.ended_at is not None:
+                    # Kept under other settings (they changed): keep it under the current ones.
+                    self.storage.keep_result(row.id, **self._summarize(computed))
                 return computed
         raise MeetingNotFound(row.id)  # its events were purged since the index was built
 

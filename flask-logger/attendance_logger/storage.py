@@ -475,6 +475,11 @@ class Storage:
             room_events = self._events_between(conn, row.room_jid, row.started_ms, row.ended_ms)
             return room_events, self.instance_info(conn, room_events)
 
+    def keep_result(self, meeting_id: str, *, result: str, result_settings: str) -> None:
+        with self.write() as conn:
+            conn.execute(update(meetings).where(meetings.c.id == meeting_id)
+                         .values(result=result, result_settings=result_settings))
+
     def counts(self) -> dict:
         with self.read() as conn:
             return {"events": conn.execute(select(func.count()).select_from(events)).scalar(),

@@ -40,7 +40,12 @@ def test_results_kept_under_other_settings_are_recomputed(database_url):
         return sorted(p["status"] for p in answer["participants"])
 
     assert statuses(default) == ["absent", "partial", "present", "present"]
-    strict = app_with(present_min_percent=100, partial_min_percent=60).test_client()
+    strict_app = app_with(present_min_percent=100, partial_min_percent=60)
+    strict = strict_app.test_client()
+    assert statuses(strict) == ["absent", "absent", "present", "present"]
+    # Recomputed once, then kept under the new settings.
+    row = strict_app.extensions["storage"].get_meeting(meeting_id)
+    assert row.result_settings == strict_app.extensions["attendance"].fingerprint
     assert statuses(strict) == ["absent", "absent", "present", "present"]
 
 
