@@ -126,3 +126,15 @@ def test_installed_package_carries_the_contract_schema(tmp_path):
     assert "attendance_logger/migrations/versions/0001_initial.py" in names
     assert "attendance_logger/templates/meeting.html" in names
     assert "attendance_logger/static/style.css" in names
+
+
+def test_build_context_sends_only_what_the_image_copies():
+    """The context is the repository root (with .venv, .git, stacks); the Dockerfile's own
+    ignore file lets only the copied trees through, minus tests and local databases."""
+    patterns = [line.strip() for line in (DOCKERFILE.parent / "Dockerfile.dockerignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    assert patterns[0] == "*"
+    copies = [shlex.split(args) for instr, args in instructions() if instr == "COPY"]
+    sources = {src.rstrip("/") for *srcs, _dest in copies for src in srcs}
+    assert {p[1:].rstrip("/") for p in patterns if p.startswith("!")} == sources
+    assert "flask-logger/tests/" in patterns and "**/*.db" in patterns
