@@ -16,6 +16,7 @@ import time
 from typing import Iterator
 
 from . import engine, reports
+from .meetings_index import MeetingsIndex
 
 log = logging.getLogger("attendance_logger.attendance")
 READ_REFRESH_BUDGET_SECONDS = 15.0
@@ -50,6 +51,7 @@ def meeting_from_json(data: dict) -> engine.Meeting:
 class Attendance:
     def __init__(self, storage, settings: dict):
         self.storage = storage
+        self.index = MeetingsIndex(storage)
         self.settings = engine.Settings.from_mapping(settings or {})
         self.fingerprint = hashlib.sha256(json.dumps(dataclasses.asdict(self.settings), sort_keys=True)
                                           .encode()).hexdigest()[:16]
@@ -71,8 +73,8 @@ class Attendance:
         A read spends at most `budget_seconds` on it (a bulk import can leave minutes of work),
         then answers from the index as it stands; the background refresher finishes the rest.
         """
-        if not self.storage.refresh(self._compute, self._summarize, budget_seconds=budget_seconds,
-                                    quiet_seconds=quiet_seconds):
+        if not self.index.refresh(self._compute, self._summarize, budget_seconds=budget_seconds,
+                                  quiet_seconds=quiet_seconds):
             log.warning("meetings index still being brought up to date; this answer may miss recent events")
 
     def meetings(self, **filters) -> list:

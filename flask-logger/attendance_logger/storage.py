@@ -1,9 +1,8 @@
 """Durable storage of accepted events and the meetings index, on SQLite or PostgreSQL.
 
 One code path for both: SQLAlchemy Core, with the two dialects' identical `ON CONFLICT` insert.
-Ingest only appends events and marks rooms "dirty"; the meetings index is brought up to date
-from the dirty point on before the next read (`refresh`), so ingest stays fast and reads never
-recompute a room's whole history.
+Ingest only appends events and marks rooms "dirty"; meetings_index.py brings the meetings
+index up to date from the dirty point on, so ingest stays an append.
 """
 from __future__ import annotations
 
@@ -105,13 +104,11 @@ def _earlier(column, candidate):
 
 
 class Storage:
-    def __init__(self, url: str, *, replay_window_seconds: int = 600, refresh_window_events: int = 10_000,
-                 sqlite_synchronous: str = "FULL"):
+    def __init__(self, url: str, *, replay_window_seconds: int = 600, sqlite_synchronous: str = "FULL"):
         if sqlite_synchronous not in ("FULL", "NORMAL"):
             raise ValueError(f"SQLite synchronous mode must be FULL or NORMAL, got {sqlite_synchronous!r}")
         self.url = url
         self.sqlite_synchronous = sqlite_synchronous
-        self.refresh_window_events = refresh_window_events
         self._statements: dict | None = None
         self.replay_window_ms = replay_window_seconds * 1000
         self._engine: Engine | None = None
@@ -300,130 +297,7 @@ class Storage:
     def _instance_bound(conn: Connection, instance: str, aggregate) -> int:
         return conn.execute(select(aggregate(events.c.time_ms)).where(events.c.source_instance == instance)).scalar()
 
-    # -- meetings index ------------------------------------------------------------------
-    def refresh(self, compute, summarize, *, budget_seconds: float | None = None,
-                quiet_seconds: float | None = None) -> bool:
-        """Recompute the meetings of dirty rooms; False if the time budget ran out first.
-
-        `compute(events, instances)` runs the engine; `summarize(meeting)` gives the cached
-        columns (`result`, `result_settings`) of a meeting. Cheap when nothing is dirty.
-        `quiet_seconds`: only rooms that received no event for that long (a lesson in progress
-        would otherwise be recomputed over and over while nobody looks at it).
-        """
-        deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
-        query = select(rooms.c.jid).where(rooms.c.dirty_from_ms.is_not(None))
-        if quiet_seconds is not None:
-            query = query.where(rooms.c.touched_ms < int((time.time() - quiet_seconds) * 1000))
-        with self.read() as conn:
-            dirty = conn.execute(query).scalars().all()
-        for jid in dirty:
-            if not self._refresh_room(jid, compute, summarize, deadline):
-                return False
-        return True
-
-    def _refresh_room(self, jid: str, compute, summarize, deadline: float | None) -> bool:
-        """Recompute a room's meetings from its dirty point on, one window at a time.
-
-        Each window is computed from a read snapshot without the write lock, so ingest never
-        waits for it, and written (moving the dirty point past it) only if no event reached the
-        room meanwhile (`rooms.version`). After three lost races in a row the window is computed
-        under the lock. Returns False when the deadline passed with the room still dirty.
-        """
-        lost = 0
-        while True:
-            locked = lost >= 3
-            with (self.write() if locked else self.read()) as conn:
-                query = select(rooms.c.dirty_from_ms, rooms.c.version).where(rooms.c.jid == jid)
-                state = conn.execute(query.with_for_update() if locked else query).first()
-                if state is None or state.dirty_from_ms is None:
-                    return True  # clean, or another worker refreshed it meanwhile
-                start = self._first_affected(conn, jid, state.dirty_from_ms)
-                finished, next_start = self._compute_window(conn, jid, start, compute)
-                if locked:
-                    self._replace_meetings(conn, jid, start, next_start, finished, summarize)
-                    lost = 0
-            if not locked:
-                with self.write() as conn:
-                    version = conn.execute(select(rooms.c.version).where(rooms.c.jid == jid).with_for_update()).scalar()
-                    if version == state.version:
-                        self._replace_meetings(conn, jid, start, next_start, finished, summarize)
-                        lost = 0
-                    else:
-                        lost += 1
-            if deadline is not None and time.monotonic() > deadline:
-                return False
-
-    @staticmethod
-    def _first_affected(conn: Connection, jid: str, dirty_from: int) -> int:
-        """Recompute whole meetings: from the start of the first meeting still open or ending at
-        or after the dirty point."""
-        first = conn.execute(select(func.min(meetings.c.started_ms)).where(
-            meetings.c.room_jid == jid,
-            (meetings.c.ended_ms.is_(None)) | (meetings.c.ended_ms >= dirty_from))).scalar()
-        return dirty_from if first is None else min(dirty_from, first)
-
-    def _replace_meetings(self, conn: Connection, jid: str, start: int, next_start: int | None,
-                          computed: list, summarize) -> None:
-        """The room's meetings starting in [start, next_start) replaced by `computed`; the room
-        stays dirty from `next_start` (clean when it is None)."""
-        stale = select(meetings.c.id).where(meetings.c.room_jid == jid, meetings.c.started_ms >= start)
-        if next_start is not None:
-            stale = stale.where(meetings.c.started_ms < next_start)
-        rows, courses = [], []
-        for meeting in computed:
-            row = meeting_index_row(meeting)
-            row.update(summarize(meeting))
-            rows.append(row)
-            courses.extend({"meeting": row["id"], "course": c} for c in sorted(meeting_course_ids(meeting)))
-        doomed = set(conn.execute(stale).scalars()) | {r["id"] for r in rows}
-        if doomed:
-            conn.execute(delete(meeting_courses).where(meeting_courses.c.meeting.in_(doomed)))
-            conn.execute(delete(meetings).where(meetings.c.id.in_(doomed)))
-        if rows:
-            conn.execute(meetings.insert(), rows)
-        if courses:
-            conn.execute(meeting_courses.insert(), courses)
-        conn.execute(update(rooms).where(rooms.c.jid == jid).values(dirty_from_ms=next_start))
-
-    def _compute_window(self, conn: Connection, jid: str, start: int, compute) -> tuple[list, int | None]:
-        """The meetings of one window of the room from `start`, and where the next one starts.
-
-        A window holds about `refresh_window_events` events and ends where a meeting of the
-        room begins. The meetings it finishes are final (nothing after a meeting's end changes
-        it); the next window starts at the first meeting it could not finish (None: this window
-        reached the room's last event, and every meeting in it is returned, running ones too).
-        A meeting bigger than a window doubles the window.
-        """
-        size = self.refresh_window_events
-        while True:
-            window_end = self._window_end(conn, jid, start, size)
-            room_events = self._events_between(conn, jid, start, None if window_end is None else window_end - 1)
-            computed = compute(room_events, self.instance_info(conn, room_events))
-            del room_events
-            if window_end is None:
-                return computed, None
-            finished = [m for m in computed if m.ended_at is not None and to_ms(m.ended_at) < window_end]
-            finished_ids = {id(m) for m in finished}
-            unfinished = [to_ms(m.started_at) for m in computed if id(m) not in finished_ids]
-            next_start = min(unfinished) if unfinished else window_end
-            if next_start > start:
-                return finished, next_start
-            size *= 2
-
-    @staticmethod
-    def _window_end(conn: Connection, jid: str, start: int, size: int) -> int | None:
-        """Where a window of about `size` events from `start` ends: at the next room.created of
-        the room after that many events. None: the rest of the room fits in this window."""
-        nth = conn.execute(select(events.c.time_ms).where(events.c.main_room_jid == jid, events.c.time_ms >= start)
-                           .order_by(events.c.time_ms).offset(size).limit(1)).scalar()
-        if nth is None:
-            return None
-        boundary = conn.execute(select(func.min(events.c.time_ms)).where(
-            events.c.main_room_jid == jid, events.c.room_jid == jid, events.c.type == "room.created",
-            events.c.time_ms >= nth)).scalar()
-        return boundary if boundary is not None and boundary > start else None
-
-    def _events_between(self, conn: Connection, jid: str, start_ms: int, end_ms: int | None) -> list[dict]:
+    def events_between(self, conn: Connection, jid: str, start_ms: int, end_ms: int | None) -> list[dict]:
         query = select(events.c.body).where(events.c.main_room_jid == jid, events.c.time_ms >= start_ms)
         if end_ms is not None:
             query = query.where(events.c.time_ms <= end_ms)
@@ -472,7 +346,7 @@ class Storage:
     def meeting_inputs(self, row) -> tuple[list[dict], dict]:
         """The events of one meeting (its room and breakout rooms) and their instances."""
         with self.read() as conn:
-            room_events = self._events_between(conn, row.room_jid, row.started_ms, row.ended_ms)
+            room_events = self.events_between(conn, row.room_jid, row.started_ms, row.ended_ms)
             return room_events, self.instance_info(conn, room_events)
 
     def keep_result(self, meeting_id: str, *, result: str, result_settings: str) -> None:
@@ -515,25 +389,4 @@ def _room_minimums(rows: list[dict]) -> dict[str, int]:
     return out
 
 
-COURSE_CLAIM = "courseid"
 INDEX_COLUMNS = [c for c in meetings.c if c.name != "result"]
-
-
-def meeting_course_ids(meeting) -> set[str]:
-    return {str(p.claims[COURSE_CLAIM]) for p in meeting.participants
-            if p.claims and p.claims.get(COURSE_CLAIM) is not None}
-
-
-def meeting_index_row(meeting) -> dict:
-    return {
-        "id": meeting_public_id(meeting.key),
-        "engine_key": meeting.key,
-        "room_jid": meeting.room_jid,
-        "room_name": meeting.room_name,
-        "meeting_id": meeting.meeting_id,
-        "started_ms": to_ms(meeting.started_at),
-        "ended_ms": to_ms(meeting.ended_at),
-        "closed_by": meeting.closed_by,
-        "instance": meeting.instance,
-        "participant_count": len(meeting.participants),
-    }

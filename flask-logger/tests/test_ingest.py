@@ -111,7 +111,7 @@ def test_events_arriving_during_a_refresh_are_not_lost(app, sender, auth, client
             storage.store([destroyed], str(uuid.uuid4()))
         return attendance._compute(room_events, instances)
 
-    storage.refresh(compute_while_the_meeting_ends, attendance._summarize)
+    attendance.index.refresh(compute_while_the_meeting_ends, attendance._summarize)
     in_room = sum("room" in e for e in events)
     assert calls == [in_room - 1, in_room]  # first result discarded, recomputed with the destroy
     meeting, = client.get("/v1/meetings", headers=auth).get_json()["meetings"]

@@ -92,7 +92,7 @@ def test_vector_attendance_with_shuffled_late_and_repeated_delivery(vector, data
     from partial data, which later events must correct. A tiny refresh window makes the store
     compute each room in many windows, as it does for rooms with years of history."""
     app = vector_app(vector, database_url)
-    app.extensions["storage"].refresh_window_events = 3
+    app.extensions["attendance"].index.window_events = 3
     client = app.test_client()
     events = vector.materialize(BASE)
     rng = random.Random(vector.name)

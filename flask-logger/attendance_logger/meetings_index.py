@@ -1,0 +1,167 @@
+"""The meetings index: which meetings each room had, and each finished meeting's attendance.
+
+Ingest marks rooms dirty from the earliest event it added (storage.py). `refresh` recomputes a
+dirty room from the start of its first affected meeting on, window by window so memory stays
+bounded however long the room's history, and keeps a finished meeting's attendance as JSON so a
+report reads one row. It computes from a read snapshot without the write lock and writes only if
+no event reached the room meanwhile (`rooms.version`).
+"""
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.engine import Connection
+
+from .storage import meeting_public_id, to_ms
+from .tables import events, meeting_courses, meetings, rooms
+
+COURSE_CLAIM = "courseid"
+
+
+class MeetingsIndex:
+    def __init__(self, storage, window_events: int = 10_000):
+        self.storage = storage
+        self.window_events = window_events
+
+    def refresh(self, compute, summarize, *, budget_seconds: float | None = None,
+                quiet_seconds: float | None = None) -> bool:
+        """Recompute the meetings of dirty rooms; False if the time budget ran out first.
+
+        `compute(events, instances)` runs the engine; `summarize(meeting)` gives the cached
+        columns (`result`, `result_settings`) of a meeting. Cheap when nothing is dirty.
+        `quiet_seconds`: only rooms that received no event for that long (a lesson in progress
+        would otherwise be recomputed over and over while nobody looks at it).
+        """
+        deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
+        query = select(rooms.c.jid).where(rooms.c.dirty_from_ms.is_not(None))
+        if quiet_seconds is not None:
+            query = query.where(rooms.c.touched_ms < int((time.time() - quiet_seconds) * 1000))
+        with self.storage.read() as conn:
+            dirty = conn.execute(query).scalars().all()
+        for jid in dirty:
+            if not self._refresh_room(jid, compute, summarize, deadline):
+                return False
+        return True
+
+    def _refresh_room(self, jid: str, compute, summarize, deadline: float | None) -> bool:
+        """Recompute a room's meetings from its dirty point on, one window at a time.
+
+        Each window is computed from a read snapshot without the write lock, so ingest never
+        waits for it, and written (moving the dirty point past it) only if no event reached the
+        room meanwhile (`rooms.version`). After three lost races in a row the window is computed
+        under the lock. Returns False when the deadline passed with the room still dirty.
+        """
+        lost = 0
+        while True:
+            locked = lost >= 3
+            with (self.storage.write() if locked else self.storage.read()) as conn:
+                query = select(rooms.c.dirty_from_ms, rooms.c.version).where(rooms.c.jid == jid)
+                state = conn.execute(query.with_for_update() if locked else query).first()
+                if state is None or state.dirty_from_ms is None:
+                    return True  # clean, or another worker refreshed it meanwhile
+                start = self._first_affected(conn, jid, state.dirty_from_ms)
+                finished, next_start = self._compute_window(conn, jid, start, compute)
+                if locked:
+                    self._replace_meetings(conn, jid, start, next_start, finished, summarize)
+                    lost = 0
+            if not locked:
+                with self.storage.write() as conn:
+                    version = conn.execute(select(rooms.c.version).where(rooms.c.jid == jid).with_for_update()).scalar()
+                    if version == state.version:
+                        self._replace_meetings(conn, jid, start, next_start, finished, summarize)
+                        lost = 0
+                    else:
+                        lost += 1
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+
+    @staticmethod
+    def _first_affected(conn: Connection, jid: str, dirty_from: int) -> int:
+        """Recompute whole meetings: from the start of the first meeting still open or ending at
+        or after the dirty point."""
+        first = conn.execute(select(func.min(meetings.c.started_ms)).where(
+            meetings.c.room_jid == jid,
+            (meetings.c.ended_ms.is_(None)) | (meetings.c.ended_ms >= dirty_from))).scalar()
+        return dirty_from if first is None else min(dirty_from, first)
+
+    def _replace_meetings(self, conn: Connection, jid: str, start: int, next_start: int | None,
+                          computed: list, summarize) -> None:
+        """The room's meetings starting in [start, next_start) replaced by `computed`; the room
+        stays dirty from `next_start` (clean when it is None)."""
+        stale = select(meetings.c.id).where(meetings.c.room_jid == jid, meetings.c.started_ms >= start)
+        if next_start is not None:
+            stale = stale.where(meetings.c.started_ms < next_start)
+        rows, courses = [], []
+        for meeting in computed:
+            row = meeting_index_row(meeting)
+            row.update(summarize(meeting))
+            rows.append(row)
+            courses.extend({"meeting": row["id"], "course": c} for c in sorted(meeting_course_ids(meeting)))
+        doomed = set(conn.execute(stale).scalars()) | {r["id"] for r in rows}
+        if doomed:
+            conn.execute(delete(meeting_courses).where(meeting_courses.c.meeting.in_(doomed)))
+            conn.execute(delete(meetings).where(meetings.c.id.in_(doomed)))
+        if rows:
+            conn.execute(meetings.insert(), rows)
+        if courses:
+            conn.execute(meeting_courses.insert(), courses)
+        conn.execute(update(rooms).where(rooms.c.jid == jid).values(dirty_from_ms=next_start))
+
+    def _compute_window(self, conn: Connection, jid: str, start: int, compute) -> tuple[list, int | None]:
+        """The meetings of one window of the room from `start`, and where the next one starts.
+
+        A window holds about `window_events` events and ends where a meeting of the
+        room begins. The meetings it finishes are final (nothing after a meeting's end changes
+        it); the next window starts at the first meeting it could not finish (None: this window
+        reached the room's last event, and every meeting in it is returned, running ones too).
+        A meeting bigger than a window doubles the window.
+        """
+        size = self.window_events
+        while True:
+            window_end = self._window_end(conn, jid, start, size)
+            room_events = self.storage.events_between(conn, jid, start, None if window_end is None else window_end - 1)
+            computed = compute(room_events, self.storage.instance_info(conn, room_events))
+            del room_events
+            if window_end is None:
+                return computed, None
+            finished = [m for m in computed if m.ended_at is not None and to_ms(m.ended_at) < window_end]
+            finished_ids = {id(m) for m in finished}
+            unfinished = [to_ms(m.started_at) for m in computed if id(m) not in finished_ids]
+            next_start = min(unfinished) if unfinished else window_end
+            if next_start > start:
+                return finished, next_start
+            size *= 2
+
+    @staticmethod
+    def _window_end(conn: Connection, jid: str, start: int, size: int) -> int | None:
+        """Where a window of about `size` events from `start` ends: at the next room.created of
+        the room after that many events. None: the rest of the room fits in this window."""
+        nth = conn.execute(select(events.c.time_ms).where(events.c.main_room_jid == jid, events.c.time_ms >= start)
+                           .order_by(events.c.time_ms).offset(size).limit(1)).scalar()
+        if nth is None:
+            return None
+        boundary = conn.execute(select(func.min(events.c.time_ms)).where(
+            events.c.main_room_jid == jid, events.c.room_jid == jid, events.c.type == "room.created",
+            events.c.time_ms >= nth)).scalar()
+        return boundary if boundary is not None and boundary > start else None
+
+
+def meeting_course_ids(meeting) -> set[str]:
+    return {str(p.claims[COURSE_CLAIM]) for p in meeting.participants
+            if p.claims and p.claims.get(COURSE_CLAIM) is not None}
+
+
+def meeting_index_row(meeting) -> dict:
+    return {
+        "id": meeting_public_id(meeting.key),
+        "engine_key": meeting.key,
+        "room_jid": meeting.room_jid,
+        "room_name": meeting.room_name,
+        "meeting_id": meeting.meeting_id,
+        "started_ms": to_ms(meeting.started_at),
+        "ended_ms": to_ms(meeting.ended_at),
+        "closed_by": meeting.closed_by,
+        "instance": meeting.instance,
+        "participant_count": len(meeting.participants),
+    }
