@@ -45,8 +45,8 @@ def receive_events():
         try:
             accepted, duplicates = current_app.extensions["committer"].store(batch, webhook_id)
         except ReplayError:
-            raise Refusal(401, "replayed", "webhook-id was already accepted: a replayed request "
-                          "(each request needs its own webhook-id)") from None
+            raise Refusal(401, "replayed", "this webhook-id was already accepted and its events are stored: "
+                          "a replayed request (a sender retrying a delivered request may drop it)") from None
     except Refusal as refusal:
         return _refuse(refusal)
     metrics.EVENTS_ACCEPTED.inc(accepted)
