@@ -20,12 +20,14 @@ class BadQuery(Exception):
 
 
 def parse_bound(name: str, value: str | None) -> int | None:
-    """A `from`/`to` query value: a date (midnight UTC) or an RFC 3339 time; milliseconds."""
+    """A `from`/`to` query value in milliseconds: an RFC 3339 time, or a date (UTC), which as
+    `to` includes that whole day (the dashboard's date fields send dates)."""
     if not value:
         return None
     try:
         if _DATE.match(value):
-            return to_ms(dt.datetime.fromisoformat(value).replace(tzinfo=dt.timezone.utc))
+            day = dt.datetime.fromisoformat(value).replace(tzinfo=dt.timezone.utc)
+            return to_ms(day + dt.timedelta(days=1) if name == "to" else day)
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         if moment.tzinfo is None:
             raise ValueError

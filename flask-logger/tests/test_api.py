@@ -78,6 +78,8 @@ def test_meetings_filter_by_room_course_and_dates(client, school):
     assert len(listed(client, f"?from={four_days_ago}")) == 2
     assert [m["room"] for m in listed(client, f"?from={four_days_ago}&to={two_days_ago}")] == ["maths-3b"]
     assert len(listed(client, f"?room=maths-3b&to={four_days_ago}")) == 1
+    three_days_ago = (NOW - dt.timedelta(days=3)).strftime("%Y-%m-%d")
+    assert len(listed(client, f"?room=maths-3b&to={three_days_ago}")) == 2  # a date as `to` includes that day
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
