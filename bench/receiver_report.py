@@ -9,6 +9,7 @@ refreshing the meetings index after each lesson as reads during a term would. Th
 `attendance-logger serve` (gunicorn, 2 workers) on loopback:
 
 - GET /v1/meetings/<id>/attendance (and .csv) for one lesson: best and median of 7 requests;
+  the same for a lesson still running (no room.destroyed yet), which is computed on every read;
 - GET /v1/courses/MATH101/attendance.csv on freshly started workers: time to first byte, total
   time, rows, and the peak RSS (VmHWM) of the gunicorn workers; then the same export with other
   engine settings than the index was built with, so every meeting is recomputed from its events
@@ -127,7 +128,13 @@ def main() -> None:
         print(f"{args.backend}: seeding {args.meetings} lessons x {args.events:,} events = {total:,} events, "
               f"{args.participants} participants each", flush=True)
         seconds = seed(storage, args.meetings, args.events, args.participants)
-        print(f"seeded in {seconds:.0f} s", flush=True)
+        # A class going on right now: no room.destroyed yet, so it is computed on every read.
+        live_start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=1)
+        live = receiver_workload.lesson_events(room="live-3b", start=live_start, participants=args.participants,
+                                               events=args.events, course="LIVE101", seed=10_000)[:-1]
+        for start in range(0, len(live), BATCH):
+            storage.store(live[start:start + BATCH], str(uuid.uuid4()))
+        print(f"seeded in {seconds:.0f} s, plus one running lesson of {len(live):,} events", flush=True)
 
         lesson = receiver_workload.lesson_events(start=FIRST_LESSON, participants=args.participants,
                                                  events=args.events, course=COURSE, seed=0)
@@ -153,6 +160,12 @@ def main() -> None:
         if len(report["participants"]) != args.participants:
             raise SystemExit(f"expected {args.participants} participants, got {len(report['participants'])}")
         timed("meeting report CSV", server.port, f"/v1/meetings/{meeting_id}/attendance.csv", auth)
+        status, body, _, _ = get(server.port, "/v1/meetings?course=LIVE101", auth)
+        live_id = json.loads(body)["meetings"][0]["id"]
+        live_report = json.loads(timed("running meeting report JSON (recomputed)", server.port,
+                                       f"/v1/meetings/{live_id}/attendance", auth))
+        if live_report["ended_at"] is not None or len(live_report["participants"]) != args.participants:
+            raise SystemExit(f"the running lesson should be running with {args.participants} participants")
         server.stop()
 
         server = None
