@@ -2,7 +2,7 @@
 
 Order of checks: content type, size, signature (the body is never parsed before it is known to
 be authentic), JSON, shape, schema, duplicate ids, then one transaction that also claims the
-webhook-id (replay). Any refusal stores nothing.
+request's replay key (webhook-id and timestamp). Any refusal stores nothing.
 """
 from __future__ import annotations
 
@@ -40,13 +40,13 @@ def _refuse(refusal: Refusal):
 @bp.post("/v1/events")
 def receive_events():
     try:
-        batch, webhook_id = _checked_batch()
+        batch, replay_key = _checked_batch()
         storage = current_app.extensions["storage"]
         try:
-            accepted, duplicates = current_app.extensions["committer"].store(batch, webhook_id)
+            accepted, duplicates = current_app.extensions["committer"].store(batch, replay_key)
         except ReplayError:
-            raise Refusal(401, "replayed", "this webhook-id was already accepted and its events are stored: "
-                          "a replayed request (a sender retrying a delivered request may drop it)") from None
+            raise Refusal(401, "replayed", "this exact request (webhook-id and webhook-timestamp) was already "
+                          "accepted and its events are stored: re-sign a retry with a fresh timestamp") from None
     except Refusal as refusal:
         return _refuse(refusal)
     metrics.EVENTS_ACCEPTED.inc(accepted)
@@ -75,7 +75,7 @@ def _checked_batch() -> tuple[list[dict], str]:
         raise Refusal(413, "too_large", f"body exceeds {config['MAX_CONTENT_LENGTH']} bytes; "
                       "send fewer events per request") from None
     try:
-        webhook_id = signing.verify(current_app.extensions["webhook_key"], request.headers, body,
+        replay_key = signing.verify(current_app.extensions["webhook_key"], request.headers, body,
                                     tolerance_seconds=config["TIMESTAMP_TOLERANCE_SECONDS"],
                                     now=config["CLOCK"]())
     except signing.SignatureError as exc:
@@ -113,7 +113,7 @@ def _checked_batch() -> tuple[list[dict], str]:
     if repeated:
         raise Refusal(400, "duplicate_ids", "the same event id appears more than once in this request: "
                       + ", ".join(sorted(set(repeated))[:10]))
-    return batch, webhook_id
+    return batch, replay_key
 
 
 def _forget_old_webhook_ids(storage) -> None:

@@ -27,7 +27,12 @@ def sign(key: bytes, webhook_id: str, timestamp: str, body: bytes) -> str:
 
 
 def verify(key: bytes, headers, body: bytes, *, tolerance_seconds: int = 300, now: float | None = None) -> str:
-    """Check the three webhook headers against the raw body; returns the webhook-id."""
+    """Check the three webhook headers against the raw body; returns the request's replay key.
+
+    The key is `{webhook-id}.{webhook-timestamp}`: senders keep the webhook-id on every retry but
+    re-sign it with a fresh timestamp (schema/README.md), so only a request sent again exactly as
+    it was signed is a replay; a retry whose first answer was lost is answered as duplicates.
+    """
     webhook_id = headers.get("webhook-id")
     timestamp = headers.get("webhook-timestamp")
     signatures = headers.get("webhook-signature")
@@ -35,10 +40,10 @@ def verify(key: bytes, headers, body: bytes, *, tolerance_seconds: int = 300, no
                         ("webhook-signature", signatures)):
         if not value:
             raise SignatureError("missing_header", f"missing {name} header (Standard Webhooks signing)")
-    if len(webhook_id) > 255:
-        raise SignatureError("bad_header", "webhook-id header is longer than 255 characters")
-    if not timestamp.isascii() or not timestamp.isdigit():
-        raise SignatureError("bad_timestamp", "webhook-timestamp must be Unix seconds (digits only)")
+    if len(webhook_id) > 240:
+        raise SignatureError("bad_header", "webhook-id header is longer than 240 characters")
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+        raise SignatureError("bad_timestamp", "webhook-timestamp must be Unix seconds (at most 12 digits)")
     now = time.time() if now is None else now
     skew = int(timestamp) - now
     if skew < -tolerance_seconds:
@@ -57,6 +62,6 @@ def verify(key: bytes, headers, body: bytes, *, tolerance_seconds: int = 300, no
         except (binascii.Error, ValueError):
             continue
         if hmac.compare_digest(expected, given):
-            return webhook_id
+            return f"{webhook_id}.{timestamp}"
     raise SignatureError("bad_signature", "webhook-signature does not match: the sender uses another secret "
                          "or the body was changed")

@@ -80,7 +80,7 @@ meeting_courses = Table(
     Index("ix_meeting_courses_course", "course"),
 )
 
-# Accepted `webhook-id`s, kept for the replay window.
+# Accepted requests by `{webhook-id}.{webhook-timestamp}` (their replay key), kept for the replay window.
 webhook_ids = Table(
     "webhook_ids", metadata,
     Column("id", String(255), primary_key=True),

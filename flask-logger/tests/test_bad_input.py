@@ -149,12 +149,21 @@ def test_schema_violations_refuse_the_whole_batch(app, client, sign, name, event
     assert stored(app) == 0
 
 
-def test_replayed_webhook_id_is_refused(app, client, sign):
+def test_replayed_webhook_id_and_timestamp_are_refused(app, client, sign):
     body = _json(valid_event())
     headers = sign(body)
     assert client.post("/v1/events", data=body.encode(), headers=headers).status_code == 200
     second = _json(valid_event())
-    headers_again = sign(second, webhook_id=headers["webhook-id"])
+    moment = dt.datetime.fromtimestamp(int(headers["webhook-timestamp"]), dt.timezone.utc)
+    headers_again = sign(second, webhook_id=headers["webhook-id"], timestamp=moment)
     response = client.post("/v1/events", data=second.encode(), headers=headers_again)
     assert response.status_code == 401 and response.get_json()["error"] == "replayed"
     assert stored(app) == 1
+
+
+def test_overlong_timestamp_is_refused(app, client, sign):
+    body = _json(valid_event())
+    headers = dict(sign(body), **{"webhook-timestamp": "0" * 3 + str(int(dt.datetime.now().timestamp()))})
+    response = client.post("/v1/events", data=body.encode(), headers=headers)
+    assert response.status_code == 401 and response.get_json()["error"] == "bad_timestamp"
+    assert stored(app) == 0

@@ -58,6 +58,20 @@ def test_replayed_request_is_refused_and_stores_nothing(app, client, sign):
     assert stored_count(app) == 2
 
 
+def test_retry_with_lost_answer_is_answered_as_duplicates(app, client, sign):
+    """A sender keeps the webhook-id on a retry but re-signs it with a fresh timestamp
+    (schema/README.md): the receiver stored the first attempt, the sender never heard."""
+    vector = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json")
+    body = json.dumps({"events": vector.materialize(dt.datetime.now(dt.timezone.utc))[:2]})
+    first = sign(body, timestamp=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=30))
+    assert client.post("/v1/events", data=body, headers=first).status_code == 200
+    retry = sign(body, webhook_id=first["webhook-id"])
+    answer = client.post("/v1/events", data=body, headers=retry)
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json() == {"accepted": 0, "duplicates": 2}
+    assert stored_count(app) == 2
+
+
 def test_instances_track_server_restarts(app, sender):
     """A second source.instance on the same server marks the first superseded at ingest."""
     vector = vectors.load(vectors.VECTORS_DIR / "08-server-crash.json")
