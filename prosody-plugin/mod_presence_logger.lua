@@ -37,6 +37,8 @@ local valid_utf8 = encodings.utf8 and encodings.utf8.valid;
 
 local NICK_NS = "http://jabber.org/protocol/nick";
 local SPOOL_STORE = "presence_logger_spool";
+local DEAD_LETTER_STORE = "presence_logger_dead_letter";
+local MAX_DEAD_LETTERS = 10000; -- events; the same bound as the Openfire plugin's dead-letter folder
 local SPOOL_NS = "urn:jitsictl:presence-logger:event:1";
 local HEALTHCHECK_PREFIX = "__jicofo-health-check";
 
@@ -63,7 +65,7 @@ for _, host in ipairs(cfg.skip_domains) do skip_domains[host] = true; end
 -- the spool on restart, so unless the operator chose a driver (presence_logger_storage, or a
 -- `storage = { presence_logger_spool = "..." }` mapping) a memory/null mapping is replaced by
 -- mod_storage_internal, i.e. files under Prosody's data directory.
-local store do
+local store, dead_store do
 	local driver, driver_name;
 	if cfg.storage then
 		driver_name = cfg.storage;
@@ -85,6 +87,10 @@ local store do
 	if not store then
 		error(("mod_presence_logger: storage driver %q cannot open an archive store for the spool: %s"):format(driver_name, tostring(err)), 0);
 	end
+	dead_store, err = driver:open(DEAD_LETTER_STORE, "archive");
+	if not dead_store then
+		error(("mod_presence_logger: storage driver %q cannot open an archive store for the dead letters: %s"):format(driver_name, tostring(err)), 0);
+	end
 	module:log("debug", "Spool store %s uses the %q storage driver", SPOOL_STORE, driver_name);
 end
 
@@ -103,6 +109,23 @@ if not waiting then
 	error("mod_presence_logger: cannot read the spool: " .. tostring(load_err), 0);
 end
 
+-- Batches the receiver refused for good (400, 415, a single event refused with 413), kept for
+-- an admin: same format as the spool, one segment per refused request (README, "Refused batches").
+local dead_letters = spool_lib.new(dead_store, {
+	batch_size = MAX_DEAD_LETTERS;
+	max_queue = MAX_DEAD_LETTERS;
+	new_id = uuid;
+	now = time_now;
+	log = function (...) module:log(...); end;
+	store_name = DEAD_LETTER_STORE;
+	wrap = function (text) return st.stanza("event", { xmlns = SPOOL_NS }):text(text); end;
+	unwrap = function (stanza) return stanza:get_text(); end;
+});
+local dead_waiting, dead_err = dead_letters.load();
+if not dead_waiting then
+	error("mod_presence_logger: cannot read the dead-letter store: " .. tostring(dead_err), 0);
+end
+
 -- Prosody statistics (statistics = "internal", OpenMetrics at /metrics): the spool's depth and
 -- running totals, as prosody_mod_presence_logger__<name>{host=...}.
 local update_metrics do
@@ -110,13 +133,16 @@ local update_metrics do
 		local ok, set = pcall(module.measure, module, name, "amount");
 		return ok and set or function () end;
 	end
-	local queue_depth, delivered, refused, failures =
-		gauge("queue_depth"), gauge("events_delivered"), gauge("events_refused"), gauge("failed_attempts");
+	local queue_depth, delivered, refused, failures, dead_depth, dead_dropped =
+		gauge("queue_depth"), gauge("events_delivered"), gauge("events_refused"), gauge("failed_attempts"),
+		gauge("dead_letters"), gauge("dead_letters_dropped");
 	function update_metrics(depth, counts)
 		queue_depth(depth);
 		delivered(counts.delivered);
 		refused(counts.refused);
 		failures(counts.failures);
+		dead_depth(counts.dead_letters);
+		dead_dropped(counts.dead_letter_dropped);
 	end
 end
 
@@ -124,6 +150,8 @@ local sign_deps = { hmac_sha256 = hashes.hmac_sha256, base64_encode = base64.enc
 
 local outbox = outbox_lib.new({
 	spool = spool;
+	dead_letters = dead_letters;
+	json_decode = json.decode;
 	delivery = delivery;
 	batch_body = event_lib.batch_body;
 	flush_interval = cfg.flush_interval;
@@ -399,8 +427,34 @@ if first_in_process then emit("source.started", time_now()); end
 guarded("adopting existing rooms", adopt_existing_rooms)(first_in_process);
 module:log("info", "Reporting attendance on %s to %s (instance %s); %d event(s) from before were waiting in the spool",
 	module.host, (cfg.url:gsub("//[^/@]*@", "//")), instance, waiting);
+if dead_waiting > 0 then
+	module:log("warn", "%d event(s) the receiver refused for good wait in the dead-letter store %s (README, \"Refused batches\")",
+		dead_waiting, DEAD_LETTER_STORE);
+end
+
+-- presence_logger_requeue_dead_letters = true moves the dead letters back into the spool: at
+-- load while it is true, and at a config reload (prosodyctl reload) that turns it on. Edge,
+-- not level: a batch refused again must not loop between the two stores on every reload.
+local REQUEUE_OPTION = "presence_logger_requeue_dead_letters";
+local requeue_was_on = false;
+local function requeue_if_asked()
+	local on = module:get_option_boolean(REQUEUE_OPTION, false);
+	if on and not requeue_was_on then
+		module:log("info", "%s is on: re-queueing the dead letters", REQUEUE_OPTION);
+		outbox.requeue_dead_letters();
+	end
+	requeue_was_on = on;
+end
+module:hook_global("config-reloaded", function ()
+	local ok, err = pcall(requeue_if_asked);
+	if not ok then module:log("error", "Re-queueing the dead letters failed: %s", tostring(err)); end
+end);
+
 -- Start sending once the server loop runs (the module may load during startup).
-module:add_timer(0, function () outbox.resume(); end);
+module:add_timer(0, function ()
+	outbox.resume();
+	requeue_if_asked();
+end);
 
 function module.unload()
 	outbox.stop();

@@ -99,4 +99,28 @@ function delivery.already_stored(code, body)
 		and body:match('"error"%s*:%s*"replayed"') ~= nil;
 end
 
+--- The receiver's `error` and `message` from a refusal body (JSON), or nil. Only these two are
+-- ever logged: the rest of a refusal (a schema report) can quote event content.
+function delivery.refusal(body, json_decode)
+	if type(body) ~= "string" or not json_decode then return nil; end
+	local ok, parsed = pcall(json_decode, body);
+	if not ok or type(parsed) ~= "table" then return nil; end
+	local reason = type(parsed.error) == "string" and parsed.error:sub(1, 64) or nil;
+	local message = type(parsed.message) == "string" and parsed.message:gsub("%s+", " "):sub(1, 200) or nil;
+	return reason, message;
+end
+
+--- What to do with a batch after the receiver's answer (see README, "Refused batches"):
+--   "delivered"    2xx, or a replay refusal (the batch is already stored);
+--   "split"        413: the request is too big, smaller ones would pass;
+--   "dead_letter"  400 or 415: this request will never be accepted as it is;
+--   "retry"        anything else (401 signature/clock, 404, 408, 429, 5xx, no answer): the
+--                  batch stays and goes again after a backoff.
+function delivery.outcome(code, body)
+	if delivery.accepted(code) or delivery.already_stored(code, body) then return "delivered"; end
+	if code == 413 then return "split"; end
+	if code == 400 or code == 415 then return "dead_letter"; end
+	return "retry";
+end
+
 return delivery;

@@ -14,11 +14,23 @@
 --   sign(msg_id, timestamp, body) -> headers
 --   flush_interval, timeout (seconds), policy = { base, cap, max_wait } (seconds)
 --   log(level, format, ...);  on_depth(depth, outbox) (optional, for statistics: the outbox
---   counts delivered, refused and failures)
+--   counts delivered, refused, failures, dead_lettered, dead_letter_dropped and dead_letters)
+--   dead_letters   a second spool instance: where batches the receiver refuses permanently go
+--   json_decode    reads the receiver's refusal ({"error": ..., "message": ...})
+--
+-- Refusals (README "Refused batches"): 413 splits the request in halves down to single events
+-- (the parts go in order, each under its own webhook-id "<batch id>-<first>-<last>"); 400/415
+-- and a single event still refused with 413 move to the dead-letter store and the next batch
+-- goes; 401 (other than "replayed") keeps the batch and retries, as waiting for the admin to
+-- fix the secret or the clock is the only cure.
 
 local outbox = {};
 
 local REFUSAL_LOG_INTERVAL = 10; -- seconds between "spool full" reminders
+local RETRY_HINTS = {
+	[401] = " (check that presence_logger_secret is the receiver's secret and that both clocks are right)";
+};
+local DEFAULT_4XX_HINT = " (check presence_logger_url and presence_logger_secret against the receiver)";
 
 -- What went wrong, for the log: the HTTP status and the start of the receiver's explanation, or
 -- why there was no answer (net.http's reason: connection refused, certificate errors...).
@@ -30,33 +42,107 @@ local function describe(code, body)
 	return "HTTP " .. tostring(code) .. (detail ~= "" and (" " .. detail) or "");
 end
 
+-- A permanent refusal, for the log: the status and the receiver's reason and message only.
+local function describe_refusal(code, reason, message)
+	if not reason and not message then return ("HTTP %d, no reason given"):format(code); end
+	return ("HTTP %d %s: %s"):format(code, reason or "?", message or "no message");
+end
+
 function outbox.new(o)
 	local delivery = o.delivery;
 	local spool, log = o.spool, o.log;
-	local self = { delivered = 0, refused = 0, failures = 0 };
+	local dead = o.dead_letters;
+	local self = { delivered = 0, refused = 0, failures = 0, dead_lettered = 0, dead_letter_dropped = 0,
+		dead_letters = dead.depth };
 
 	local flush_timer, retry_timer, in_flight;
 	local attempt = 0; -- failed attempts of the current head batch
 	local last_refusal_log, refused_since_log = nil, 0;
 	local stopped = false;
+	-- After a 413 on the head batch: the ranges of it still to send, { first, last } in order.
+	local parts, parts_of;
 
 	local function depth_changed()
+		self.dead_letters = dead.depth;
 		if o.on_depth then o.on_depth(spool.depth, self); end
+	end
+
+	local function slice(events, first, last)
+		local out = {};
+		for i = first, last do out[#out + 1] = events[i]; end
+		return out;
+	end
+
+	-- The head batch's range [first, last] is done with (stored or dead-lettered): the batch
+	-- leaves the spool once all its ranges are.
+	local function range_done()
+		if parts then
+			table.remove(parts, 1);
+			if #parts > 0 then return; end
+			parts, parts_of = nil, nil;
+		end
+		spool.remove_head();
+	end
+
+	-- Keep the events the receiver will never accept as they are, for an admin to look at and
+	-- re-queue; only the receiver's reason and message are logged, never event content.
+	local function dead_letter(segment, events, code, reason, message)
+		local n = #events;
+		if dead.room() < n then
+			self.dead_letter_dropped = self.dead_letter_dropped + n;
+			log("error", "Receiver refused %d event(s) of batch %s for good (%s) and the dead-letter store is full "
+				.. "(%d events): they are DROPPED (%d dropped so far). Inspect and re-queue the dead letters (README, \"Refused batches\")",
+				n, segment.id, describe_refusal(code, reason, message), dead.depth, self.dead_letter_dropped);
+			return;
+		end
+		dead.seal();
+		for _, json in ipairs(events) do
+			local ok, err = dead.push(json);
+			if not ok then
+				log("error", "Could not write to the dead-letter store (%s); %d refused event(s) of batch %s are lost",
+					tostring(err), n, segment.id);
+				break;
+			end
+		end
+		dead.seal();
+		self.dead_lettered = self.dead_lettered + n;
+		log("error", "Receiver refused %d event(s) of batch %s for good (%s): moved them to the dead-letter store "
+			.. "(%d event(s) there now) and going on with the next batch. See README, \"Refused batches\", to inspect and re-queue them",
+			n, segment.id, describe_refusal(code, reason, message), dead.depth);
 	end
 
 	local kick;
 
-	local function finish(segment, code, retry_after_header, response_body)
+	local function finish(segment, first, last, code, retry_after_header, response_body)
 		in_flight = nil;
 		code = tonumber(code) or 0;
 		if stopped then return; end
-		local replayed = delivery.already_stored(code, response_body);
-		if replayed then
-			log("info", "Receiver already had batch %s (its earlier answer was lost); treating it as delivered", segment.id);
+		local outcome = delivery.outcome(code, response_body);
+		local count = last - first + 1;
+		if outcome == "split" or outcome == "dead_letter" then
+			local reason, message = delivery.refusal(response_body, o.json_decode);
+			attempt = 0;
+			if outcome == "split" and count > 1 then
+				local middle = first + math.floor(count / 2) - 1;
+				if not parts then parts, parts_of = { { first, last } }, segment; end
+				table.remove(parts, 1);
+				table.insert(parts, 1, { middle + 1, last });
+				table.insert(parts, 1, { first, middle });
+				log("warn", "Receiver says batch %s is too large (HTTP 413 %s): sending its events %d-%d as %d-%d and %d-%d",
+					segment.id, reason or "?", first, last, first, middle, middle + 1, last);
+			else
+				dead_letter(segment, slice(segment.events, first, last), code, reason, message);
+				range_done();
+			end
+			depth_changed();
+			return kick();
 		end
-		if replayed or delivery.accepted(code) then
-			spool.remove_head();
-			self.delivered = self.delivered + #segment.events;
+		if outcome == "delivered" then
+			if delivery.already_stored(code, response_body) then
+				log("info", "Receiver already had batch %s (its earlier answer was lost); treating it as delivered", segment.id);
+			end
+			range_done();
+			self.delivered = self.delivered + count;
 			if attempt > 0 then
 				log("info", "Receiver is back: batch %s delivered after %d failed attempt(s); %d event(s) still spooled",
 					segment.id, attempt, spool.depth);
@@ -79,7 +165,7 @@ function outbox.new(o)
 		if attempt == 1 or attempt % 10 == 0 then
 			log(level, "Receiver did not accept batch %s (%s): attempt %d, retrying in %.1f s; %d event(s) spooled%s",
 				segment.id, describe(code, response_body), attempt, delay, spool.depth,
-				refused and " (check presence_logger_url and presence_logger_secret against the receiver)" or "");
+				refused and (RETRY_HINTS[code] or DEFAULT_4XX_HINT) or "");
 		else
 			log("debug", "Receiver did not accept batch %s (%s): attempt %d, retrying in %.1f s; %d event(s) spooled",
 				segment.id, describe(code, response_body), attempt, delay, spool.depth);
@@ -90,9 +176,11 @@ function outbox.new(o)
 		end);
 	end
 
-	local function send(segment)
-		local body = o.batch_body(segment.events);
-		local headers = o.sign(segment.id, math.floor(o.now()), body);
+	local function send(segment, first, last)
+		local whole = first == 1 and last == #segment.events;
+		local body = o.batch_body(whole and segment.events or slice(segment.events, first, last));
+		local msg_id = whole and segment.id or ("%s-%d-%d"):format(segment.id, first, last);
+		local headers = o.sign(msg_id, math.floor(o.now()), body);
 		local state = { done = false };
 		in_flight = state;
 		local timeout_timer;
@@ -100,7 +188,7 @@ function outbox.new(o)
 			if state.done then return; end
 			state.done = true;
 			if timeout_timer then timeout_timer:stop(); end
-			finish(segment, code, retry_after_header, response_body);
+			finish(segment, first, last, code, retry_after_header, response_body);
 		end
 		state.cancel = o.post(body, headers, done);
 		if not state.done then
@@ -128,7 +216,11 @@ function outbox.new(o)
 				if err then log("error", "Cannot read the spool: %s", tostring(err)); end
 				return;
 			end
-			if #segment.events > 0 then return send(segment); end
+			if #segment.events > 0 then
+				if parts and parts_of ~= segment then parts, parts_of = nil, nil; end
+				if parts then return send(segment, parts[1][1], parts[1][2]); end
+				return send(segment, 1, #segment.events);
+			end
 			spool.remove_head(); -- an empty or unreadable segment: nothing to send
 			depth_changed();
 		end
@@ -180,6 +272,39 @@ function outbox.new(o)
 	function self.resume()
 		depth_changed();
 		kick();
+	end
+
+	--- Move every dead-lettered batch back into the spool (oldest first), to be sent again after
+	-- what is already waiting. Stops when the spool has no room. Returns the number of events moved.
+	function self.requeue_dead_letters()
+		local moved, batches = 0, 0;
+		while true do
+			local segment = dead.head();
+			if not segment then break; end
+			if spool.room() < #segment.events then
+				log("error", "Cannot re-queue the dead letters: the spool has room for %d more event(s), the next dead batch has %d; "
+					.. "%d event(s) stay in the dead-letter store", spool.room(), #segment.events, dead.depth);
+				break;
+			end
+			spool.seal(); -- a re-queued batch goes as it was, not mixed with new events
+			for _, json in ipairs(segment.events) do
+				local ok, err = spool.push(json);
+				if not ok then
+					log("error", "Could not write a re-queued dead letter to the spool (%s)", tostring(err));
+					spool.seal();
+					depth_changed();
+					return moved;
+				end
+			end
+			spool.seal();
+			dead.remove_head();
+			moved, batches = moved + #segment.events, batches + 1;
+		end
+		log("info", "Re-queued %d dead-lettered event(s) in %d batch(es); %d event(s) left in the dead-letter store",
+			moved, batches, dead.depth);
+		depth_changed();
+		kick();
+		return moved;
 	end
 
 	--- Stop timers and ignore late answers (module unload). The spool stays on disk.

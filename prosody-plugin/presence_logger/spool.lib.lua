@@ -143,6 +143,9 @@ function spool.new(store, opts)
 		return true;
 	end
 
+	--- How many more events fit under the bound.
+	function self.room() return math.max(0, max_queue - self.depth); end
+
 	function self.segment_count() return #segments; end
 
 	return self;

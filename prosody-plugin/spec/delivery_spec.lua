@@ -146,3 +146,36 @@ describe("delivery.already_stored", function ()
 		assert.is_false(delivery.already_stored(0, "replayed"));
 	end);
 end);
+
+describe("delivery.outcome", function ()
+	it("sorts the receiver's answers as the README's refusal table says", function ()
+		local cases = {
+			{ 200, "{}", "delivered" }, { 204, nil, "delivered" },
+			{ 401, '{"error": "replayed"}', "delivered" },
+			{ 413, '{"error": "too_large"}', "split" }, { 413, '{"error": "batch_too_large"}', "split" },
+			{ 400, '{"error": "schema"}', "dead_letter" }, { 400, '{"error": "bad_json"}', "dead_letter" },
+			{ 400, '{"error": "duplicate_ids"}', "dead_letter" }, { 415, nil, "dead_letter" },
+			{ 401, '{"error": "bad_signature"}', "retry" }, { 401, '{"error": "timestamp_too_old"}', "retry" },
+			{ 404, nil, "retry" }, { 408, nil, "retry" }, { 429, nil, "retry" }, { 500, nil, "retry" },
+			{ 503, '{"error": "database_unavailable"}', "retry" }, { 0, "timed out", "retry" },
+		};
+		for _, case in ipairs(cases) do
+			assert.equal(case[3], delivery.outcome(case[1], case[2]), ("HTTP %d %s"):format(case[1], tostring(case[2])));
+		end
+	end);
+end);
+
+describe("delivery.refusal", function ()
+	local decode = require "util.json".decode;
+	it("reads the reason and message, nothing else", function ()
+		local reason, message = delivery.refusal('{"error": "schema", "message": "2 schema\\nviolation(s)", "errors": ["x"]}', decode);
+		assert.equal("schema", reason);
+		assert.equal("2 schema violation(s)", message);
+	end);
+
+	it("gives nothing for a body that is not a refusal", function ()
+		assert.is_nil(delivery.refusal("<html>Bad Request</html>", decode));
+		assert.is_nil(delivery.refusal(nil, decode));
+		assert.is_nil(delivery.refusal('["schema"]', decode));
+	end);
+end);

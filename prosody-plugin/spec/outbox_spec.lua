@@ -83,8 +83,17 @@ local function server(store, clock, options)
 		unwrap = function (value) return value.text; end;
 	});
 	local waiting = spool.load();
+	local dead_store = options.dead_store or memory_store();
+	local dead_letters = spool_lib.new(dead_store, {
+		batch_size = options.max_dead_letters or 1000; max_queue = options.max_dead_letters or 1000;
+		new_id = new_id; now = clock.now; log = log;
+		wrap = function (text) return { text = text }; end;
+		unwrap = function (value) return value.text; end;
+	});
+	dead_letters.load();
 	local outbox = outbox_lib.new({
 		spool = spool; delivery = delivery; batch_body = event.batch_body;
+		dead_letters = dead_letters; json_decode = support.json.decode;
 		flush_interval = options.flush_interval or 1; timeout = options.timeout or 10;
 		policy = { base = 1, cap = 60, max_wait = 3600 };
 		now = clock.now; schedule = clock.schedule;
@@ -99,7 +108,8 @@ local function server(store, clock, options)
 		end;
 	});
 	outbox.resume();
-	return { spool = spool, outbox = outbox, requests = requests, logs = logs, waiting = waiting };
+	return { spool = spool, outbox = outbox, requests = requests, logs = logs, waiting = waiting,
+		dead_letters = dead_letters, dead_store = dead_store };
 end
 
 local function ids_in(request)
@@ -382,5 +392,163 @@ describe("spool across restarts", function ()
 		s.outbox.stop();
 		s.requests[1].done(200);
 		assert.equal(3, store:total());
+	end);
+end);
+
+describe("refused batches", function ()
+	local function logged(s, level, needle)
+		for _, entry in ipairs(s.logs) do
+			if entry.level == level and entry.text:find(needle, 1, true) then return entry.text; end
+		end
+	end
+
+	local function dead_events(s)
+		local ids = {};
+		for name in s.dead_store:users() do
+			for _, value in s.dead_store:find(name) do ids[#ids + 1] = support.json.decode(value.text).id; end
+		end
+		table.sort(ids);
+		return table.concat(ids, ",");
+	end
+
+	for _, refusal in ipairs({
+		{ 400, '{"error": "schema", "message": "1 schema violation(s): nothing was stored", "errors": ["events[0].id: SECRET-CONTENT"]}', "schema", "1 schema violation(s)" },
+		{ 415, '{"error": "unsupported_media_type", "message": "Content-Type must be application/json"}', "unsupported_media_type", "Content-Type must be" },
+	}) do
+		local code, body, reason, message = refusal[1], refusal[2], refusal[3], refusal[4];
+		it(("moves a batch refused with %d to the dead-letter store and sends the next one"):format(code), function ()
+			local clock, store = fake_clock(), memory_store();
+			local s = server(store, clock, { batch_size = 3 });
+			add(s, 1, 6);
+			s.requests[1].done(code, nil, body);
+			assert.equal(2, #s.requests, "the next batch goes at once");
+			assert.equal("e4,e5,e6", ids_in(s.requests[2]));
+			assert.equal("e1,e2,e3", dead_events(s));
+			assert.equal(3, s.outbox.dead_letters);
+			assert.equal(3, s.outbox.dead_lettered);
+			s.requests[2].done(200);
+			assert.equal(0, store:total());
+			assert.equal(0, s.spool.depth);
+			local text = logged(s, "error", "dead-letter store");
+			assert.truthy(text, "an error names the dead-letter store");
+			assert.truthy(text:find("3 event(s)", 1, true), text);
+			assert.truthy(text:find(("HTTP %d %s: %s"):format(code, reason, message), 1, true), text);
+			for _, entry in ipairs(s.logs) do
+				assert.falsy(entry.text:find("SECRET-CONTENT", 1, true), "event content must not be logged: " .. entry.text);
+				assert.falsy(entry.text:find('"id":"e', 1, true), "event content must not be logged: " .. entry.text);
+			end
+		end);
+	end
+
+	it("splits a batch refused with 413 into halves down to what fits, in order", function ()
+		local clock, store = fake_clock(), memory_store();
+		local s = server(store, clock, { batch_size = 5 });
+		add(s, 1, 5);
+		local too_large = '{"error": "batch_too_large", "message": "too many events"}';
+		local function answer(i)
+			local n = #support.json.decode(s.requests[i].body).events;
+			s.requests[i].done(n > 2 and 413 or 200, nil, n > 2 and too_large or '{"accepted": 1}');
+		end
+		for i = 1, 5 do answer(i); end
+		local sent = {};
+		for _, request in ipairs(s.requests) do sent[#sent + 1] = ids_in(request); end
+		assert.same({ "e1,e2,e3,e4,e5", "e1,e2", "e3,e4,e5", "e3", "e4,e5" }, sent);
+		local whole = s.requests[1].headers["webhook-id"];
+		assert.equal(whole .. "-1-2", s.requests[2].headers["webhook-id"]);
+		assert.equal(whole .. "-4-5", s.requests[5].headers["webhook-id"]);
+		assert.equal(0, store:total());
+		assert.equal(5, s.outbox.delivered);
+		assert.equal(0, s.outbox.dead_letters);
+		assert.truthy(logged(s, "warn", "too large (HTTP 413 batch_too_large)"));
+	end);
+
+	it("keeps a split part's place when it fails for a passing reason", function ()
+		local clock, store = fake_clock(), memory_store();
+		local s = server(store, clock, { batch_size = 4 });
+		add(s, 1, 4);
+		s.requests[1].done(413, nil, '{"error": "too_large"}');
+		s.requests[2].done(503);
+		clock.advance(0.5);
+		assert.equal("e1,e2", ids_in(s.requests[3]));
+		assert.equal(s.requests[2].headers["webhook-id"], s.requests[3].headers["webhook-id"]);
+		s.requests[3].done(200);
+		assert.equal("e3,e4", ids_in(s.requests[4]));
+		s.requests[4].done(200);
+		assert.equal(0, store:total());
+	end);
+
+	it("dead-letters a single event still refused with 413 and sends the rest", function ()
+		local clock, store = fake_clock(), memory_store();
+		local s = server(store, clock, { batch_size = 2 });
+		add(s, 1, 4);
+		s.requests[1].done(413, nil, '{"error": "too_large", "message": "body exceeds 10 bytes"}');
+		assert.equal("e1", ids_in(s.requests[2]));
+		s.requests[2].done(413, nil, '{"error": "too_large", "message": "body exceeds 10 bytes"}');
+		assert.equal("e2", ids_in(s.requests[3]));
+		s.requests[3].done(200);
+		assert.equal("e3,e4", ids_in(s.requests[4]));
+		s.requests[4].done(200);
+		assert.equal("e1", dead_events(s));
+		assert.equal(1, s.outbox.dead_letters);
+		assert.equal(0, store:total());
+		assert.truthy(logged(s, "error", "HTTP 413 too_large: body exceeds 10 bytes"));
+	end);
+
+	it("keeps retrying a batch refused with 401 and says to check the secret and the clocks, not on every attempt", function ()
+		local clock, store = fake_clock(), memory_store();
+		local s = server(store, clock, { timeout = 10 ^ 9 });
+		add(s, 1, 3);
+		for i = 1, 20 do
+			s.requests[i].done(401, nil, '{"error": "timestamp_too_old", "message": "clock skew"}');
+			clock.advance(60);
+			assert.equal(i + 1, #s.requests);
+		end
+		assert.equal(3, store:total());
+		assert.equal(0, s.outbox.dead_letters);
+		local errors = {};
+		for _, entry in ipairs(s.logs) do
+			if entry.level == "error" then errors[#errors + 1] = entry.text; end
+		end
+		assert.equal(3, #errors, "attempts 1, 10 and 20");
+		assert.truthy(errors[1]:find("presence_logger_secret", 1, true), errors[1]);
+		assert.truthy(errors[1]:find("clocks", 1, true), errors[1]);
+		s.requests[21].done(200);
+		assert.equal(0, store:total());
+	end);
+
+	it("re-queues dead letters, also after a restart, behind what waits", function ()
+		local clock, store, dead_store = fake_clock(), memory_store(), memory_store();
+		local first = server(store, clock, { batch_size = 2, dead_store = dead_store });
+		add(first, 1, 4);
+		first.requests[1].done(400, nil, '{"error": "bad_shape"}');
+		first.requests[2].done(400, nil, '{"error": "bad_shape"}');
+		assert.equal(4, first.outbox.dead_letters);
+		first.outbox.stop();
+
+		local second = server(store, clock, { batch_size = 2, dead_store = dead_store });
+		assert.equal(4, second.outbox.dead_letters, "dead letters survive a restart");
+		add(second, 5, 6);
+		assert.equal(4, second.outbox.requeue_dead_letters());
+		assert.equal(0, second.outbox.dead_letters);
+		assert.equal(0, dead_store:total());
+		second.requests[1].done(200);
+		second.requests[2].done(200);
+		second.requests[3].done(200);
+		assert.same({ "e5,e6", "e1,e2", "e3,e4" },
+			{ ids_in(second.requests[1]), ids_in(second.requests[2]), ids_in(second.requests[3]) });
+		assert.equal(0, store:total());
+		assert.truthy(logged(second, "info", "Re-queued 4 dead-lettered event(s) in 2 batch(es)"));
+	end);
+
+	it("drops refused events loudly when the dead-letter store is full", function ()
+		local clock, store = fake_clock(), memory_store();
+		local s = server(store, clock, { batch_size = 2, max_dead_letters = 3 });
+		add(s, 1, 4);
+		s.requests[1].done(400, nil, '{"error": "schema"}');
+		s.requests[2].done(400, nil, '{"error": "schema"}');
+		assert.equal(2, s.outbox.dead_letters);
+		assert.equal(2, s.outbox.dead_letter_dropped);
+		assert.truthy(logged(s, "error", "dead-letter store is full (2 events): they are DROPPED (2 dropped so far)"));
+		assert.equal(0, store:total());
 	end);
 end);
