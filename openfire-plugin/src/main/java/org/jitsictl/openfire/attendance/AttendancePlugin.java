@@ -188,6 +188,10 @@ public final class AttendancePlugin implements Plugin {
         }
         Delivery delivery = new Delivery(settings, spool, PLUGIN_LOG,
                 new Backoff(1_000, 300_000, () -> ThreadLocalRandom.current().nextDouble()));
+        if (delivery.deadLetters() > 0) {
+            LOG.warn("Attendance: " + delivery.deadLetters() + " events the receiver refused for good wait in "
+                    + dir.resolve("dead-letter") + " (readme, \"Refused batches\", says how to re-queue them)");
+        }
         delivery.start();
         return delivery;
     }

@@ -5,6 +5,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -29,15 +30,34 @@ import java.util.concurrent.locks.ReentrantLock;
  * answer, a timeout or a connection error schedules a retry with exponential backoff and
  * jitter, honouring Retry-After. Settings are re-read on every flush, so a new URL, secret or
  * batch size applies without a restart.
+ *
+ * <p>Refusals (readme "Refused batches"): 413 splits the request in halves down to single events
+ * (the parts go in order, each under its own webhook id {@code <batch id>-<first>-<last>});
+ * 400/415, and a single event still refused with 413, move to the bounded dead-letter folder
+ * and the next batch goes; 401 other than {@code replayed} keeps the batch and retries, as only
+ * the admin fixing the secret or a clock can cure it. {@value #REQUEUE} turning true moves the
+ * dead letters back into the spool.
  */
 public final class Delivery implements EventSink {
     /** Events held in memory between flushes; beyond it they are dropped and counted. */
     static final int MEMORY_MAX = 10_000;
     private static final long POLL_MILLIS = 100;
     private static final int MAX_BATCHES_PER_FLUSH = 50;
+    /** Events the dead-letter folder may hold (the same bound as the Prosody module's store). */
+    public static final int MAX_DEAD_LETTERS = 10_000;
+    /** Live switch: when it becomes {@code true} (or is true at start) dead letters are re-queued. */
+    public static final String REQUEUE = "attendance.deadletter.requeue";
+    /** Characters of the receiver's refusal read (its {@code error} and {@code message}). */
+    private static final int MAX_ANSWER_CHARS = 262_144;
 
     private final SettingsHolder settings;
     private final Spool spool;
+    private final Spool deadLetters;
+    private final AtomicLong deadLetterDropped = new AtomicLong();
+    private boolean requeueWasOn;
+    /** After a 413 on the oldest batch: its ranges still to send, [first, last) in order. */
+    private java.util.ArrayDeque<int[]> parts;
+    private long partsOf = -1;
     private final PluginLog log;
     private final Backoff backoff;
     private final ConcurrentLinkedQueue<String> memory = new ConcurrentLinkedQueue<>();
@@ -52,9 +72,15 @@ public final class Delivery implements EventSink {
     private volatile long nextAttemptAt;
     private String lastIdleReason;
 
+    /** Dead letters go to the folder {@code dead-letter} inside the spool's directory. */
     public Delivery(SettingsHolder settings, Spool spool, PluginLog log, Backoff backoff) {
+        this(settings, spool, openDeadLetters(spool), log, backoff);
+    }
+
+    public Delivery(SettingsHolder settings, Spool spool, Spool deadLetters, PluginLog log, Backoff backoff) {
         this.settings = settings;
         this.spool = spool;
+        this.deadLetters = deadLetters;
         this.log = log;
         this.backoff = backoff;
         this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10))
@@ -68,6 +94,16 @@ public final class Delivery implements EventSink {
             return thread;
         });
         executor.scheduleWithFixedDelay(this::poll, 0, POLL_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    private static Spool openDeadLetters(Spool spool) {
+        Path dir = spool.directory().resolve("dead-letter");
+        try {
+            return new Spool(dir);
+        } catch (IOException e) {
+            throw new IllegalStateException("Attendance: cannot open the dead-letter directory " + dir + ": " + e.getMessage()
+                    + ". Make it writable by Openfire.", e);
+        }
     }
 
     @Override
@@ -116,6 +152,7 @@ public final class Delivery implements EventSink {
             lastFlush = System.currentTimeMillis();
             Settings current = settings.refresh();
             persist(current);
+            requeueIfAsked();
             send(current);
         } finally {
             work.unlock();
@@ -128,6 +165,16 @@ public final class Delivery implements EventSink {
 
     public long dropped() {
         return droppedTotal.get();
+    }
+
+    /** Events waiting in the dead-letter folder. */
+    public int deadLetters() {
+        return deadLetters.size();
+    }
+
+    /** Refused events dropped because the dead-letter folder was full. */
+    public long deadLetterDropped() {
+        return deadLetterDropped.get();
     }
 
     private void poll() {
@@ -200,61 +247,258 @@ public final class Delivery implements EventSink {
             if (batch == null) {
                 return;
             }
-            Outcome outcome = post(current, signer, batch);
-            if (outcome.delivered) {
-                try {
-                    spool.delete(batch);
-                } catch (IOException e) {
-                    log.error("Attendance: delivered a batch but cannot delete it from the spool; it will be sent again "
-                            + "(the receiver ignores duplicates)", e);
+            if (parts != null && partsOf != batch.sequence()) {
+                parts = null;
+            }
+            int[] range = parts == null ? new int[] {0, batch.events().size()} : parts.peek();
+            List<String> events = batch.events().subList(range[0], range[1]);
+            boolean whole = events.size() == batch.events().size();
+            String webhookId = whole ? batch.webhookId() : batch.webhookId() + "-" + (range[0] + 1) + "-" + range[1];
+            Outcome outcome = post(current, signer, webhookId, events);
+            switch (outcome.kind) {
+                case DELIVERED -> {
+                    if (!rangeDone(batch)) {
+                        return;
+                    }
+                    if (attempt > 0) {
+                        log.info("Attendance receiver reachable again after " + attempt + " failed attempts");
+                    }
+                    attempt = 0;
+                    nextAttemptAt = 0;
+                }
+                case SPLIT -> {
+                    attempt = 0;
+                    nextAttemptAt = 0;
+                    if (events.size() > 1) {
+                        int middle = range[0] + events.size() / 2;
+                        if (parts == null) {
+                            parts = new java.util.ArrayDeque<>();
+                            parts.add(range);
+                            partsOf = batch.sequence();
+                        }
+                        parts.poll();
+                        parts.addFirst(new int[] {middle, range[1]});
+                        parts.addFirst(new int[] {range[0], middle});
+                        log.warn("Attendance receiver says batch " + batch.webhookId() + " is too large (HTTP 413 "
+                                + orUnknown(outcome.reason) + "): sending its events " + (range[0] + 1) + "-" + range[1]
+                                + " as " + (range[0] + 1) + "-" + middle + " and " + (middle + 1) + "-" + range[1]);
+                    } else {
+                        deadLetter(batch, events, outcome);
+                        if (!rangeDone(batch)) {
+                            return;
+                        }
+                    }
+                }
+                case DEAD_LETTER -> {
+                    attempt = 0;
+                    nextAttemptAt = 0;
+                    deadLetter(batch, events, outcome);
+                    if (!rangeDone(batch)) {
+                        return;
+                    }
+                }
+                default -> {
+                    attempt++;
+                    long delay = backoff.delayMillis(attempt, outcome.retryAfterMillis);
+                    nextAttemptAt = System.currentTimeMillis() + delay;
+                    // Attempts 1, 10, 20...: a receiver away for a day must not flood the log.
+                    if (attempt == 1 || attempt % 10 == 0) {
+                        String text = "Attendance receiver " + withoutCredentials(current.url) + " " + outcome.problem + "; retry "
+                                + attempt + " in " + delay + " ms, " + spool.size() + " events wait in the spool";
+                        if (outcome.status == 401) {
+                            log.error(text + " (check that attendance.secret is the receiver's secret and that both clocks are right)", null);
+                        } else if (outcome.status >= 400 && outcome.status < 500 && outcome.status != 408 && outcome.status != 429) {
+                            log.error(text + " (check attendance.url and attendance.secret against the receiver)", null);
+                        } else {
+                            log.warn(text);
+                        }
+                    }
                     return;
                 }
-                if (attempt > 0) {
-                    log.info("Attendance receiver reachable again after " + attempt + " failed attempts");
-                }
-                attempt = 0;
-                nextAttemptAt = 0;
-            } else {
-                attempt++;
-                long delay = backoff.delayMillis(attempt, outcome.retryAfterMillis);
-                nextAttemptAt = System.currentTimeMillis() + delay;
-                log.warn("Attendance receiver " + withoutCredentials(current.url) + " " + outcome.problem + "; retry " + attempt + " in "
-                        + delay + " ms, " + spool.size() + " events wait in the spool");
-                return;
             }
         }
     }
 
-    private record Outcome(boolean delivered, String problem, long retryAfterMillis) {
+    /**
+     * The oldest batch's current range is done with (stored or dead-lettered): the batch leaves
+     * the spool once all its ranges are. False when the spool cannot be changed (stop sending).
+     */
+    private boolean rangeDone(Spool.Batch batch) {
+        if (parts != null) {
+            parts.poll();
+            if (!parts.isEmpty()) {
+                return true;
+            }
+            parts = null;
+        }
+        try {
+            spool.delete(batch);
+            return true;
+        } catch (IOException e) {
+            log.error("Attendance: done with a batch but cannot delete it from the spool; it will be sent again "
+                    + "(the receiver ignores duplicates)", e);
+            return false;
+        }
     }
 
-    private Outcome post(Settings current, WebhookSigner signer, Spool.Batch batch) {
-        byte[] body = ("{\"events\":[" + String.join(",", batch.events()) + "]}").getBytes(StandardCharsets.UTF_8);
+    /**
+     * Keeps events the receiver will never accept as they are, for an admin to inspect and
+     * re-queue. Only the receiver's reason and message are logged, never event content.
+     */
+    private void deadLetter(Spool.Batch batch, List<String> events, Outcome outcome) {
+        String why = outcome.reason == null && outcome.message == null ? "HTTP " + outcome.status + ", no reason given"
+                : "HTTP " + outcome.status + " " + orUnknown(outcome.reason) + ": "
+                        + (outcome.message == null ? "no message" : outcome.message);
+        if (deadLetters.size() + events.size() > MAX_DEAD_LETTERS) {
+            long dropped = deadLetterDropped.addAndGet(events.size());
+            log.error("Attendance receiver refused " + events.size() + " event(s) of batch " + batch.webhookId() + " for good ("
+                    + why + ") and the dead-letter folder is full (" + deadLetters.size() + " events): they are DROPPED ("
+                    + dropped + " dropped so far). Inspect and re-queue the dead letters (readme, \"Refused batches\")", null);
+            return;
+        }
+        try {
+            deadLetters.append(events, MAX_DEAD_LETTERS);
+        } catch (IOException e) {
+            log.error("Attendance: cannot write to the dead-letter folder " + deadLetters.directory() + " (" + e.getMessage()
+                    + "); " + events.size() + " refused event(s) of batch " + batch.webhookId() + " are lost", e);
+            return;
+        }
+        log.error("Attendance receiver refused " + events.size() + " event(s) of batch " + batch.webhookId() + " for good ("
+                + why + "): moved them to the dead-letter folder " + deadLetters.directory() + " (" + deadLetters.size()
+                + " event(s) there now) and going on with the next batch. See readme, \"Refused batches\", to inspect and re-queue them",
+                null);
+    }
+
+    private static String orUnknown(String reason) {
+        return reason == null ? "?" : reason;
+    }
+
+    /** Re-queues the dead letters once each time {@value #REQUEUE} turns true (edge, not level). */
+    private void requeueIfAsked() {
+        String value = settings.property(REQUEUE);
+        boolean on = value != null && value.trim().equalsIgnoreCase("true");
+        if (on && !requeueWasOn) {
+            log.info("Attendance: " + REQUEUE + " is true: re-queueing the dead letters");
+            requeueDeadLetters();
+        }
+        requeueWasOn = on;
+    }
+
+    /**
+     * Moves every dead-lettered batch back into the spool (oldest first), to be sent after what
+     * already waits; stops when the spool has no room. Returns the number of events moved.
+     */
+    public int requeueDeadLetters() {
+        work.lock();
+        try {
+            int moved = 0;
+            int batches = 0;
+            int queueMax = settings.get().queueMax;
+            while (true) {
+                Spool.Batch dead = deadLetters.oldest();
+                if (dead == null) {
+                    break;
+                }
+                if (spool.size() + dead.events().size() > queueMax) {
+                    log.error("Attendance: cannot re-queue the dead letters: the spool has room for "
+                            + Math.max(0, queueMax - spool.size()) + " more event(s), the next dead batch has "
+                            + dead.events().size() + "; " + deadLetters.size() + " event(s) stay in the dead-letter folder", null);
+                    break;
+                }
+                spool.append(dead.events(), queueMax);
+                deadLetters.delete(dead);
+                moved += dead.events().size();
+                batches++;
+            }
+            log.info("Attendance: re-queued " + moved + " dead-lettered event(s) in " + batches + " batch(es); "
+                    + deadLetters.size() + " event(s) left in the dead-letter folder");
+            return moved;
+        } catch (IOException e) {
+            log.error("Attendance: re-queueing the dead letters failed (" + e.getMessage() + "); what was not moved stays in "
+                    + deadLetters.directory(), e);
+            return 0;
+        } finally {
+            work.unlock();
+        }
+    }
+
+    enum Kind { DELIVERED, SPLIT, DEAD_LETTER, RETRY }
+
+    private record Outcome(Kind kind, int status, String problem, String reason, String message, long retryAfterMillis) {
+    }
+
+    /**
+     * What to do after the receiver's answer: 2xx, or a {@code replayed} refusal (already
+     * stored), is delivered; 413 splits; 400 and 415 will never be accepted as they are; all
+     * else (401, 404, 408, 429, 5xx, no answer) is retried.
+     */
+    static Kind kindOf(int status, String reason) {
+        if ((status >= 200 && status < 300) || ((status == 401 || status == 409) && "replayed".equals(reason))) {
+            return Kind.DELIVERED;
+        }
+        if (status == 413) {
+            return Kind.SPLIT;
+        }
+        if (status == 400 || status == 415) {
+            return Kind.DEAD_LETTER;
+        }
+        return Kind.RETRY;
+    }
+
+    private Outcome post(Settings current, WebhookSigner signer, String webhookId, List<String> events) {
+        byte[] body = ("{\"events\":[" + String.join(",", events) + "]}").getBytes(StandardCharsets.UTF_8);
         long timestamp = System.currentTimeMillis() / 1000;
         HttpRequest request = HttpRequest.newBuilder(current.url)
                 .timeout(Duration.ofMillis(current.timeoutMillis))
                 .header("Content-Type", "application/json")
                 .header("User-Agent", "jitsictl-openfire-attendance/1")
-                .header("webhook-id", batch.webhookId())
+                .header("webhook-id", webhookId)
                 .header("webhook-timestamp", Long.toString(timestamp))
-                .header("webhook-signature", signer.sign(batch.webhookId(), timestamp, body))
+                .header("webhook-signature", signer.sign(webhookId, timestamp, body))
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body))
                 .build();
         try {
-            HttpResponse<Void> response = http.send(request, HttpResponse.BodyHandlers.discarding());
+            HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
             int status = response.statusCode();
-            if (status >= 200 && status < 300) {
-                return new Outcome(true, null, 0);
+            String[] refusal = refusal(response.body());
+            Kind kind = kindOf(status, refusal[0]);
+            if (kind == Kind.DELIVERED && status >= 300) {
+                log.info("Attendance receiver already had batch " + webhookId + " (its earlier answer was lost); treating it as delivered");
             }
             long retryAfter = response.headers().firstValue("Retry-After").map(Delivery::retryAfterMillis).orElse(0L);
-            return new Outcome(false, "answered HTTP " + status, retryAfter);
+            return new Outcome(kind, status, "answered HTTP " + status + (refusal[0] == null ? "" : " " + refusal[0]),
+                    refusal[0], refusal[1], retryAfter);
         } catch (IOException e) {
-            return new Outcome(false, "failed: " + e.getClass().getSimpleName()
-                    + (e.getMessage() == null ? "" : " " + e.getMessage()), 0);
+            return new Outcome(Kind.RETRY, 0, "failed: " + e.getClass().getSimpleName()
+                    + (e.getMessage() == null ? "" : " " + e.getMessage()), null, null, 0);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return new Outcome(false, "interrupted", 0);
+            return new Outcome(Kind.RETRY, 0, "interrupted", null, null, 0);
         }
+    }
+
+    /**
+     * The receiver's {@code error} and {@code message} (either may be null). Only these are ever
+     * logged: the rest of a refusal (a schema report) can quote event content.
+     */
+    static String[] refusal(String body) {
+        String[] out = new String[2];
+        if (body == null || body.isEmpty() || body.length() > MAX_ANSWER_CHARS) {
+            return out;
+        }
+        try {
+            Map<String, Object> answer = Json.readObject(body);
+            if (answer.get("error") instanceof String reason) {
+                out[0] = reason.length() > 64 ? reason.substring(0, 64) : reason;
+            }
+            if (answer.get("message") instanceof String message) {
+                String flat = message.replaceAll("\\s+", " ");
+                out[1] = flat.length() > 200 ? flat.substring(0, 200) : flat;
+            }
+        } catch (RuntimeException notJson) {
+            // An HTML error page from a proxy, say: no reason to report.
+        }
+        return out;
     }
 
     /** The URL as it may be logged: any user:password part is left out. */

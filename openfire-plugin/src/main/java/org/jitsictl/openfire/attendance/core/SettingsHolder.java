@@ -23,6 +23,11 @@ public final class SettingsHolder {
         refresh();
     }
 
+    /** One property's current text, read live (for switches that act once, not settings). */
+    public String property(String name) {
+        return lookup.apply(name);
+    }
+
     public Settings get() {
         return current;
     }
