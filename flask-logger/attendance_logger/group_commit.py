@@ -5,6 +5,9 @@ request on its own caps ingest at the disk's flush rate. Here the first request 
 it commits everything pending, later arrivals wait and are committed together by the next
 leader. Each request still gets its own answer (accepted, duplicates, or its replay refusal),
 and is answered only after the commit that holds its events.
+
+A leader commits one group and then hands the lead to the oldest waiting request, so its own
+answer is not held back while it commits for later arrivals.
 """
 from __future__ import annotations
 
@@ -12,11 +15,12 @@ import threading
 
 
 class _Pending:
-    __slots__ = ("batch", "webhook_id", "done", "result", "error")
+    __slots__ = ("batch", "webhook_id", "done", "lead", "result", "error")
 
     def __init__(self, batch: list[dict], webhook_id: str):
         self.batch, self.webhook_id = batch, webhook_id
-        self.done = threading.Event()
+        self.done = threading.Event()  # set when answered, or when handed the lead
+        self.lead = False
         self.result = None
         self.error: BaseException | None = None
 
@@ -34,33 +38,36 @@ class GroupCommitter:
         mine = _Pending(batch, webhook_id)
         with self._lock:
             self._queue.append(mine)
-            lead = not self._leading
-            if lead:
-                self._leading = True
-        if lead:
-            self._lead()
-        mine.done.wait()
+            if not self._leading:
+                self._leading = mine.lead = True
+        if not mine.lead:
+            mine.done.wait()
+        if mine.lead:  # first in, or handed the lead: then first in the queue, so in this group
+            self._commit_group()
         if mine.error is not None:
             raise mine.error
         return mine.result
 
-    def _lead(self) -> None:
-        while True:
+    def _commit_group(self) -> None:
+        with self._lock:
+            group, self._queue = self._queue[:self.max_group], self._queue[self.max_group:]
+        try:
+            outcomes = self.storage.store_many([(p.batch, p.webhook_id) for p in group])
+        except BaseException as exc:  # the whole group failed: every request hears why
+            outcomes = [exc] * len(group)
+        finally:
             with self._lock:
-                group, self._queue = self._queue[:self.max_group], self._queue[self.max_group:]
-                if not group:
-                    self._leading = False
-                    return
-            try:
-                outcomes = self.storage.store_many([(p.batch, p.webhook_id) for p in group])
-            except BaseException as exc:  # the whole group failed: every request hears why
-                for pending in group:
-                    pending.error = exc
-                    pending.done.set()
-                continue
-            for pending, outcome in zip(group, outcomes):
-                if isinstance(outcome, BaseException):
-                    pending.error = outcome
+                if self._queue:
+                    successor = self._queue[0]
+                    successor.lead = True
                 else:
-                    pending.result = outcome
-                pending.done.set()
+                    successor = None
+                    self._leading = False
+            if successor is not None:
+                successor.done.set()
+        for pending, outcome in zip(group, outcomes):
+            if isinstance(outcome, BaseException):
+                pending.error = outcome
+            else:
+                pending.result = outcome
+            pending.done.set()

@@ -7,6 +7,7 @@ index up to date from the dirty point on, so ingest stays an append.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import os
 import re
@@ -18,7 +19,7 @@ from typing import Iterable, Iterator
 
 from sqlalchemy import bindparam, case, create_engine, delete, event, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 
 from .tables import events, instances, meeting_courses, meetings, rooms, webhook_ids
 
@@ -113,6 +114,7 @@ class Storage:
         self.replay_window_ms = replay_window_seconds * 1000
         self._engine: Engine | None = None
         self._pid = None
+        self._writer_lock_path = _sqlite_writer_lock_path(url)
 
     # -- connections ---------------------------------------------------------------------
     @property
@@ -157,10 +159,29 @@ class Storage:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
+        with self._sqlite_writer_turn(), self.engine.connect() as conn:
             conn = conn.execution_options(write=True)
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def _sqlite_writer_turn(self) -> Iterator[None]:
+        """Queue for SQLite's single write lock in the kernel rather than in SQLite's busy handler.
+
+        A writer that finds the database locked sleeps 1, 2, 5, 10... ms before trying again, so
+        two gunicorn workers taking turns made every commit wait several ms for a lock freed in
+        ~0.3 ms (measured: p50 12.6 ms, 500 req/s, CPU 38% idle). flock wakes the next writer the
+        moment the lock is released. Other writers (the sqlite3 shell) still meet busy_timeout.
+        """
+        if self._writer_lock_path is None:
+            yield
+            return
+        fd = os.open(self._writer_lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -378,6 +399,15 @@ class Storage:
         cutoff = int(time.time() * 1000) - self.replay_window_ms
         with self.write() as conn:
             conn.execute(delete(webhook_ids).where(webhook_ids.c.accepted_ms < cutoff))
+
+
+def _sqlite_writer_lock_path(url: str) -> str | None:
+    """`<database file>-writer.lock` for a SQLite file database, None otherwise."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:") \
+            or parsed.database.startswith("file:"):
+        return None
+    return os.path.abspath(parsed.database) + "-writer.lock"
 
 
 def _room_minimums(rows: list[dict]) -> dict[str, int]:
