@@ -70,5 +70,6 @@ def create_app(test_config: dict | None = None):
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(health.bp)
+    app.wsgi_app = ingest.IngestEndpoint(app)
     logging.getLogger("attendance_logger").setLevel(logging.INFO)
     return app
