@@ -233,19 +233,29 @@ class Storage:
         """
         now_ms = int(time.time() * 1000)
         statements = self._ingest_statements()
+        claims, inserts = statements["claim"], statements["events"]
+        # Rows and their parameters are made before taking the write lock, which the other
+        # workers wait for.
+        prepared = []
+        for batch, _webhook_id in requests:
+            rows = [event_row(e, now_ms) for e in batch]
+            prepared.append((rows, inserts.params_of(rows)))
         with self.write() as conn:
             cursor = conn.connection.dbapi_connection.cursor()
             try:
                 rows_by_request: list[list[dict] | None] = []
-                claims = statements["claim"]
-                for batch, webhook_id in requests:  # one by one: two requests may share a webhook-id
-                    claimed, = claims.insert_each(cursor, [{"id": webhook_id, "accepted_ms": now_ms}])
-                    rows_by_request.append([event_row(e, now_ms) for e in batch] if claimed else None)
+                rows, params = [], []
+                for (_batch, webhook_id), (request_rows, request_params) in zip(requests, prepared):
+                    # One by one: two requests of the group may share a webhook-id.
+                    claimed, = claims.insert_each(cursor, claims.params_of([{"id": webhook_id, "accepted_ms": now_ms}]))
+                    rows_by_request.append(request_rows if claimed else None)
+                    if claimed:
+                        rows += request_rows
+                        params += request_params
                 # Delivery order is kept (rowid order is arrival order, which tests and operators
                 # read); retries repeat their batch's order, so concurrent inserts of the same ids
                 # meet in the same order and cannot deadlock.
-                rows = [r for request_rows in rows_by_request if request_rows for r in request_rows]
-                stored = statements["events"].insert_each(cursor, rows) if rows else []
+                stored = inserts.insert_each(cursor, params) if params else []
                 new_rows = [r for r, new in zip(rows, stored) if new]
                 if new_rows:
                     self._track_instances(conn, new_rows)
@@ -440,21 +450,27 @@ class _RawStatement:
         self.defaults = compiled.params  # literal binds of the statement itself (e.g. version + 1)
         self.order = compiled.positiontup if compiled.positional else None
 
-    def _params(self, values: dict):
-        merged = {**self.defaults, **values}
-        return merged if self.order is None else tuple(merged[name] for name in self.order)
+    def params_of(self, rows: list[dict]) -> list:
+        """The DBAPI parameters of rows given as {column: value}."""
+        if self.order is None:
+            return [{**self.defaults, **r} for r in rows]
+        if self.defaults:
+            rows = [{**self.defaults, **r} for r in rows]
+        order = self.order
+        return [tuple([r[name] for name in order]) for r in rows]
 
     def execute_many(self, cursor, rows: list[dict]) -> None:
-        cursor.executemany(self.sql, [self._params(r) for r in rows])
+        cursor.executemany(self.sql, self.params_of(rows))
 
-    def insert_each(self, cursor, rows: list[dict]) -> list[bool]:
+    def insert_each(self, cursor, params: list) -> list[bool]:
+        """Whether each row (its `params_of`) was inserted."""
         if self.sqlite:
             inserted = []
-            for r in rows:
-                cursor.execute(self.sql, self._params(r))
+            for p in params:
+                cursor.execute(self.sql, p)
                 inserted.append(cursor.rowcount == 1)
             return inserted
-        cursor.executemany(self.sql, [self._params(r) for r in rows], returning=True)
+        cursor.executemany(self.sql, params, returning=True)
         inserted = []
         while True:
             inserted.append(cursor.fetchone() is not None)
