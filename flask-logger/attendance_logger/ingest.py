@@ -141,7 +141,7 @@ def _checked_batch(app, environ) -> tuple[list[dict], str]:
     except signing.SignatureError as exc:
         raise Refusal(401, exc.reason, exc.message) from None
     try:
-        payload = json.loads(body)
+        payload = _parse(body)
     except UnicodeDecodeError:
         raise Refusal(400, "bad_json", "body is not UTF-8") from None
     except ValueError as exc:
@@ -174,6 +174,16 @@ def _checked_batch(app, environ) -> tuple[list[dict], str]:
         raise Refusal(400, "duplicate_ids", "the same event id appears more than once in this request: "
                       + ", ".join(sorted(set(repeated))[:10]))
     return batch, replay_key
+
+
+def _parse(body: bytes):
+    """The body's JSON. NaN and Infinity, which Python's json would take, are not JSON (RFC 8259),
+    and storage could not keep them as sent (storage.compact_json)."""
+    return json.loads(body, parse_constant=_not_json)
+
+
+def _not_json(constant: str):
+    raise ValueError(f"{constant} is not a JSON number (RFC 8259); send null or a string")
 
 
 def _forget_old_webhook_ids(storage) -> None:

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from importlib import resources
 from typing import Iterable, Iterator
 
+import orjson
 from sqlalchemy import bindparam, case, create_engine, delete, event, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -82,12 +83,21 @@ def event_row(event_obj: dict, received_ms: int) -> dict:
         "source_host": source["host"],
         "source_instance": source["instance"],
         "received_ms": received_ms,
-        "body": _COMPACT_JSON.encode(event_obj),
+        "body": compact_json(event_obj),
     }
 
 
-# json.dumps with options builds an encoder per call; ingest encodes every event it stores.
 _COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def compact_json(obj) -> str:
+    """Compact UTF-8 JSON as json.dumps(ensure_ascii=False) writes it: by orjson (~10x faster),
+    else (integers beyond 64 bits, lone surrogates) by json. Ingest refuses NaN and Infinity,
+    which orjson would write as null."""
+    try:
+        return orjson.dumps(obj).decode()
+    except (orjson.JSONEncodeError, UnicodeDecodeError):
+        return _COMPACT_JSON.encode(obj)
 
 
 def load_shared(bodies: Iterable[str]) -> list[dict]:
@@ -258,7 +268,7 @@ class Storage:
                 stored = inserts.insert_each(cursor, params) if params else []
                 new_rows = [r for r, new in zip(rows, stored) if new]
                 if new_rows:
-                    self._track_instances(conn, new_rows)
+                    self._track_instances(conn, new_rows, cursor)
                     self._mark_rooms(conn, _room_minimums(new_rows), cursor)
             finally:
                 cursor.close()
@@ -302,16 +312,16 @@ class Storage:
                     "dirty_from_ms": _earlier(rooms.c.dirty_from_ms, mark.excluded.dirty_from_ms),
                     "version": rooms.c.version + 1,
                     "touched_ms": mark.excluded.touched_ms}), dialect),
-                "known": select(instances.c.instance, instances.c.superseded)
-                .where(instances.c.instance.in_(bindparam("names", expanding=True))),
+                "superseded": _RawStatement(select(instances.c.superseded)
+                                            .where(instances.c.instance == bindparam("instance")), dialect),
             }
         return self._statements
 
-    def _track_instances(self, conn: Connection, rows: list[dict]) -> None:
+    def _track_instances(self, conn: Connection, rows: list[dict], cursor) -> None:
         """Record new server instances; when one shows that an older one died, or a dead one's
         late events arrive, mark the rooms whose meetings it left open (or closed) dirty.
 
-        The common case, every instance known and alive, costs one indexed query.
+        The common case, every instance known and alive, costs one indexed lookup per instance.
         """
         seen: dict[str, dict] = {}
         for r in rows:
@@ -319,7 +329,12 @@ class Storage:
                 seen[r["source_instance"]] = {
                     "instance": r["source_instance"], "server": r["source_server"], "host": r["source_host"],
                     "domain": domain_of(r["source_host"]), "superseded": False}
-        known = dict(conn.execute(self._ingest_statements()["known"], {"names": list(seen)}).all())
+        known = {}
+        superseded = self._ingest_statements()["superseded"]
+        for name in seen:
+            row = superseded.first(cursor, {"instance": name})
+            if row is not None:
+                known[name] = bool(row[0])
         new = [seen[name] for name in sorted(seen) if name not in known]
         reclose = {name for name, superseded in known.items() if superseded}
         if new:
@@ -458,6 +473,10 @@ class _RawStatement:
             rows = [{**self.defaults, **r} for r in rows]
         order = self.order
         return [tuple([r[name] for name in order]) for r in rows]
+
+    def first(self, cursor, values: dict):
+        cursor.execute(self.sql, self.params_of([values])[0])
+        return cursor.fetchone()
 
     def execute_many(self, cursor, rows: list[dict]) -> None:
         cursor.executemany(self.sql, self.params_of(rows))

@@ -108,6 +108,7 @@ TRANSPORT_CASES = [
     ("signature not base64", _case_headers(lambda h: {**h, "webhook-signature": "v1,@@@not-base64@@@"}),
      401, "bad_signature"),
     ("malformed JSON", _case_body('{"events": [ {"id": '), 400, "bad_json"),
+    ("NaN is not JSON", _case_body(_json(valid_event(extra=0.5)).replace("0.5", "NaN")), 400, "bad_json"),
     ("body not UTF-8", _case_body(b'{"id": "\xff\xfe"}'), 400, "bad_json"),
     ("JSON array instead of object", _case_body("[]"), 400, "bad_shape"),
     ("events is not a list", _case_body('{"events": {"id": "x"}}'), 400, "bad_shape"),

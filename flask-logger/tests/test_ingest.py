@@ -35,6 +35,18 @@ def test_signing_example_is_accepted(app, client):
     assert json.loads(body) == json.loads(example["body"])  # stored verbatim, emoji included
 
 
+@pytest.mark.parametrize("extra", [{"ratio": 0.1, "text": "é \u2028 \x01 \U0001f600 \"q\" \\"},
+                                   {"big": 2 ** 70, "small": -2 ** 63}], ids=["text", "beyond-64-bit"])
+def test_event_body_is_stored_as_python_json_writes_it(app, sender, extra):
+    """The fast encoder (orjson) writes what json.dumps would, and gives way to it where it
+    cannot (integers beyond 64 bits in fields the schema leaves open)."""
+    event = dict(contract.invalid_events()["valid_base"], id=str(uuid.uuid4()), **extra)
+    assert sender.post(event).status_code == 200
+    with app.extensions["storage"].read() as conn:
+        body = conn.execute(select(events.c.body)).scalar()
+    assert body == json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+
+
 def test_single_event_and_batch_are_stored_once(app, sender):
     vector = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json")
     batch = vector.materialize(dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1))
