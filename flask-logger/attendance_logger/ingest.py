@@ -100,8 +100,10 @@ def respond(app, environ) -> tuple[int, bytes]:
         log.exception("could not handle an event delivery")
         return 500, _encode({"error": "internal_error", "message": "the events could not be stored; "
                              "nothing was stored, send them again later"})
-    metrics.EVENTS_ACCEPTED.inc(accepted)
-    metrics.EVENTS_DUPLICATE.inc(duplicates)
+    if accepted:  # each counter update writes a shared memory-mapped file under gunicorn
+        metrics.EVENTS_ACCEPTED.inc(accepted)
+    if duplicates:
+        metrics.EVENTS_DUPLICATE.inc(duplicates)
     _forget_old_webhook_ids(storage)
     return 200, _encode({"accepted": accepted, "duplicates": duplicates})
 

@@ -164,7 +164,9 @@ class Storage:
         @event.listens_for(engine, "begin")
         def _on_begin(conn):
             immediate = conn.get_execution_options().get("write", False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            # Straight to sqlite3: SQLAlchemy's execution machinery cost half of a write
+            # transaction's overhead (~25 of 52 us), and BEGIN has no parameters or result.
+            conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
 
