@@ -491,6 +491,9 @@ class _RawStatement:
                 cursor.execute(self.sql, p)
                 inserted.append(cursor.rowcount == 1)
             return inserted
+        if len(params) == 1:  # a pipeline costs more than it saves for one row
+            cursor.execute(self.sql, params[0])
+            return [cursor.fetchone() is not None]
         cursor.executemany(self.sql, params, returning=True)
         inserted = []
         while True:
