@@ -192,7 +192,11 @@ class Storage:
         if self._writer_lock_path is None:
             yield
             return
-        fd = os.open(self._writer_lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fd = os.open(self._writer_lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError:  # e.g. created by another user: SQLite's own locking still serializes
+            yield
+            return
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield

@@ -67,3 +67,73 @@ def test_a_failed_group_commit_fails_every_request_in_it(app):
     with pytest.raises(RuntimeError, match="disk full"):
         committer.store([event(str(uuid.uuid4()))], "hook")
     assert committer._leading is False  # the next request leads again
+
+
+def test_sqlite_writers_queue_on_a_lock_file_next_to_the_database(tmp_path):
+    """Writers of every process wait in flock for the one writing (instead of SQLite's sleeping
+    busy handler); the lock is a file beside the database, and only file databases have one."""
+    import fcntl
+    import os
+
+    from attendance_logger.storage import Storage, _sqlite_writer_lock_path
+
+    assert _sqlite_writer_lock_path("sqlite://") is None
+    assert _sqlite_writer_lock_path("sqlite:///:memory:") is None
+    assert _sqlite_writer_lock_path("postgresql+psycopg://u@h/db") is None
+    storage = Storage(f"sqlite:///{tmp_path / 'a.db'}")
+    storage.upgrade()
+    lock_path = str(tmp_path / "a.db") + "-writer.lock"
+    assert _sqlite_writer_lock_path(storage.url) == lock_path
+    with storage.write():
+        pass
+    assert oct(os.stat(lock_path).st_mode & 0o777) == "0o600"
+    holder = os.open(lock_path, os.O_RDWR)  # another process's writer, in effect
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    entered = threading.Event()
+
+    def write():
+        with storage.write():
+            entered.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert not entered.wait(0.5)  # waits while the lock is held
+    finally:
+        os.close(holder)
+    assert entered.wait(10)  # and writes once it is released
+    writer.join()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_leader_is_answered_after_its_own_group_not_after_later_ones(app):
+    """The leader hands the lead on after one commit, so its answer does not wait for requests
+    that arrived while it was committing."""
+    release_second = threading.Event()
+    committer = None
+
+    class SlowStorage:
+        calls = 0
+
+        def store_many(self, requests):
+            SlowStorage.calls += 1
+            if SlowStorage.calls == 1:
+                second.start()  # arrives while the first group commits
+                while not committer._queue:
+                    threading.Event().wait(0.01)
+            else:
+                release_second.wait(30)
+            return [(len(batch), 0) for batch, _ in requests]
+
+    committer = GroupCommitter(SlowStorage())
+    answers = {}
+    second = threading.Thread(target=lambda: answers.setdefault("second", committer.store([event("b")], "hook-b")))
+    first = threading.Thread(target=lambda: answers.setdefault("first", committer.store([event("a")], "hook-a")))
+    first.start()
+    first.join(timeout=10)
+    try:
+        assert answers.get("first") == (1, 0) and "second" not in answers
+    finally:
+        release_second.set()
+        second.join(timeout=10)
+    assert answers["second"] == (1, 0) and committer._leading is False
