@@ -304,6 +304,10 @@ class Storage:
         else:
             statement.execute_many(cursor, marks)
 
+    def prepare_ingest(self) -> None:
+        """Compile the ingest statements now (they depend only on the dialect)."""
+        self._ingest_statements()
+
     def _ingest_statements(self) -> dict:
         """The statements every ingest runs, built once: building them costs more than running them."""
         if self._statements is None:
