@@ -21,6 +21,7 @@ import orjson
 from sqlalchemy import bindparam, case, create_engine, delete, event, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError
 
 from .tables import events, instances, meeting_courses, meetings, rooms, webhook_ids
 
@@ -256,6 +257,7 @@ class Storage:
         for batch, _webhook_id in requests:
             rows = [event_row(e, now_ms) for e in batch]
             prepared.append((rows, inserts.params_of(rows)))
+        dbapi_error = self.engine.dialect.loaded_dbapi.Error
         with self.write() as conn:
             cursor = conn.connection.dbapi_connection.cursor()
             try:
@@ -276,6 +278,8 @@ class Storage:
                 if new_rows:
                     self._track_instances(conn, new_rows, cursor)
                     self._mark_rooms(conn, _room_minimums(new_rows), cursor)
+            except dbapi_error as exc:  # as SQLAlchemy reports it (ingest answers 503 to these)
+                raise DBAPIError.instance(None, None, exc, dbapi_error) from exc
             finally:
                 cursor.close()
         inserted = {r["id"] for r in new_rows}
