@@ -184,8 +184,27 @@ def _checked_batch(app, environ) -> tuple[list[dict], str]:
 
 def _parse(body: bytes):
     """The body's JSON. NaN and Infinity, which Python's json would take, are not JSON (RFC 8259),
-    and storage could not keep them as sent (storage.compact_json)."""
-    return json.loads(body, parse_constant=_not_json)
+    and storage could not keep them as sent (storage.compact_json). Nor can it keep a lone UTF-16
+    surrogate escape (`"\\ud800"`), which is no character in UTF-8: refused here with a reason, since
+    a 5xx would have the plugin send the same batch again forever."""
+    payload = json.loads(body, parse_constant=_not_json)
+    if b"\\u" in body and _has_lone_surrogate(payload):
+        raise ValueError("a \\u escape names a lone UTF-16 surrogate, which is not a character")
+    return payload
+
+
+def _has_lone_surrogate(value) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
 
 
 def _not_json(constant: str):

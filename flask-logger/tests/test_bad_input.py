@@ -109,6 +109,8 @@ TRANSPORT_CASES = [
      401, "bad_signature"),
     ("malformed JSON", _case_body('{"events": [ {"id": '), 400, "bad_json"),
     ("NaN is not JSON", _case_body(_json(valid_event(extra=0.5)).replace("0.5", "NaN")), 400, "bad_json"),
+    ("lone surrogate escape in a display name",
+     _case_body(json.dumps(valid_event()).replace('"nick": "Alice"', '"nick": "Al\\ud800ice"')), 400, "bad_json"),
     ("body not UTF-8", _case_body(b'{"id": "\xff\xfe"}'), 400, "bad_json"),
     ("JSON array instead of object", _case_body("[]"), 400, "bad_shape"),
     ("events is not a list", _case_body('{"events": {"id": "x"}}'), 400, "bad_shape"),

@@ -218,3 +218,13 @@ def test_a_database_error_while_storing_answers_503_and_stores_nothing(app, send
         conn.execute(text("DROP TRIGGER refuse" if storage.is_sqlite else "DROP TRIGGER refuse ON events"))
     assert stored_count(app) == 0
     assert sender.post(event).get_json() == {"accepted": 1, "duplicates": 0}  # nothing was kept
+
+
+def test_escaped_emoji_surrogate_pair_is_accepted(app, client, sign):
+    """A surrogate pair escaped the way ASCII-only JSON writers send emoji is a real character."""
+    event = vectors.load(vectors.VECTORS_DIR / "11-unicode-names.json").materialize(dt.datetime.now(dt.timezone.utc))[4]
+    body = json.dumps(event, ensure_ascii=True)
+    assert "\\ud83c\\udf93" in body
+    answer = client.post("/v1/events", data=body, headers=sign(body))
+    assert answer.status_code == 200, answer.get_json()
+    assert stored_count(app) == 1
