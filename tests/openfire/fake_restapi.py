@@ -50,12 +50,13 @@ def _bool(value: Any) -> bool:
     return value if isinstance(value, bool) else str(value).strip().lower() == "true"
 
 
-def _xml_props(element: ET.Element, prefix: str = "") -> dict[str, str]:
+def xml_properties(element: ET.Element, prefix: str = "") -> dict[str, str]:
+    """Every leaf of an openfire.xml as dotted path -> text, the way Openfire names XML properties."""
     out: dict[str, str] = {}
     for child in element:
         key = f"{prefix}.{child.tag}" if prefix else child.tag
         if len(child):
-            out.update(_xml_props(child, key))
+            out.update(xml_properties(child, key))
         else:
             out[key] = (child.text or "").strip()
     return out
@@ -76,7 +77,7 @@ class FakeOpenfire:
     # -- first boot, as Openfire's autosetup does it ----------------------------------------------
 
     def _boot(self, openfire_xml: str) -> None:
-        xml = _xml_props(ET.fromstring(openfire_xml.encode()))
+        xml = xml_properties(ET.fromstring(openfire_xml.encode()))
         auto = {k[len("autosetup."):]: v for k, v in xml.items() if k.startswith("autosetup.")}
         if auto.get("run") != "true" or not auto.get("locale"):
             raise ValueError("openfire.xml has no runnable <autosetup> (run=true and a locale are required)")

@@ -1,6 +1,6 @@
 """Checks our fake REST API against the real plugin's contract: the REST API plugin's own HTTP
 tests (Hurl files from igniterealtime/openfire-restAPI-plugin `test/`, read in place from
-/work/shared/peers/openfire-restapi-tests/) are replayed against the fake, booted from the
+shared/peers/openfire-restapi-tests/ beside the checkout) are replayed against the fake, booted from the
 plugin's own boot file `demoboot-with-additions.xml` (secret from its `test.env`).
 
 Openfire cannot run here; this is how we know the fake the reconciler tests use behaves like
@@ -9,16 +9,15 @@ listed, with the reason, in the test output.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
 from tests.openfire.fake_restapi import FakeOpenfire, FakeServer
+from tests.support.contract import OPENFIRE_RESTAPI_PEER_TESTS as PEERS
 from tests.openfire.hurl_subset import evaluate, load_env, parse
 
-PEERS = Path("/work/shared/peers/openfire-restapi-tests")
 HURL_FILES = ("chatrooms.hurl", "chatservice.hurl", "system.hurl", "users.hurl")
 
 # (file, entry index) -> why it is not replayed

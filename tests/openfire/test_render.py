@@ -8,13 +8,14 @@ element paths must be present with our values.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
 from jitsictl.openfire.render import OpenfireXmlError, render_openfire_xml
+from tests.openfire.fake_restapi import xml_properties
+from tests.support.contract import OPENFIRE_RESTAPI_PEER_TESTS
 
-PEER_DEMOBOOT = Path("/work/shared/peers/openfire-restapi-tests/demoboot-with-additions.xml")
+PEER_DEMOBOOT = OPENFIRE_RESTAPI_PEER_TESTS / "demoboot-with-additions.xml"
 
 NASTY = "p<&>\"'x]]>y"
 
@@ -26,22 +27,11 @@ def _render(**overrides):
     return render_openfire_xml(**values)
 
 
-def _paths(element, prefix=""):
-    """Every leaf as dotted path -> text, the way Openfire names XML properties."""
-    out = {}
-    for child in element:
-        path = f"{prefix}.{child.tag}" if prefix else child.tag
-        if len(child):
-            out.update(_paths(child, path))
-        else:
-            out[path] = (child.text or "").strip()
-    return out
-
 
 def test_well_formed_and_values_round_trip_through_escaping():
     root = ET.fromstring(_render(users=[("focus", "f<&>1"), ("jvb", "j\"'2")]).encode())
     assert root.tag == "jive"
-    props = _paths(root)
+    props = xml_properties(root)
     assert props["autosetup.admin.password"] == NASTY
     assert props["plugin.restapi.secret"] == "s3cr&t<key>"
     assert props["autosetup.users.user1.username"] == "focus"
@@ -50,7 +40,7 @@ def test_well_formed_and_values_round_trip_through_escaping():
 
 
 def test_required_autosetup_and_restapi_keys():
-    props = _paths(ET.fromstring(_render(anonymous_login=True).encode()))
+    props = xml_properties(ET.fromstring(_render(anonymous_login=True).encode()))
     assert props["autosetup.run"] == "true"
     assert props["autosetup.locale"] == "en"  # Openfire's autosetup fails without a locale
     assert props["autosetup.xmpp.domain"] == "meet.example.org"
@@ -66,15 +56,15 @@ def test_required_autosetup_and_restapi_keys():
 
 
 def test_anonymous_login_can_be_switched_off():
-    props = _paths(ET.fromstring(_render(anonymous_login=False).encode()))
+    props = xml_properties(ET.fromstring(_render(anonymous_login=False).encode()))
     assert props["autosetup.xmpp.auth.anonymous"] == "false"
 
 
 @pytest.mark.skipif(not PEER_DEMOBOOT.exists(), reason="peer REST API test files not present")
 def test_same_property_paths_as_the_rest_api_plugins_own_boot_file():
     """Every bootstrap key the plugin's own e2e setup uses (minus its demo users/rosters) is ours."""
-    theirs = _paths(ET.parse(PEER_DEMOBOOT).getroot())
-    ours = _paths(ET.fromstring(_render().encode()))
+    theirs = xml_properties(ET.parse(PEER_DEMOBOOT).getroot())
+    ours = xml_properties(ET.fromstring(_render().encode()))
     wanted = {k for k in theirs if not k.startswith("autosetup.users.")}
     assert wanted - set(ours) == set()
 

@@ -9,6 +9,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / "schema" / "attendance-event.v1.json"
 SIGNING_EXAMPLE_PATH = ROOT / "schema" / "examples" / "signing.json"
 INVALID_EVENTS_PATH = ROOT / "schema" / "examples" / "invalid-events.json"
+# Other projects' test data, read in place: shared/ sits beside the checkout (here and in CI).
+OPENFIRE_RESTAPI_PEER_TESTS = ROOT.parent / "shared" / "peers" / "openfire-restapi-tests"
 
 
 @lru_cache(maxsize=None)
