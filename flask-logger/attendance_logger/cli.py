@@ -54,7 +54,7 @@ def cli() -> None:
 @click.option("--workers", type=click.IntRange(min=1), default=lambda: os.environ.get("ATTENDANCE_WORKERS", "2"),
               show_default="2", help="gunicorn worker processes (ATTENDANCE_WORKERS).")
 @click.option("--threads", type=click.IntRange(min=1), default=lambda: os.environ.get("ATTENDANCE_THREADS", "8"),
-              show_default="8", help="Threads per gunicorn worker (ATTENDANCE_THREADS).")
+              show_default="8", help="Threads per gunicorn worker for the read API and dashboard (ATTENDANCE_THREADS).")
 @click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn.")
 def serve(host: str, port: int, workers: int, threads: int, dev: bool) -> None:
     """Receive events and serve the API and dashboard."""
@@ -64,7 +64,7 @@ def serve(host: str, port: int, workers: int, threads: int, dev: bool) -> None:
         # Before prometheus_client is imported: workers then share their counters.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="attendance-metrics-")
     app = _create_app_or_exit()
-    from .wsgi_server import run_dev, run_gunicorn
+    from .server import run_dev, run_gunicorn
 
     if dev:
         run_dev(app, host=host, port=port)

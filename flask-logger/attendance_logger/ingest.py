@@ -4,15 +4,19 @@ Order of checks: content type, size, signature (the body is never parsed before 
 be authentic), JSON, shape, schema, duplicate ids, then one transaction that also claims the
 request's replay key (webhook-id and timestamp). Any refusal stores nothing.
 
-Every delivery of every Jitsi server comes here, so the endpoint is plain WSGI in front of Flask
-(`IngestEndpoint`): Flask's request context, session and hooks cost as much CPU as verifying
-and storing a single event. The Flask route answers through the same `respond`.
+Every delivery of every Jitsi server comes here, so no framework stands in front of it: under
+gunicorn the event loop of asgi.py answers it (`respond_async`), and under Flask's development
+server or test client `IngestEndpoint`, plain WSGI, does (`respond`). Flask's request context,
+session and hooks would cost as much CPU as verifying and storing a single event.
 """
 from __future__ import annotations
 
 import json
 import logging
+import re
 import time
+
+import orjson
 
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy.exc import DBAPIError
@@ -33,11 +37,22 @@ class Refusal(Exception):
         self.status, self.reason, self.message, self.errors = status, reason, message, errors
 
 
+class ClientGone(Exception):
+    """The sender closed the connection before its body arrived: nobody to answer."""
+
+
 PATH = "/v1/events"
-_REQUEST_SECONDS = metrics.REQUEST_SECONDS.labels(PATH)
+REQUEST_SECONDS = metrics.REQUEST_SECONDS.labels(PATH)
+REASONS = {200: "OK", 400: "BAD REQUEST", 401: "UNAUTHORIZED", 413: "REQUEST ENTITY TOO LARGE",
+           415: "UNSUPPORTED MEDIA TYPE", 500: "INTERNAL SERVER ERROR", 503: "SERVICE UNAVAILABLE"}
 _JSON_HEADERS = [("Content-Type", "application/json")]
-_REASONS = {200: "OK", 400: "BAD REQUEST", 401: "UNAUTHORIZED", 413: "REQUEST ENTITY TOO LARGE",
-            415: "UNSUPPORTED MEDIA TYPE", 500: "INTERNAL SERVER ERROR", 503: "SERVICE UNAVAILABLE"}
+
+
+def prepare(app) -> None:
+    """Build what every delivery uses before gunicorn forks its workers, not in each worker's
+    first deliveries (compiling the schema validator alone takes ~15 ms of CPU)."""
+    schema_check.fast_validator()
+    app.extensions["storage"].prepare_ingest()
 
 
 class IngestEndpoint:
@@ -46,19 +61,16 @@ class IngestEndpoint:
     def __init__(self, app):
         self.flask_app = app
         self.next = app.wsgi_app
-        # Built here, before gunicorn forks its workers, not by each worker's first deliveries
-        # (compiling the schema validator alone takes ~15 ms of CPU).
-        schema_check.fast_validator()
-        app.extensions["storage"].prepare_ingest()
+        prepare(app)
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST":
             return self.next(environ, start_response)
         started = time.perf_counter()
         status, body = respond(self.flask_app, environ)
-        start_response(f"{status} {_REASONS.get(status, '')}".rstrip(),
+        start_response(f"{status} {REASONS.get(status, '')}".rstrip(),
                        _JSON_HEADERS + [("Content-Length", str(len(body)))])
-        _REQUEST_SECONDS.observe(time.perf_counter() - started)
+        REQUEST_SECONDS.observe(time.perf_counter() - started)
         return [body]
 
 
@@ -69,7 +81,7 @@ def receive_events():
     return Response(body, status=status, mimetype="application/json")
 
 
-class _Headers:
+class _EnvironHeaders:
     """The request headers signing.verify reads, straight from the WSGI environ."""
     __slots__ = ("environ",)
 
@@ -85,36 +97,65 @@ def _encode(answer: dict) -> bytes:
 
 
 def respond(app, environ) -> tuple[int, bytes]:
-    """Handle one delivery: (HTTP status, JSON body)."""
+    """Handle one delivery from a WSGI environ: (HTTP status, JSON body)."""
     app.extensions["attendance"].start_background_refresh(app.config["REFRESH_INTERVAL_SECONDS"])
     try:
+        check_content_type(environ.get("CONTENT_TYPE", ""))
+        limit = app.config["MAX_CONTENT_LENGTH"]
         try:
-            batch, replay_key = _checked_batch(app, environ)
-            storage = app.extensions["storage"]
-            try:
-                accepted, duplicates = app.extensions["committer"].store(batch, replay_key)
-            except ReplayError:
-                raise Refusal(401, "replayed", "this exact request (webhook-id and webhook-timestamp) was already "
-                              "accepted and its events are stored: re-sign a retry with a fresh timestamp") from None
-        except Refusal as refusal:
-            return _refuse(refusal, environ)
-        except DBAPIError as exc:
-            return _database_unavailable(exc)
-    except Exception:  # answered like Flask would, without the body (personal data) in the log
-        log.exception("could not handle an event delivery")
-        return 500, _encode({"error": "internal_error", "message": "the events could not be stored; "
-                             "nothing was stored, send them again later"})
+            body = get_input_stream(environ, max_content_length=limit).read()
+        except RequestEntityTooLarge:
+            raise too_large(limit) from None
+        batch, replay_key = checked_batch(app, _EnvironHeaders(environ), body)
+        outcome = app.extensions["committer"].store(batch, replay_key)
+    except Exception as exc:
+        return _failed(exc, environ.get("REMOTE_ADDR"))
+    return _stored(app, outcome)
+
+
+async def respond_async(app, content_type: str, headers, read_body, client: str | None) -> tuple[int, bytes]:
+    """`respond` for the event loop: `read_body(limit)` is awaited for the body, and the commit is
+    awaited while the loop serves other requests."""
+    app.extensions["attendance"].start_background_refresh(app.config["REFRESH_INTERVAL_SECONDS"])
+    try:
+        check_content_type(content_type)
+        body = await read_body(app.config["MAX_CONTENT_LENGTH"])
+        batch, replay_key = checked_batch(app, headers, body)
+        outcome = await app.extensions["committer"].store_async(batch, replay_key)
+    except ClientGone:
+        raise
+    except Exception as exc:
+        return _failed(exc, client)
+    return _stored(app, outcome)
+
+
+def _stored(app, outcome: tuple[int, int]) -> tuple[int, bytes]:
+    accepted, duplicates = outcome
     if accepted:  # each counter update writes a shared memory-mapped file under gunicorn
         metrics.EVENTS_ACCEPTED.inc(accepted)
     if duplicates:
         metrics.EVENTS_DUPLICATE.inc(duplicates)
-    _forget_old_webhook_ids(storage)
+    _forget_old_webhook_ids(app.extensions["storage"])
     return 200, _encode({"accepted": accepted, "duplicates": duplicates})
 
 
-def _refuse(refusal: Refusal, environ) -> tuple[int, bytes]:
+def _failed(exc: Exception, client: str | None) -> tuple[int, bytes]:
+    if isinstance(exc, ReplayError):
+        exc = Refusal(401, "replayed", "this exact request (webhook-id and webhook-timestamp) was already "
+                      "accepted and its events are stored: re-sign a retry with a fresh timestamp")
+    if isinstance(exc, Refusal):
+        return _refuse(exc, client)
+    if isinstance(exc, DBAPIError):
+        return _database_unavailable(exc)
+    # Answered like Flask would, without the body (personal data) in the log.
+    log.error("could not handle an event delivery", exc_info=exc)
+    return 500, _encode({"error": "internal_error", "message": "the events could not be stored; "
+                         "nothing was stored, send them again later"})
+
+
+def _refuse(refusal: Refusal, client: str | None) -> tuple[int, bytes]:
     metrics.REQUESTS_REJECTED.labels(refusal.reason).inc()
-    log.info("refused events from %s: %s (%s)", environ.get("REMOTE_ADDR"), refusal.reason, refusal.message)
+    log.info("refused events from %s: %s (%s)", client, refusal.reason, refusal.message)
     body = {"error": refusal.reason, "message": refusal.message}
     if refusal.errors:
         body["errors"] = refusal.errors
@@ -129,19 +170,22 @@ def _database_unavailable(exc: DBAPIError) -> tuple[int, bytes]:
                          "message": "the events could not be stored now; nothing was stored, send them again later"})
 
 
-def _checked_batch(app, environ) -> tuple[list[dict], str]:
-    config = app.config
-    mimetype = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+def check_content_type(content_type: str) -> None:
+    mimetype = content_type.split(";", 1)[0].strip().lower()
     if mimetype != "application/json":
         raise Refusal(415, "unsupported_media_type",
                       f"Content-Type must be application/json, got {mimetype or 'none'!r}")
+
+
+def too_large(limit: int) -> Refusal:
+    return Refusal(413, "too_large", f"body exceeds {limit} bytes; send fewer events per request")
+
+
+def checked_batch(app, headers, body: bytes) -> tuple[list[dict], str]:
+    """The authentic, valid events of a request body, and its replay key; or a Refusal."""
+    config = app.config
     try:
-        body = get_input_stream(environ, max_content_length=config["MAX_CONTENT_LENGTH"]).read()
-    except RequestEntityTooLarge:
-        raise Refusal(413, "too_large", f"body exceeds {config['MAX_CONTENT_LENGTH']} bytes; "
-                      "send fewer events per request") from None
-    try:
-        replay_key = signing.verify(app.extensions["webhook_key"], _Headers(environ), body,
+        replay_key = signing.verify(app.extensions["webhook_key"], headers, body,
                                     tolerance_seconds=config["TIMESTAMP_TOLERANCE_SECONDS"],
                                     now=config["CLOCK"]())
     except signing.SignatureError as exc:
@@ -182,14 +226,26 @@ def _checked_batch(app, environ) -> tuple[list[dict], str]:
     return batch, replay_key
 
 
+# A number orjson would read as a float (it keeps integers only up to 64 bits); json keeps it exact.
+_LONG_DIGIT_RUN = re.compile(rb"[0-9]{19}")
+
+
 def _parse(body: bytes):
-    """The body's JSON. NaN and Infinity, which Python's json would take, are not JSON (RFC 8259),
-    and storage could not keep them as sent (storage.compact_json). Nor can it keep a lone UTF-16
-    surrogate escape (`"\\ud800"`), which is no character in UTF-8: refused here with a reason, since
-    a 5xx would have the plugin send the same batch again forever."""
+    """The body's JSON. orjson (~4x faster) reads every well-formed body; whatever it refuses or
+    might change goes to Python's json, which gives the reason or reads it exactly.
+
+    NaN and Infinity, which Python's json would take, are not JSON (RFC 8259), and storage could
+    not keep them as sent (storage.compact_json). Nor can it keep a lone UTF-16 surrogate, escaped
+    (`"\\ud800"`) or encoded, which is no character in UTF-8: refused here with a reason, since a 5xx
+    would have the plugin send the same batch again forever."""
+    if not _LONG_DIGIT_RUN.search(body):
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
     payload = json.loads(body, parse_constant=_not_json)
-    if b"\\u" in body and _has_lone_surrogate(payload):
-        raise ValueError("a \\u escape names a lone UTF-16 surrogate, which is not a character")
+    if _has_lone_surrogate(payload):
+        raise ValueError("a string holds a lone UTF-16 surrogate, which is not a character")
     return payload
 
 

@@ -115,6 +115,14 @@ def load_shared(bodies: Iterable[str]) -> list[dict]:
     return [json.loads(body, object_hook=share) for body in bodies]
 
 
+class Delivery:
+    """One request's events, ready to store (Storage.prepare)."""
+    __slots__ = ("webhook_id", "rows", "params", "received_ms")
+
+    def __init__(self, webhook_id: str, rows: list[dict], params: list, received_ms: int):
+        self.webhook_id, self.rows, self.params, self.received_ms = webhook_id, rows, params, received_ms
+
+
 def _earlier(column, candidate):
     return case((column.is_(None), candidate), (candidate < column, candidate), else_=column)
 
@@ -232,12 +240,19 @@ class Storage:
     # -- ingest --------------------------------------------------------------------------
     def store(self, batch: list[dict], webhook_id: str) -> tuple[int, int]:
         """Store a validated batch in one transaction; returns (accepted, duplicates)."""
-        outcome, = self.store_many([(batch, webhook_id)])
+        outcome, = self.store_many([self.prepare(batch, webhook_id)])
         if isinstance(outcome, ReplayError):
             raise outcome
         return outcome
 
-    def store_many(self, requests: list[tuple[list[dict], str]]) -> list:
+    def prepare(self, batch: list[dict], webhook_id: str) -> Delivery:
+        """A validated batch's rows and statement parameters. Made before taking the write lock
+        (which other workers wait for), and in the delivering thread rather than the writer's."""
+        now_ms = int(time.time() * 1000)
+        rows = [event_row(e, now_ms) for e in batch]
+        return Delivery(webhook_id, rows, self._ingest_statements()["events"].params_of(rows), now_ms)
+
+    def store_many(self, deliveries: list[Delivery]) -> list:
         """Several requests' batches in one transaction (group commit).
 
         Per request, in order: (accepted, duplicates), or a ReplayError when its webhook-id was
@@ -248,28 +263,19 @@ class Storage:
         connection, compiled once from the SQLAlchemy ones (`_RawStatement`): SQLAlchemy's
         per-execution work was a fifth of a worker's CPU per single-event delivery.
         """
-        now_ms = int(time.time() * 1000)
         statements = self._ingest_statements()
         claims, inserts = statements["claim"], statements["events"]
-        # Rows and their parameters are made before taking the write lock, which the other
-        # workers wait for.
-        prepared = []
-        for batch, _webhook_id in requests:
-            rows = [event_row(e, now_ms) for e in batch]
-            prepared.append((rows, inserts.params_of(rows)))
         dbapi_error = self.engine.dialect.loaded_dbapi.Error
         with self.write() as conn:
             cursor = conn.connection.dbapi_connection.cursor()
             try:
-                rows_by_request: list[list[dict] | None] = []
+                claimed = claims.insert_each(cursor, claims.params_of(
+                    [{"id": d.webhook_id, "accepted_ms": d.received_ms} for d in deliveries]))
                 rows, params = [], []
-                for (_batch, webhook_id), (request_rows, request_params) in zip(requests, prepared):
-                    # One by one: two requests of the group may share a webhook-id.
-                    claimed, = claims.insert_each(cursor, claims.params_of([{"id": webhook_id, "accepted_ms": now_ms}]))
-                    rows_by_request.append(request_rows if claimed else None)
-                    if claimed:
-                        rows += request_rows
-                        params += request_params
+                for delivery, fresh in zip(deliveries, claimed):
+                    if fresh:
+                        rows += delivery.rows
+                        params += delivery.params
                 # Delivery order is kept (rowid order is arrival order, which tests and operators
                 # read); retries repeat their batch's order, so concurrent inserts of the same ids
                 # meet in the same order and cannot deadlock.
@@ -284,16 +290,16 @@ class Storage:
                 cursor.close()
         inserted = {r["id"] for r in new_rows}
         outcomes = []
-        for (_batch, webhook_id), request_rows in zip(requests, rows_by_request):
-            if request_rows is None:
-                outcomes.append(ReplayError(webhook_id))
+        for delivery, fresh in zip(deliveries, claimed):
+            if not fresh:
+                outcomes.append(ReplayError(delivery.webhook_id))
                 continue
             accepted = 0
-            for r in request_rows:
+            for r in delivery.rows:
                 if r["id"] in inserted:
                     inserted.discard(r["id"])
                     accepted += 1
-            outcomes.append((accepted, len(request_rows) - accepted))
+            outcomes.append((accepted, len(delivery.rows) - accepted))
         return outcomes
 
     def _mark_rooms(self, conn: Connection, dirty: dict[str, int], cursor=None) -> None:
@@ -465,9 +471,7 @@ class _RawStatement:
     """A SQLAlchemy insert compiled once for the engine's dialect, run on a DBAPI cursor.
 
     `insert_each` tells for each row whether it was inserted (an `ON CONFLICT DO NOTHING`
-    insert skips rows whose key is stored). sqlite3 drops RETURNING rows in executemany, and its
-    per-row execute costs microseconds in process, so SQLite runs rows one by one and reads the
-    row count; psycopg runs them all in one pipelined round trip, returning the inserted keys.
+    insert skips rows whose key is stored; of two rows with one key, the first is inserted).
     """
 
     def __init__(self, statement, dialect, returning=None):
@@ -478,6 +482,11 @@ class _RawStatement:
         self.sql = str(compiled)
         self.defaults = compiled.params  # literal binds of the statement itself (e.g. version + 1)
         self.order = compiled.positiontup if compiled.positional else None
+        if returning is not None:
+            # The keys of the last n rows written: those of this statement, since the transaction
+            # holds SQLite's write lock and rowids of a table without AUTOINCREMENT only grow.
+            self.newest_keys = f"SELECT {returning.name} FROM {returning.table.name} ORDER BY rowid DESC LIMIT ?"
+            self.key_index = self.order.index(returning.name) if self.order else returning.name
 
     def params_of(self, rows: list[dict]) -> list:
         """The DBAPI parameters of rows given as {column: value}."""
@@ -498,10 +507,20 @@ class _RawStatement:
     def insert_each(self, cursor, params: list) -> list[bool]:
         """Whether each row (its `params_of`) was inserted."""
         if self.sqlite:
+            # One executemany (sqlite3 drops its RETURNING rows): nearly always every row is new,
+            # which the connection's change count shows; otherwise the new rows are the newest.
+            connection = cursor.connection
+            before = connection.total_changes
+            cursor.executemany(self.sql, params)
+            written = connection.total_changes - before
+            if written == len(params):
+                return [True] * written
+            new = {key for key, in cursor.execute(self.newest_keys, (written,))} if written else set()
             inserted = []
             for p in params:
-                cursor.execute(self.sql, p)
-                inserted.append(cursor.rowcount == 1)
+                key = p[self.key_index]
+                inserted.append(key in new)
+                new.discard(key)
             return inserted
         if len(params) == 1:  # a pipeline costs more than it saves for one row
             cursor.execute(self.sql, params[0])

@@ -111,6 +111,11 @@ TRANSPORT_CASES = [
     ("NaN is not JSON", _case_body(_json(valid_event(extra=0.5)).replace("0.5", "NaN")), 400, "bad_json"),
     ("lone surrogate escape in a display name",
      _case_body(json.dumps(valid_event()).replace('"nick": "Alice"', '"nick": "Al\\ud800ice"')), 400, "bad_json"),
+    ("lone surrogate encoded as UTF-8 bytes in a display name",
+     _case_body(json.dumps(valid_event()).replace('"nick": "Alice"', '"nick": "Al@ice"').encode()
+                .replace(b"@", b"\xed\xa0\x80")), 400, "bad_json"),
+    ("number too long for 64 bits where a string belongs",
+     _case_body(json.dumps(valid_event()).replace('"nick": "Alice"', '"nick": 12345678901234567890123')), 400, "schema"),
     ("body not UTF-8", _case_body(b'{"id": "\xff\xfe"}'), 400, "bad_json"),
     ("JSON array instead of object", _case_body("[]"), 400, "bad_shape"),
     ("events is not a list", _case_body('{"events": {"id": "x"}}'), 400, "bad_shape"),

@@ -1,6 +1,7 @@
 """Concurrent deliveries sharing one commit still get their own, exact answers."""
 from __future__ import annotations
 
+import asyncio
 import threading
 import uuid
 
@@ -20,9 +21,11 @@ def test_concurrent_requests_get_exact_counts_and_replays_fail_alone(app):
     group_sizes = []
 
     class CountingStorage:
-        def store_many(self, requests):
-            group_sizes.append(len(requests))
-            return storage.store_many(requests)
+        prepare = storage.prepare
+
+        def store_many(self, deliveries):
+            group_sizes.append(len(deliveries))
+            return storage.store_many(deliveries)
 
     committer = GroupCommitter(CountingStorage())
     shared = [str(uuid.uuid4()) for _ in range(5)]  # every request also carries these
@@ -58,15 +61,23 @@ def test_concurrent_requests_get_exact_counts_and_replays_fail_alone(app):
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-def test_a_failed_group_commit_fails_every_request_in_it(app):
-    class BrokenStorage:
-        def store_many(self, requests):
-            raise RuntimeError("disk full")
+def test_a_failed_group_commit_fails_every_request_in_it_and_the_writer_goes_on(app):
+    storage = app.extensions["storage"]
 
-    committer = GroupCommitter(BrokenStorage())
+    class OnceBrokenStorage:
+        prepare = storage.prepare
+        broken = True
+
+        def store_many(self, deliveries):
+            if OnceBrokenStorage.broken:
+                OnceBrokenStorage.broken = False
+                raise RuntimeError("disk full")
+            return storage.store_many(deliveries)
+
+    committer = GroupCommitter(OnceBrokenStorage())
     with pytest.raises(RuntimeError, match="disk full"):
         committer.store([event(str(uuid.uuid4()))], "hook")
-    assert committer._leading is False  # the next request leads again
+    assert committer.store([event(str(uuid.uuid4()))], "hook") == (1, 0)  # same webhook-id: nothing was kept
 
 
 def test_sqlite_writers_queue_on_a_lock_file_next_to_the_database(tmp_path):
@@ -105,35 +116,82 @@ def test_sqlite_writers_queue_on_a_lock_file_next_to_the_database(tmp_path):
     writer.join()
 
 
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-def test_a_leader_is_answered_after_its_own_group_not_after_later_ones(app):
-    """The leader hands the lead on after one commit, so its answer does not wait for requests
-    that arrived while it was committing."""
-    release_second = threading.Event()
-    committer = None
+class GatedStorage:
+    """Stores nothing; each commit waits until the test opens its gate."""
 
-    class SlowStorage:
-        calls = 0
+    def __init__(self):
+        self.groups: list[list[str]] = []
+        self.gates: list[threading.Event] = []
+        self.started = threading.Semaphore(0)
 
-        def store_many(self, requests):
-            SlowStorage.calls += 1
-            if SlowStorage.calls == 1:
-                second.start()  # arrives while the first group commits
-                while not committer._queue:
-                    threading.Event().wait(0.01)
-            else:
-                release_second.wait(30)
-            return [(len(batch), 0) for batch, _ in requests]
+    def prepare(self, batch, webhook_id):
+        return (batch, webhook_id)
 
-    committer = GroupCommitter(SlowStorage())
+    def store_many(self, deliveries):
+        gate = threading.Event()
+        self.groups.append([webhook_id for _, webhook_id in deliveries])
+        self.gates.append(gate)
+        self.started.release()
+        assert gate.wait(30)
+        return [(len(batch), 0) for batch, _ in deliveries]
+
+
+def test_requests_arriving_during_a_commit_share_the_next_one_and_wait_for_it():
+    storage = GatedStorage()
+    committer = GroupCommitter(storage)
     answers = {}
-    second = threading.Thread(target=lambda: answers.setdefault("second", committer.store([event("b")], "hook-b")))
-    first = threading.Thread(target=lambda: answers.setdefault("first", committer.store([event("a")], "hook-a")))
+
+    def deliver(name):
+        answers[name] = committer.store([event(name)], name)
+
+    first = threading.Thread(target=deliver, args=("a",))
     first.start()
+    assert storage.started.acquire(timeout=10)  # "a" is being committed
+    later = [threading.Thread(target=deliver, args=(name,)) for name in ("b", "c")]
+    for t in later:
+        t.start()
+    while len(committer._queue) < 2:  # both wait for the writer
+        threading.Event().wait(0.005)
+    storage.gates[0].set()
     first.join(timeout=10)
-    try:
-        assert answers.get("first") == (1, 0) and "second" not in answers
-    finally:
-        release_second.set()
-        second.join(timeout=10)
-    assert answers["second"] == (1, 0) and committer._leading is False
+    assert answers == {"a": (1, 0)}  # answered after its own commit, not after later ones
+    assert storage.started.acquire(timeout=10)
+    assert sorted(storage.groups[1]) == ["b", "c"]  # one commit for both
+    assert "b" not in answers and "c" not in answers  # nobody is answered before the commit holding it
+    storage.gates[1].set()
+    for t in later:
+        t.join(timeout=10)
+    assert answers == {"a": (1, 0), "b": (1, 0), "c": (1, 0)}
+
+
+def test_the_event_loop_keeps_serving_while_the_writer_commits():
+    storage = GatedStorage()
+    committer = GroupCommitter(storage)
+
+    async def scenario():
+        delivery = asyncio.ensure_future(committer.store_async([event("a")], "a"))
+        await asyncio.get_running_loop().run_in_executor(None, storage.started.acquire)
+        ticks = 0
+        for _ in range(5):  # the loop runs other work while the commit is held open
+            await asyncio.sleep(0)
+            ticks += 1
+        assert not delivery.done() and ticks == 5
+        storage.gates[0].set()
+        return await asyncio.wait_for(delivery, 10)
+
+    assert asyncio.run(scenario()) == (1, 0)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_async_deliveries_get_exact_counts(app):
+    storage = app.extensions["storage"]
+    committer = GroupCommitter(storage)
+    shared = str(uuid.uuid4())
+
+    async def scenario():
+        return await asyncio.gather(*[committer.store_async([event(str(uuid.uuid4())), event(shared)], f"hook-{n}")
+                                      for n in range(20)])
+
+    answers = asyncio.run(scenario())
+    assert sorted(answers) == [(1, 1)] * 19 + [(2, 0)]
+    assert storage.counts()["events"] == 21

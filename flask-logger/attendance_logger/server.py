@@ -1,7 +1,23 @@
-"""gunicorn, started from `attendance-logger serve` with the already-built (and migrated) app."""
+"""Serving the receiver: gunicorn with asyncio workers in production, Flask's server with --dev.
+
+`attendance-logger serve` builds (and migrates) the app once, in gunicorn's master, which then
+forks its workers; each runs uvicorn's event loop over asgi.ReceiverApp.
+"""
 from __future__ import annotations
 
 from gunicorn.app.base import BaseApplication
+from uvicorn_worker import UvicornWorker
+
+
+class ReceiverWorker(UvicornWorker):
+    # asgi.ReceiverApp writes the access log (without query strings) and needs no lifespan.
+    CONFIG_KWARGS = {"loop": "auto", "http": "auto", "lifespan": "off", "access_log": False}
+
+    def init_process(self):
+        import os, sys
+        if os.environ.get("X_SWITCH"):
+            sys.setswitchinterval(float(os.environ["X_SWITCH"]))
+        super().init_process()
 
 
 class _Server(BaseApplication):
@@ -25,16 +41,14 @@ def _child_exit(_server, worker):
 
 
 def run_gunicorn(app, *, host: str, port: int, workers: int, threads: int) -> None:
-    _Server(app, {
+    """`threads`: per worker, for the read API and dashboard (deliveries need none)."""
+    from .asgi import ReceiverApp
+
+    _Server(ReceiverApp(app, threads), {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
-        # Threads let concurrent deliveries share one durable commit (group_commit.py).
-        "worker_class": "gthread",
-        "threads": threads,
+        "worker_class": f"{__name__}.ReceiverWorker",
         "preload_app": True,  # migrations ran once, in the master, before workers fork
-        "accesslog": "-",
-        # No query strings or headers in the access log: nothing secret ends up there.
-        "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(L)ss',
         "child_exit": _child_exit,
         "timeout": 60,
     }).run()
