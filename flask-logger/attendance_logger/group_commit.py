@@ -35,6 +35,7 @@ class GroupCommitter:
         self._wake = threading.Condition()
         self._queue: list[_Pending] = []
         self._writer_pid: int | None = None
+        self._closed = False
 
     def store(self, batch: list[dict], webhook_id: str) -> tuple[int, int]:
         """Like Storage.store, sharing the commit with concurrent callers (blocks until it is done)."""
@@ -51,8 +52,17 @@ class GroupCommitter:
         await pending.waiter
         return _result(pending.outcome)
 
+    def close(self) -> None:
+        """Stop the writer thread once it has committed what waits (an app that is thrown away,
+        as in tests; a server's writer lives as long as its process)."""
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+
     def _enqueue(self, pending: _Pending) -> None:
         with self._wake:
+            if self._closed:
+                raise RuntimeError("this GroupCommitter is closed")
             # gunicorn forks workers from a master that may have built this object: each process
             # needs its own writer thread.
             if self._writer_pid != os.getpid():
@@ -65,8 +75,10 @@ class GroupCommitter:
     def _write_forever(self) -> None:
         while True:
             with self._wake:
-                while not self._queue:
+                while not self._queue and not self._closed:
                     self._wake.wait()
+                if not self._queue:
+                    return
                 group, self._queue = self._queue[:self.max_group], self._queue[self.max_group:]
             try:
                 outcomes = self.storage.store_many([p.delivery for p in group])

@@ -9,6 +9,8 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import io
+from http import client as http_client
 import json
 import os
 import shutil
@@ -18,6 +20,7 @@ import sys
 import urllib.error
 import urllib.request
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -148,7 +151,8 @@ def http(url, body: bytes | None = None, headers: dict | None = None):
 
 
 class RunningServer:
-    """`attendance-logger serve` in a subprocess: mode "gunicorn" (2 workers) or "dev"."""
+    """`attendance-logger serve` in a subprocess: mode "gunicorn" (2 workers), "gunicorn-default"
+    (as many as serve chooses) or "dev"."""
 
     def __init__(self, mode: str, tmp_path: Path, **env):
         self.port = free_port()
@@ -157,7 +161,7 @@ class RunningServer:
         argv = [CLI, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         if mode == "dev":
             argv.append("--dev")
-        else:
+        elif mode == "gunicorn":
             argv += ["--workers", "2"]
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(argv, env=server_env(tmp_path, **env), stdout=self._log,
@@ -171,6 +175,17 @@ class RunningServer:
     def post_events(self, payload, **sign_options):
         body = json.dumps(payload, ensure_ascii=False)
         return http(self.url + "/v1/events", body.encode(), signed_headers(body, **sign_options))
+
+    def worker_count(self) -> int:
+        """gunicorn's workers: the processes whose parent is the server's."""
+        count = 0
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+            except OSError:  # gone meanwhile
+                continue
+            count += fields.get("PPid", "").strip() == str(self.process.pid)
+        return count
 
     def logs(self) -> str:
         if not self._log.closed:
@@ -186,3 +201,60 @@ class RunningServer:
                 self.process.kill()
                 self.process.wait()
         self._log.close()
+
+
+class ServedResponse:
+    """What the tests read of an HTTP answer, named like Flask's test-client response."""
+
+    def __init__(self, status: int, body: bytes):
+        self.status_code, self.data = status, body
+
+    def get_json(self):
+        return json.loads(self.data)
+
+    def get_data(self, as_text: bool = False):
+        return self.data.decode() if as_text else self.data
+
+
+class ServedReceiver:
+    """An app behind its production front (asgi.ReceiverApp on uvicorn's event loop, as each
+    gunicorn worker runs it), served over real HTTP on loopback from a thread of the test."""
+
+    def __init__(self, app):
+        import uvicorn
+
+        from attendance_logger.asgi import ReceiverApp
+
+        self.port = free_port()
+        front = ReceiverApp(app, 2)
+        front.access_log.stream = self.access_log = io.StringIO()
+        config = uvicorn.Config(front, host="127.0.0.1", port=self.port, lifespan="off",
+                                access_log=False, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="uvicorn-under-test", daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise AssertionError("uvicorn did not start")
+            time.sleep(0.01)
+
+    def post(self, path: str, data: bytes = b"", headers: dict | None = None) -> ServedResponse:
+        return self._request("POST", path, data, headers)
+
+    def get(self, path: str, headers: dict | None = None) -> ServedResponse:
+        return self._request("GET", path, None, headers)
+
+    def _request(self, method: str, path: str, data: bytes | None, headers: dict | None) -> ServedResponse:
+        # http.client sends exactly these headers (urllib would add a Content-Type of its own).
+        connection = http_client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            connection.request(method, path, body=data, headers=headers or {})
+            response = connection.getresponse()
+            return ServedResponse(response.status, response.read())
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)

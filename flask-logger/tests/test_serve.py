@@ -52,6 +52,28 @@ def test_gunicorn_on_postgresql(postgres, tmp_path):
     assert "Traceback" not in server.logs()
 
 
+def test_serve_runs_one_worker_on_sqlite_and_two_on_postgresql(postgres, tmp_path):
+    """SQLite takes one writer at a time: a second worker would only pass its lock around."""
+    for url, expected in ((f"sqlite:///{tmp_path / 'default.db'}", 1), (postgres.new_database(), 2)):
+        server = RunningServer("gunicorn-default", tmp_path, ATTENDANCE_DATABASE_URL=url)
+        try:
+            assert server.worker_count() == expected
+            event = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json").materialize(dt.datetime.now(dt.timezone.utc))[0]
+            assert server.post_events(event)[0] == 200
+        finally:
+            server.stop()
+
+
+def test_access_log_has_one_line_per_request_without_query_strings(server):
+    event = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json").materialize(dt.datetime.now(dt.timezone.utc))[0]
+    server.post_events(event)
+    http(server.url + "/v1/meetings?course=secret-looking-value", headers=basic_auth())
+    logs = server.logs()
+    assert re.search(r'"POST /v1/events" 200 (\d+|-)', logs), logs
+    assert re.search(r'"GET /v1/meetings" 200 (\d+|-)', logs), logs
+    assert "secret-looking-value" not in logs
+
+
 def test_metrics_count_accepted_rejected_duplicates_and_latency(server):
     event = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json").materialize(dt.datetime.now(dt.timezone.utc))[0]
     for _ in range(3):  # several requests, so that with two workers both are likely to count
