@@ -1,11 +1,12 @@
 """Ingest throughput of the attendance receiver, against two reference servers, in one run.
 
     .venv/bin/python bench/receiver_ingest.py [--seconds 10] [--senders 8] [--workers 2]
-                                              [--backends sqlite,postgresql]
+                                              [--receiver-workers N] [--backends sqlite,postgresql]
 
-Every server runs under gunicorn (sync workers, `--workers` of them) on loopback, driven by
-`--senders` concurrent sender processes that each open a connection per request, as the plugins
-do. Cases:
+Every server runs under gunicorn on loopback, driven by `--senders` concurrent sender processes
+that each open a connection per request, as the plugins do. The reference servers run `--workers`
+sync workers; the receiver runs as `attendance-logger serve` deploys it (its uvicorn workers, as
+many as it chooses for the database unless `--receiver-workers` says). Cases:
 
 - bare WSGI 204 and the seed-style Flask baseline (append a line to a file, no auth), 1 event
   per request (bench/receiver_baselines.py);
@@ -16,6 +17,8 @@ do. Cases:
 After each receiver case the events stored in the database are counted and must equal the
 events the receiver acknowledged. Prints events/s per case, then the ratios the issue sets
 targets for (single-event receiver / seed baseline >= 1.0; batched >= 20,000 events/s).
+Each case also prints the CPU the server's processes used per event (user + system, from /proc),
+a figure other load on the machine disturbs less than the rates.
 Note: the senders share the machine's cores with the server, as they would on a one-box deploy.
 """
 from __future__ import annotations
@@ -97,15 +100,48 @@ def gunicorn_server(name: str, app: str, workers: int, workdir: Path, env_extra:
     return Server(name, argv, {**os.environ, **env_extra}, workdir, port)
 
 
-def receiver_server(name: str, database_url: str, secret: str, workers: int, workdir: Path,
+def receiver_server(name: str, database_url: str, secret: str, workers: int | None, workdir: Path,
                     env_extra: dict | None = None) -> Server:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ATTENDANCE_", "PROMETHEUS_"))}
     env.update({"ATTENDANCE_DATABASE_URL": database_url, "ATTENDANCE_WEBHOOK_SECRET": secret,
                 "ATTENDANCE_ADMIN_PASSWORD": secrets.token_urlsafe(24), **(env_extra or {})})
-    argv = [str(VENV_BIN / "attendance-logger"), "serve", "--host", "127.0.0.1", "--port", str(port),
-            "--workers", str(workers)]
+    argv = [str(VENV_BIN / "attendance-logger"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if workers is not None:
+        argv += ["--workers", str(workers)]
     return Server(name, argv, env, workdir, port)
+
+
+def cpu_seconds(root_pid: int) -> float:
+    """User + system CPU of a process and all its descendants, living ones (from /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents, times = {}, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        times[pid] = (int(fields[11]) + int(fields[12])) / tick
+    total, stack = 0.0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += times.get(pid, 0.0)
+        stack += [child for child, parent in parents.items() if parent == pid]
+    return total
+
+
+def server_workers(server: "Server") -> int:
+    return sum(1 for stat in Path("/proc").glob("[0-9]*/stat")
+               if _parent_of(stat) == server.process.pid)
+
+
+def _parent_of(stat: Path) -> int | None:
+    try:
+        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 # -- load ---------------------------------------------------------------------------------------
@@ -145,7 +181,8 @@ def sender(index: int, port: int, per_request: int, secret: str, start: mp.Event
     results.put((requests_done, accepted, errors, latencies))
 
 
-def run_load(port: int, per_request: int, secret: str, senders: int, seconds: float) -> dict:
+def run_load(server: Server, per_request: int, secret: str, senders: int, seconds: float) -> dict:
+    port = server.port
     ctx = mp.get_context("fork")
     start, results = ctx.Event(), ctx.Queue()
     procs = [ctx.Process(target=sender, args=(i, port, per_request, secret, start, seconds, results))
@@ -153,10 +190,12 @@ def run_load(port: int, per_request: int, secret: str, senders: int, seconds: fl
     for p in procs:
         p.start()
     time.sleep(0.5)
+    cpu_before = cpu_seconds(server.process.pid)
     began = time.perf_counter()
     start.set()
     outcomes = [results.get() for _ in procs]
     elapsed = time.perf_counter() - began
+    server_cpu = cpu_seconds(server.process.pid) - cpu_before
     for p in procs:
         p.join()
     latencies = sorted(x for o in outcomes for x in o[3])
@@ -168,6 +207,7 @@ def run_load(port: int, per_request: int, secret: str, senders: int, seconds: fl
     accepted = sum(o[1] for o in outcomes)
     pct = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else float("nan")  # noqa: E731
     return {"requests": requests_done, "events": accepted, "seconds": elapsed, "events_per_s": accepted / elapsed,
+            "server_cpu_us_per_event": server_cpu / max(accepted, 1) * 1e6,
             "requests_per_s": requests_done / elapsed, "p50_ms": pct(0.5), "p99_ms": pct(0.99), "errors": errors}
 
 
@@ -175,21 +215,24 @@ def show(name: str, per_request: int, r: dict, stored: int | None = None) -> Non
     check = "" if stored is None else f"  stored {stored} {'= acknowledged' if stored == r['events'] else '!= ' + str(r['events']) + ' ACKNOWLEDGED'}"
     errors = f"  errors {r['errors']}" if r["errors"] else ""
     print(f"{name:<28} {per_request:>3}/req  {r['events_per_s']:>9.0f} events/s  {r['requests_per_s']:>7.0f} req/s  "
-          f"p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms{check}{errors}", flush=True)
+          f"p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  server CPU {r['server_cpu_us_per_event']:5.0f} us/event"
+          f"{check}{errors}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="duration of each case")
     parser.add_argument("--senders", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of every server")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers of the reference servers")
+    parser.add_argument("--receiver-workers", type=int, default=None,
+                        help="the receiver's workers (default: as many as `serve` chooses for the database)")
     parser.add_argument("--backends", default="sqlite,postgresql")
     args = parser.parse_args()
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-    print(f"{os.cpu_count()} CPUs, {args.senders} senders, {args.workers} gunicorn workers per server, "
+    print(f"{os.cpu_count()} CPUs, {args.senders} senders, {args.workers} sync workers per reference server, "
           f"{args.seconds:g} s per case; work dir {workdir}", flush=True)
     results: dict[tuple[str, int], dict] = {}
     postgres = None
@@ -199,7 +242,7 @@ def main() -> None:
                                 {"BASELINE_LOG_FILE": str(workdir / "baseline.log")})):
             server = gunicorn_server(name, app, args.workers, workdir, env)
             try:
-                results[(name, 1)] = r = run_load(server.port, 1, secret, args.senders, args.seconds)
+                results[(name, 1)] = r = run_load(server, 1, secret, args.senders, args.seconds)
                 show(name, 1, r)
             finally:
                 server.stop()
@@ -213,12 +256,13 @@ def main() -> None:
             else:
                 raise SystemExit(f"unknown backend {backend!r}: use sqlite and/or postgresql")
             name = f"receiver {backend}"
-            server = receiver_server(name, url, secret, args.workers, workdir)
+            server = receiver_server(name, url, secret, args.receiver_workers, workdir)
+            print(f"{name}: {server_workers(server)} worker(s)", flush=True)
             storage = Storage(url)
             try:
                 for per_request in (1, 50):
                     before = storage.counts()["events"]
-                    results[(name, per_request)] = r = run_load(server.port, per_request, secret, args.senders,
+                    results[(name, per_request)] = r = run_load(server, per_request, secret, args.senders,
                                                                 args.seconds)
                     show(name, per_request, r, storage.counts()["events"] - before)
             finally:
