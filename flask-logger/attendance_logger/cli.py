@@ -51,12 +51,12 @@ def cli() -> None:
               help="Bind address (ATTENDANCE_HOST).")
 @click.option("--port", type=int, default=lambda: os.environ.get("ATTENDANCE_PORT", "8080"),
               show_default="8080", help="Port (ATTENDANCE_PORT).")
-@click.option("--workers", type=click.IntRange(min=1), default=lambda: os.environ.get("ATTENDANCE_WORKERS"),
-              show_default="1 on SQLite, 2 on PostgreSQL", help="gunicorn worker processes (ATTENDANCE_WORKERS).")
+@click.option("--workers", type=click.IntRange(min=1), default=lambda: os.environ.get("ATTENDANCE_WORKERS", "1"),
+              show_default="1", help="gunicorn worker processes (ATTENDANCE_WORKERS).")
 @click.option("--threads", type=click.IntRange(min=1), default=lambda: os.environ.get("ATTENDANCE_THREADS", "8"),
               show_default="8", help="Threads per gunicorn worker for the read API and dashboard (ATTENDANCE_THREADS).")
 @click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn.")
-def serve(host: str, port: int, workers: int | None, threads: int, dev: bool) -> None:
+def serve(host: str, port: int, workers: int, threads: int, dev: bool) -> None:
     """Receive events and serve the API and dashboard."""
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -69,10 +69,6 @@ def serve(host: str, port: int, workers: int | None, threads: int, dev: bool) ->
     if dev:
         run_dev(app, host=host, port=port)
         return
-    if workers is None:
-        # SQLite lets one process write at a time: a second worker only hands the write lock back
-        # and forth, and each hand-over costs the other its page cache (~40% more CPU per delivery).
-        workers = 1 if app.extensions["storage"].is_sqlite else 2
     run_gunicorn(app, host=host, port=port, workers=workers, threads=threads)
 
 
