@@ -1,6 +1,6 @@
 """Where the Prosody module's events go in these tests.
 
-* `RealReceiver`: the project's attendance receiver (flask-logger, `attendance-logger serve --dev`)
+* `RealReceiver`: the project's attendance receiver (flask-logger, `attendance-logger serve`)
   as a subprocess on SQLite. What it stored is read back from its `events` table; attendance from
   its authenticated read API.
 * `CaptureReceiver`: a small HTTP endpoint that checks every request with the reference
@@ -89,8 +89,9 @@ class RealReceiver:
         executable = Path(sys.executable).with_name("attendance-logger")
         if not executable.exists():
             executable = shutil.which("attendance-logger") or executable
-        command = [str(executable), "serve", "--dev",
-                   "--host", "127.0.0.1", "--port", str(self.port)]
+        # As deployed: gunicorn with the receiver's event-loop worker, which every production
+        # delivery meets (the --dev server takes another path).
+        command = [str(executable), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         self.process = subprocess.Popen(command, env=self.environment(), stdout=self._log, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, cwd=self.workdir)
         deadline = time.monotonic() + timeout
