@@ -92,7 +92,10 @@ class GroupCommitter:
                 else:
                     waiting_loops.setdefault(pending.loop, []).append(pending.waiter)
             for loop, futures in waiting_loops.items():  # one wake-up per loop, not per request
-                loop.call_soon_threadsafe(_wake_all, futures)
+                try:
+                    loop.call_soon_threadsafe(_wake_all, futures)
+                except RuntimeError:  # that loop was closed (worker shutting down): nobody waits
+                    pass
 
 
 def _wake_all(futures: list) -> None:

@@ -195,3 +195,23 @@ def test_async_deliveries_get_exact_counts(app):
     answers = asyncio.run(scenario())
     assert sorted(answers) == [(1, 1)] * 19 + [(2, 0)]
     assert storage.counts()["events"] == 21
+
+
+def test_a_closed_event_loop_does_not_stop_the_writer():
+    """A worker shutting down may close its loop while a commit is under way; the writer goes on."""
+    storage = GatedStorage()
+    committer = GroupCommitter(storage)
+
+    async def give_up_waiting():
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(committer.store_async([event("a")], "a"), 0.2)
+
+    asyncio.run(give_up_waiting())  # the loop is closed now; its delivery is still being committed
+    storage.gates[0].set()
+    answer = {}
+    later = threading.Thread(target=lambda: answer.setdefault("b", committer.store([event("b")], "b")), daemon=True)
+    later.start()
+    assert storage.started.acquire(timeout=10) and storage.started.acquire(timeout=10)
+    storage.gates[1].set()
+    later.join(timeout=10)
+    assert answer == {"b": (1, 0)}
