@@ -100,14 +100,21 @@ class Attendance:
     def _compute(events, instances) -> tuple[engine.Reading, list[engine.Presence]]:
         return read_meetings(events, instances)
 
-    def _summarize(self, presence: engine.Presence, now: dt.datetime | None = None) -> tuple[engine.Meeting, dict]:
+    def _summarize(self, presence: engine.Presence) -> tuple[engine.Meeting, dict]:
         """A meeting's attendance under the current settings, and the columns kept of it."""
-        meeting = engine.classify(presence, self.settings, engine.to_ms(now or dt.datetime.now(dt.timezone.utc)))
-        columns = {"presence": presence_json(presence), "result": None, "result_settings": None}
-        if meeting.ended_at is not None:
-            columns["result"] = json.dumps(reports.meeting_json(meeting), ensure_ascii=False, separators=(",", ":"))
-            columns["result_settings"] = self.fingerprint
-        return meeting, columns
+        meeting = self._classify(presence)
+        return meeting, self._columns(presence, meeting)
+
+    def _classify(self, presence: engine.Presence, now: dt.datetime | None = None) -> engine.Meeting:
+        return engine.classify(presence, self.settings, engine.to_ms(now or dt.datetime.now(dt.timezone.utc)))
+
+    def _columns(self, presence: engine.Presence, meeting: engine.Meeting) -> dict:
+        if meeting.ended_at is None:
+            result = result_settings = None
+        else:
+            result = json.dumps(reports.meeting_json(meeting), ensure_ascii=False, separators=(",", ":"))
+            result_settings = self.fingerprint
+        return {"presence": presence_json(presence), "result": result, "result_settings": result_settings}
 
     def refresh(self, budget_seconds: float | None = READ_REFRESH_BUDGET_SECONDS,
                 quiet_seconds: float | None = None) -> None:
@@ -139,11 +146,11 @@ class Attendance:
         kept = presence is not None
         if not kept:  # indexed before presences were kept
             presence = self._presence_from_events(row)
-        meeting, columns = self._summarize(presence, now)
+        meeting = self._classify(presence, now)
         if meeting.ended_at is not None or not kept:
             # Keep it under the current settings (they changed), unless a refresh replaced the
             # row meanwhile: what it wrote is newer.
-            self.storage.keep_result(row.id, based_on=row.presence, **columns)
+            self.storage.keep_result(row.id, based_on=row.presence, **self._columns(presence, meeting))
         return meeting
 
     def _presence_from_events(self, row) -> engine.Presence:
