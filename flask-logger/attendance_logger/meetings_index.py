@@ -35,10 +35,11 @@ def read_meetings(events_read, instances) -> tuple[engine.Reading, list[engine.P
 
 
 class LiveReadings:
-    """Readings of rooms' last windows (a lesson in progress), by (room jid, window start).
+    """Readings of rooms' last windows (a lesson in progress), one per room, by (room jid,
+    window start).
 
-    A reading is taken out while a refresh adds to it, so two threads never share one; at most
-    `size` are kept, the least recently used dropped first.
+    A reading is taken out while a refresh adds to it, so two threads never share one. At most
+    `size` are kept (a 20,000-event lesson's takes ~5 MB), the least recently used dropped first.
     """
 
     def __init__(self, size: int = 16):
@@ -52,6 +53,8 @@ class LiveReadings:
 
     def keep(self, jid: str, start: int, reading: engine.Reading) -> None:
         with self._lock:
+            for key in [key for key in self._readings if key[0] == jid]:
+                del self._readings[key]  # from an earlier window start: never asked for again
             self._readings[(jid, start)] = reading
             while len(self._readings) > self.size:
                 self._readings.popitem(last=False)

@@ -220,3 +220,19 @@ def test_an_index_of_revision_0001_is_upgraded(tmp_path):
     storage.upgrade()
     with storage.read() as conn:
         assert "presence" in {c["name"] for c in inspect(conn).get_columns("meetings")}
+
+
+def test_live_readings_keep_one_per_room_and_the_most_recently_used():
+    from attendance_logger.meetings_index import LiveReadings
+
+    live = LiveReadings(size=2)
+    first, second, third, fourth = (engine.Reading() for _ in range(4))
+    live.keep("a", 0, first)
+    live.keep("a", 10, second)  # the room's window moved: the older reading is no use
+    live.keep("b", 0, third)
+    assert live.take("a", 0) is None
+    assert live.take("a", 10) is second and live.take("a", 10) is None  # taken out while in use
+    live.keep("a", 10, second)
+    live.keep("c", 0, fourth)  # over size: "b", used least recently, goes
+    assert live.take("b", 0) is None
+    assert live.take("a", 10) is second and live.take("c", 0) is fourth
