@@ -198,9 +198,8 @@ class MeetingsIndex:
         if reading is None:
             return None
         stored = self.storage.room_event_ids(conn, jid, start)
-        read = reading.ids
-        new = [event_id for event_id in stored if event_id not in read]
-        if len(stored) - len(new) != len(read):
+        new = stored - reading.ids
+        if len(stored) - len(new) != len(reading.ids):
             return None
         if new and not reading.add(self.storage.events_with_ids(conn, new)):
             return None

@@ -442,10 +442,12 @@ class Storage:
             return conn.execute(update(meetings).where(meetings.c.id == meeting_id, unchanged).values(
                 result=result, result_settings=result_settings, presence=presence)).rowcount == 1
 
-    def room_event_ids(self, conn: Connection, jid: str, start_ms: int) -> list[str]:
+    def room_event_ids(self, conn: Connection, jid: str, start_ms: int) -> set[str]:
         """The ids of a room's events (breakout rooms included) from `start_ms` on."""
-        return conn.execute(select(events.c.id).where(events.c.main_room_jid == jid,
-                                                      events.c.time_ms >= start_ms)).scalars().all()
+        # Streamed into the set: a list of 20,000 result rows alive at once would survive young
+        # garbage collections and make the next full one (~20-40 ms in a worker) come sooner.
+        return set(conn.execute(select(events.c.id).where(events.c.main_room_jid == jid,
+                                                          events.c.time_ms >= start_ms)).scalars())
 
     def events_with_ids(self, conn: Connection, ids: Iterable[str]) -> list[dict]:
         """Stored events by id, parsed as load_shared does, in no particular order."""
