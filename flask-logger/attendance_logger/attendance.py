@@ -1,8 +1,10 @@
 """Attendance of stored meetings: the store supplies events, the engine computes, reports render.
 
-A finished meeting's attendance is computed once, when the meetings index is refreshed, and kept
-as JSON; reports read it back. Running meetings (their numbers grow with the clock) and results
-computed under other settings are computed from the meeting's events on every read.
+When the meetings index is refreshed, each meeting's presence (engine.Presence: what its events
+say before any setting applies) is kept as JSON, and so is a finished meeting's attendance;
+reports read the attendance back. A running meeting (its numbers grow with the clock), or one
+whose attendance was kept under other settings, is classified from its kept presence under the
+current settings: neither reads the meeting's events again.
 """
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ import time
 from typing import Iterator
 
 from . import engine, reports
-from .meetings_index import MeetingsIndex
+from .meetings_index import MeetingsIndex, read_meetings
+from .storage import compact_json
 
 log = logging.getLogger("attendance_logger.attendance")
 READ_REFRESH_BUDGET_SECONDS = 15.0
@@ -24,8 +27,44 @@ READ_REFRESH_BUDGET_SECONDS = 15.0
 QUIET_ROOM_SECONDS = 10.0
 
 
+# Bumped when the JSON of a presence changes: kept presences of another format are recomputed.
+PRESENCE_FORMAT = 1
+
+
 class MeetingNotFound(Exception):
     pass
+
+
+def presence_json(presence: engine.Presence) -> str:
+    """A presence as compact JSON: people as arrays, session times in ms from the meeting's start
+    (a leave of null: still connected), so a lesson of 10,000 connections takes ~200 kB."""
+    start = presence.start
+    people = [[p.key, p.name, p.names, p.email, p.user_id, p.moderator, p.claims,
+               [ms for joined, left in p.sessions for ms in (joined - start, None if left is None else left - start)]]
+              for p in presence.people]
+    return compact_json({"format": PRESENCE_FORMAT, "key": presence.key, "room_jid": presence.room_jid,
+                         "room": presence.room_name, "meeting_id": presence.meeting_id,
+                         "instance": presence.instance, "start": start, "end": presence.end,
+                         "closed_by": presence.closed_by, "people": people})
+
+
+def presence_from_json(text: str) -> engine.Presence | None:
+    """The inverse of presence_json; None for a presence kept in another format."""
+    # json, not orjson: orjson reads integers beyond 64 bits (a claim may hold one) as floats.
+    data = json.loads(text)
+    if data.get("format") != PRESENCE_FORMAT:
+        return None
+    start = data["start"]
+
+    def sessions(flat):
+        return [(start + flat[i], None if flat[i + 1] is None else start + flat[i + 1]) for i in range(0, len(flat), 2)]
+
+    people = [engine.PersonPresence(key=key, name=name, names=names, email=email, user_id=user_id,
+                                    moderator=moderator, claims=claims, sessions=sessions(flat))
+              for key, name, names, email, user_id, moderator, claims, flat in data["people"]]
+    return engine.Presence(key=data["key"], room_jid=data["room_jid"], room_name=data["room"],
+                           meeting_id=data["meeting_id"], instance=data["instance"], start=start,
+                           end=data["end"], closed_by=data["closed_by"], people=people)
 
 
 def meeting_from_json(data: dict) -> engine.Meeting:
@@ -57,14 +96,25 @@ class Attendance:
                                           .encode()).hexdigest()[:16]
         self._refresher: threading.Thread | None = None
 
-    def _compute(self, events, instances, now=None):
-        return engine.compute(events, self.settings, instances=instances, now=now)
+    @staticmethod
+    def _compute(events, instances) -> tuple[engine.Reading, list[engine.Presence]]:
+        return read_meetings(events, instances)
 
-    def _summarize(self, meeting: engine.Meeting) -> dict:
+    def _summarize(self, presence: engine.Presence) -> tuple[engine.Meeting, dict]:
+        """A meeting's attendance under the current settings, and the columns kept of it."""
+        meeting = self._classify(presence)
+        return meeting, self._columns(presence, meeting)
+
+    def _classify(self, presence: engine.Presence, now: dt.datetime | None = None) -> engine.Meeting:
+        return engine.classify(presence, self.settings, engine.to_ms(now or dt.datetime.now(dt.timezone.utc)))
+
+    def _columns(self, presence: engine.Presence, meeting: engine.Meeting) -> dict:
         if meeting.ended_at is None:
-            return {"result": None, "result_settings": None}
-        return {"result": json.dumps(reports.meeting_json(meeting), ensure_ascii=False, separators=(",", ":")),
-                "result_settings": self.fingerprint}
+            result = result_settings = None
+        else:
+            result = json.dumps(reports.meeting_json(meeting), ensure_ascii=False, separators=(",", ":"))
+            result_settings = self.fingerprint
+        return {"presence": presence_json(presence), "result": result, "result_settings": result_settings}
 
     def refresh(self, budget_seconds: float | None = READ_REFRESH_BUDGET_SECONDS,
                 quiet_seconds: float | None = None) -> None:
@@ -92,13 +142,22 @@ class Attendance:
     def _meeting_of(self, row, now=None) -> engine.Meeting:
         if row.result is not None and row.result_settings == self.fingerprint:
             return meeting_from_json(json.loads(row.result))
+        presence = presence_from_json(row.presence) if row.presence is not None else None
+        kept = presence is not None
+        if not kept:  # indexed before presences were kept
+            presence = self._presence_from_events(row)
+        meeting = self._classify(presence, now)
+        if meeting.ended_at is not None or not kept:
+            # Keep it under the current settings (they changed), unless a refresh replaced the
+            # row meanwhile: what it wrote is newer.
+            self.storage.keep_result(row.id, based_on=row.presence, **self._columns(presence, meeting))
+        return meeting
+
+    def _presence_from_events(self, row) -> engine.Presence:
         events, instances = self.storage.meeting_inputs(row)
-        for computed in self._compute(events, instances, now):
-            if computed.key == row.engine_key:
-                if computed.ended_at is not None:
-                    # Kept under other settings (they changed): keep it under the current ones.
-                    self.storage.keep_result(row.id, **self._summarize(computed))
-                return computed
+        for presence in read_meetings(events, instances)[1]:
+            if presence.key == row.engine_key:
+                return presence
         raise MeetingNotFound(row.id)  # its events were purged since the index was built
 
     def course(self, course: str, now: dt.datetime | None = None) -> Iterator[engine.Meeting]:

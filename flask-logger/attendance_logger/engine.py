@@ -190,6 +190,39 @@ class Meeting:
     instance: str = ""
 
 
+@dataclass
+class PersonPresence:
+    """A participant's connections to one meeting, before any setting applies."""
+
+    key: str
+    name: str
+    names: list[str]
+    email: str | None
+    user_id: str | None
+    claims: Mapping  # all the identity's claims: the allow-list (a setting) filters them
+    moderator: bool
+    sessions: list[tuple[int, int | None]]  # (join ms, leave ms or None while connected)
+
+
+@dataclass
+class Presence:
+    """One meeting as its events tell it, before any setting applies (`classify` applies them).
+
+    Kept by the receiver so that changed settings, or the clock of a running meeting, never make
+    it read the events again.
+    """
+
+    key: str
+    room_jid: str
+    room_name: str
+    meeting_id: str | None
+    instance: str
+    start: int  # ms
+    end: int | None  # ms; None while running
+    closed_by: str | None
+    people: list[PersonPresence] = field(default_factory=list)
+
+
 # ------------------------------------------------------------------------------------------------
 # Helpers that are useful on their own (and to property tests)
 # ------------------------------------------------------------------------------------------------
@@ -298,10 +331,6 @@ class _Person:
         token_says = self.identity.get("moderator")
         return token_says if isinstance(token_says, bool) else self.role_moderator
 
-    def claims(self, allowed: tuple[str, ...]) -> dict:
-        claims = self.identity.get("claims") or {}
-        return {name: claims[name] for name in allowed if name in claims}
-
 
 class _Life:
     """One life of a main room while the events are read."""
@@ -368,14 +397,65 @@ def compute(events: Iterable[Mapping], settings: Settings = Settings(), *,
     caller may pass one meeting's events only); `now` (default: the current time) ends meetings
     still running. Meetings are ordered by start, then room; participants by first join, then name.
     """
-    ordered = _ordered_unique(events)
-    lives, seen_instances = _read_lives(ordered)
-    ends_of_instances = seen_instances.ends_of_superseded(instances or {})
+    reading = Reading()
+    reading.add(events)
     now_ms = to_ms(now if now is not None else datetime.now(UTC))
-    meetings = [_finish(life, settings, ends_of_instances, now_ms) for life in lives]
-    meetings.sort(key=lambda m: (m.started_at, m.room_jid, m.key))
-    _make_keys_unique(meetings)
-    return meetings
+    return [classify(presence, settings, now_ms) for presence in reading.presences(instances)]
+
+
+class Reading:
+    """Events read in the engine's order, and what they left: rooms, meetings, server instances.
+
+    Resumable: events that all sort after those already read can be added later, and the result
+    is the one of a single reading of all of them (a running lesson's new events are read without
+    reading its old ones again).
+    """
+
+    def __init__(self) -> None:
+        self._rooms: dict[tuple[str, str], _Room] = {}
+        self._lives: list[_Life] = []
+        self._instances = _Instances()
+        self._kept: dict[str, tuple[int, int]] = {}  # id -> (ms, rank) of the event read under it
+        self._last: tuple[int, int, str] | None = None
+
+    @property
+    def ids(self):
+        """The ids of the events read."""
+        return self._kept.keys()
+
+    @property
+    def instance_names(self) -> set[str]:
+        return set(self._instances.last_seen)
+
+    def add(self, events: Iterable[Mapping]) -> bool:
+        """Read more events. False, reading none of them, when one sorts before the last event read
+        or is a retry that would replace one read (the engine keeps the earlier of two with an id):
+        then only a new Reading of all the events gives the engine's answer."""
+        fresh = []
+        for item in _ordered_unique(events):
+            kept = self._kept.get(item[2])
+            if kept is None:
+                fresh.append(item)
+            elif (item[0], item[1]) < kept:
+                return False
+        if not fresh:
+            return True
+        if self._last is not None and fresh[0][:3] <= self._last:
+            return False
+        _read_lives(fresh, self._rooms, self._lives, self._instances)
+        for ms, rank, event_id, _event in fresh:
+            self._kept[event_id] = (ms, rank)
+        self._last = fresh[-1][:3]
+        return True
+
+    def presences(self, instances: Mapping[str, InstanceInfo] | None = None) -> list[Presence]:
+        """Each meeting read so far, ordered by start, then room. `instances`: as for `compute`.
+        Copies: reading on changes none of them."""
+        ends_of_instances = self._instances.ends_of_superseded(instances or {})
+        presences = [_presence(life, ends_of_instances) for life in self._lives]
+        presences.sort(key=lambda p: (p.start, p.room_jid, p.key))
+        _make_keys_unique(presences)
+        return presences
 
 
 def _ordered_unique(events: Iterable[Mapping]) -> list[tuple[int, int, str, Mapping]]:
@@ -413,11 +493,10 @@ def _ordered_unique(events: Iterable[Mapping]) -> list[tuple[int, int, str, Mapp
     return ordered
 
 
-def _read_lives(ordered: list) -> tuple[list[_Life], _Instances]:
-    """One pass over the ordered events: room lives, who was inside when, and server instances."""
-    rooms: dict[tuple[str, str], _Room] = {}
-    lives: list[_Life] = []
-    instances = _Instances()
+def _read_lives(ordered: list, rooms: dict[tuple[str, str], _Room], lives: list[_Life],
+                instances: _Instances) -> None:
+    """One pass over ordered events, on from the state earlier ones left: room lives, who was
+    inside when, and server instances."""
     first_seen, last_seen, hosts = instances.first_seen, instances.last_seen, instances.hosts
 
     for ms, rank, _id, event in ordered:
@@ -527,7 +606,6 @@ def _read_lives(ordered: list) -> tuple[list[_Life], _Instances]:
                 if session.meeting is closing:
                     session.end = ms
                     del room.sessions[occupant_jid]
-    return lives, instances
 
 
 def _life_destroyed(room: _Room, meeting_id: str | None, ms: int) -> _Life | None:
@@ -563,32 +641,63 @@ def _life_for(room: _Room, room_info: Mapping, instance: str, ms: int, lives: li
     return life
 
 
-def _finish(life: _Life, settings: Settings, ends_of_instances: Mapping[str, int], now_ms: int) -> Meeting:
-    start = life.start
-    running = False
+def _presence(life: _Life, ends_of_instances: Mapping[str, int]) -> Presence:
     if life.end is not None:
         end, closed_by = life.end, life.closed_by
     elif life.replaced_at is not None:
         end, closed_by = life.replaced_at, "room.created"
     elif life.instance in ends_of_instances:
-        end, closed_by = max(start, ends_of_instances[life.instance]), "source.started"
+        end, closed_by = max(life.start, ends_of_instances[life.instance]), "source.started"
     else:
-        latest = max((s.start if s.end is None else s.end for p in life.people.values() for s in p.sessions),
-                     default=start)
-        end, closed_by, running = max(now_ms, start, latest), None, True
+        end, closed_by = None, None
+    people = []
+    for person in life.people.values():
+        identity = person.identity
+        people.append(PersonPresence(
+            key=person.key,
+            name=identity.get("name") or person.last_nick,
+            names=list(person.nicks),
+            email=identity.get("email"),
+            user_id=identity.get("user_id"),
+            claims=identity.get("claims") or {},
+            moderator=person.moderator,
+            sessions=[(s.start, s.end) for s in person.sessions],
+        ))
+    started_at = from_ms(life.start)
+    return Presence(
+        key=life.meeting_id or meeting_key(life.room_jid, started_at, life.instance),
+        room_jid=life.room_jid,
+        room_name=life.room_name,
+        meeting_id=life.meeting_id,
+        instance=life.instance,
+        start=life.start,
+        end=end,
+        closed_by=closed_by,
+        people=people,
+    )
+
+
+def classify(presence: Presence, settings: Settings, now_ms: int) -> Meeting:
+    """A meeting's attendance under `settings`; a running meeting is computed up to `now_ms`."""
+    start = presence.start
+    running = presence.end is None
+    if running:
+        latest = max((s if e is None else e for p in presence.people for s, e in p.sessions), default=start)
+        end = max(now_ms, start, latest)
+    else:
+        end = presence.end
     duration_ms = end - start
     grace_ms = settings.reconnect_grace_seconds * 1000
 
     participants = []
-    for person in life.people.values():
+    for person in presence.people:
         raw = []
         open_now = False
-        for session in person.sessions:
-            session_end = session.end
+        for session_start, session_end in person.sessions:
             if session_end is None:
                 session_end = end
                 open_now = True
-            clipped_start = session.start if session.start > start else start
+            clipped_start = session_start if session_start > start else start
             clipped_end = session_end if session_end < end else end
             if clipped_start <= clipped_end:
                 raw.append((clipped_start, clipped_end))
@@ -600,14 +709,14 @@ def _finish(life: _Life, settings: Settings, ends_of_instances: Mapping[str, int
         last_leave = merged[-1][1]
         still_present = running and open_now
         percent = percent_of(present_ms, duration_ms)
-        identity = person.identity
+        claims = person.claims
         participants.append(Participant(
             key=person.key,
-            name=identity.get("name") or person.last_nick,
-            names=list(person.nicks),
-            email=identity.get("email"),
-            user_id=identity.get("user_id"),
-            claims=person.claims(settings.claims),
+            name=person.name,
+            names=list(person.names),
+            email=person.email,
+            user_id=person.user_id,
+            claims={name: claims[name] for name in settings.claims if name in claims},
             moderator=person.moderator,
             intervals=[(from_ms(a), from_ms(b)) for a, b in merged],
             first_join=from_ms(first_join),
@@ -620,25 +729,24 @@ def _finish(life: _Life, settings: Settings, ends_of_instances: Mapping[str, int
             still_present=still_present,
         ))
     participants.sort(key=lambda p: (p.first_join, p.name, p.key))
-    started_at = from_ms(start)
     return Meeting(
-        key=life.meeting_id or meeting_key(life.room_jid, started_at, life.instance),
-        room_jid=life.room_jid,
-        room_name=life.room_name,
-        meeting_id=life.meeting_id,
-        started_at=started_at,
+        key=presence.key,
+        room_jid=presence.room_jid,
+        room_name=presence.room_name,
+        meeting_id=presence.meeting_id,
+        started_at=from_ms(start),
         ended_at=None if running else from_ms(end),
-        closed_by=closed_by,
+        closed_by=presence.closed_by,
         participants=participants,
         duration_seconds=duration_ms / 1000,
-        instance=life.instance,
+        instance=presence.instance,
     )
 
 
-def _make_keys_unique(meetings: list[Meeting]) -> None:
+def _make_keys_unique(presences: list[Presence]) -> None:
     """A meeting_id seen on two lives (a server bug) must not merge them in the store's eyes."""
     used: set[str] = set()
-    for meeting in meetings:
-        if meeting.key in used:
-            meeting.key = meeting_key(meeting.room_jid, meeting.started_at, meeting.instance)
-        used.add(meeting.key)
+    for presence in presences:
+        if presence.key in used:
+            presence.key = meeting_key(presence.room_jid, from_ms(presence.start), presence.instance)
+        used.add(presence.key)

@@ -2,34 +2,77 @@
 
 Ingest marks rooms dirty from the earliest event it added (storage.py). `refresh` recomputes a
 dirty room from the start of its first affected meeting on, window by window so memory stays
-bounded however long the room's history, and keeps a finished meeting's attendance as JSON so a
-report reads one row. It computes from a read snapshot without the write lock and writes only if
-no event reached the room meanwhile (`rooms.version`).
+bounded however long the room's history, and keeps each meeting's presence (engine.Presence) and
+a finished meeting's attendance as JSON so a report reads one row. It computes from a read
+snapshot without the write lock and writes only if no event reached the room meanwhile
+(`rooms.version`).
+
+A lesson in progress is refreshed after every read that follows new events. So that this does
+not read all its events each time, the engine's Reading of the room's last window is kept in
+memory (`LiveReadings`) and only the events it has not read are added to it.
 """
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
 
+from . import engine
 from .storage import meeting_public_id, to_ms
 from .tables import events, meeting_courses, meetings, rooms
 
 COURSE_CLAIM = "courseid"
 
 
+def read_meetings(events_read, instances) -> tuple[engine.Reading, list[engine.Presence]]:
+    """The engine's reading of some events, and the presence of each meeting in them."""
+    reading = engine.Reading()
+    reading.add(events_read)
+    return reading, reading.presences(instances)
+
+
+class LiveReadings:
+    """Readings of rooms' last windows (a lesson in progress), one per room, by (room jid,
+    window start).
+
+    A reading is taken out while a refresh adds to it, so two threads never share one. At most
+    `size` are kept (a 20,000-event lesson's takes ~5 MB), the least recently used dropped first.
+    """
+
+    def __init__(self, size: int = 16):
+        self.size = size
+        self._readings: OrderedDict[tuple[str, int], engine.Reading] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, jid: str, start: int) -> engine.Reading | None:
+        with self._lock:
+            return self._readings.pop((jid, start), None)
+
+    def keep(self, jid: str, start: int, reading: engine.Reading) -> None:
+        with self._lock:
+            for key in [key for key in self._readings if key[0] == jid]:
+                del self._readings[key]  # from an earlier window start: never asked for again
+            self._readings[(jid, start)] = reading
+            while len(self._readings) > self.size:
+                self._readings.popitem(last=False)
+
+
 class MeetingsIndex:
     def __init__(self, storage, window_events: int = 10_000):
         self.storage = storage
         self.window_events = window_events
+        self.live = LiveReadings()
 
     def refresh(self, compute, summarize, *, budget_seconds: float | None = None,
                 quiet_seconds: float | None = None) -> bool:
         """Recompute the meetings of dirty rooms; False if the time budget ran out first.
 
-        `compute(events, instances)` runs the engine; `summarize(meeting)` gives the cached
-        columns (`result`, `result_settings`) of a meeting. Cheap when nothing is dirty.
+        `compute(events, instances)` reads events (`read_meetings`); `summarize(presence)` gives
+        a meeting's attendance (engine.Meeting) and the columns kept with it (`presence`,
+        `result`, `result_settings`). Cheap when nothing is dirty.
         `quiet_seconds`: only rooms that received no event for that long (a lesson in progress
         would otherwise be recomputed over and over while nobody looks at it).
         """
@@ -51,28 +94,34 @@ class MeetingsIndex:
         waits for it, and written (moving the dirty point past it) only if no event reached the
         room meanwhile (`rooms.version`). After three lost races in a row the window is computed
         under the lock. Returns False when the deadline passed with the room still dirty.
+
+        The reading of a last window with a meeting still running is kept for the next refresh
+        once written (or when it was itself a kept one brought up to date).
         """
         lost = 0
         while True:
             locked = lost >= 3
+            written = False
             with (self.storage.write() if locked else self.storage.read()) as conn:
                 query = select(rooms.c.dirty_from_ms, rooms.c.version).where(rooms.c.jid == jid)
                 state = conn.execute(query.with_for_update() if locked else query).first()
                 if state is None or state.dirty_from_ms is None:
                     return True  # clean, or another worker refreshed it meanwhile
                 start = self._first_affected(conn, jid, state.dirty_from_ms)
-                finished, next_start = self._compute_window(conn, jid, start, compute)
+                finished, next_start, reading, resumed = self._compute_window(conn, jid, start, compute)
                 if locked:
                     self._replace_meetings(conn, jid, start, next_start, finished, summarize)
-                    lost = 0
+                    lost, written = 0, True
             if not locked:
                 with self.storage.write() as conn:
                     version = conn.execute(select(rooms.c.version).where(rooms.c.jid == jid).with_for_update()).scalar()
                     if version == state.version:
                         self._replace_meetings(conn, jid, start, next_start, finished, summarize)
-                        lost = 0
+                        lost, written = 0, True
                     else:
                         lost += 1
+            if reading is not None and (written or resumed) and any(p.end is None for p in finished):
+                self.live.keep(jid, start, reading)
             if deadline is not None and time.monotonic() > deadline:
                 return False
 
@@ -93,9 +142,10 @@ class MeetingsIndex:
         if next_start is not None:
             stale = stale.where(meetings.c.started_ms < next_start)
         rows, courses = [], []
-        for meeting in computed:
+        for presence in computed:
+            meeting, columns = summarize(presence)
             row = meeting_index_row(meeting)
-            row.update(summarize(meeting))
+            row.update(columns)
             rows.append(row)
             courses.extend({"meeting": row["id"], "course": c} for c in sorted(meeting_course_ids(meeting)))
         doomed = set(conn.execute(stale).scalars()) | {r["id"] for r in rows}
@@ -108,8 +158,10 @@ class MeetingsIndex:
             conn.execute(meeting_courses.insert(), courses)
         conn.execute(update(rooms).where(rooms.c.jid == jid).values(dirty_from_ms=next_start))
 
-    def _compute_window(self, conn: Connection, jid: str, start: int, compute) -> tuple[list, int | None]:
-        """The meetings of one window of the room from `start`, and where the next one starts.
+    def _compute_window(self, conn: Connection, jid: str, start: int, compute):
+        """The meetings (engine.Presence) of one window of the room from `start`, where the next
+        window starts, and for the room's last window the engine's reading of it and whether that
+        was a kept one brought up to date.
 
         A window holds about `window_events` events and ends where a meeting of the
         room begins. The meetings it finishes are final (nothing after a meeting's end changes
@@ -120,18 +172,38 @@ class MeetingsIndex:
         size = self.window_events
         while True:
             window_end = self._window_end(conn, jid, start, size)
+            if window_end is None:
+                reading = self._resume(conn, jid, start)
+                if reading is not None:
+                    instances = self.storage.instances_named(conn, reading.instance_names)
+                    return reading.presences(instances), None, reading, True
             room_events = self.storage.events_between(conn, jid, start, None if window_end is None else window_end - 1)
-            computed = compute(room_events, self.storage.instance_info(conn, room_events))
+            reading, computed = compute(room_events, self.storage.instance_info(conn, room_events))
             del room_events
             if window_end is None:
-                return computed, None
-            finished = [m for m in computed if m.ended_at is not None and to_ms(m.ended_at) < window_end]
-            finished_ids = {id(m) for m in finished}
-            unfinished = [to_ms(m.started_at) for m in computed if id(m) not in finished_ids]
+                return computed, None, reading, False
+            finished = [p for p in computed if p.end is not None and p.end < window_end]
+            finished_ids = {id(p) for p in finished}
+            unfinished = [p.start for p in computed if id(p) not in finished_ids]
             next_start = min(unfinished) if unfinished else window_end
             if next_start > start:
-                return finished, next_start
+                return finished, next_start, None, False
             size *= 2
+
+    def _resume(self, conn: Connection, jid: str, start: int) -> engine.Reading | None:
+        """The kept reading of the room's events from `start`, with the events it has not read
+        added; None when none is kept, or it cannot be brought up to date (an event it read is
+        gone, or a new one sorts before its last: only a reading of all of them is right)."""
+        reading = self.live.take(jid, start)
+        if reading is None:
+            return None
+        stored = self.storage.room_event_ids(conn, jid, start)
+        new = stored - reading.ids
+        if len(stored) - len(new) != len(reading.ids):
+            return None
+        if new and not reading.add(self.storage.events_with_ids(conn, new)):
+            return None
+        return reading
 
     @staticmethod
     def _window_end(conn: Connection, jid: str, start: int, size: int) -> int | None:

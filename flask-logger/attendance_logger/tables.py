@@ -68,6 +68,9 @@ meetings = Table(
     # it; `result_settings` fingerprints the settings it was computed with.
     Column("result", Text),
     Column("result_settings", String(64)),
+    # The meeting's engine.Presence as JSON (attendance.presence_json): what its events say before
+    # any setting applies, so other settings or a running meeting's clock only re-classify it.
+    Column("presence", Text),
     Index("ix_meetings_room_started", "room_jid", "started_ms"),
     Index("ix_meetings_started", "started_ms"),
     Index("ix_meetings_instance", "instance"),

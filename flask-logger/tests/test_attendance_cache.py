@@ -62,3 +62,177 @@ def test_stored_events_parse_to_the_same_attendance_with_shared_objects():
         assert shared == events
         settings = engine.Settings.from_mapping(vector.settings)
         assert engine.compute(shared, settings, now=BASE) == engine.compute(events, settings, now=BASE)
+
+
+# -- kept presences ------------------------------------------------------------------------------
+# A meeting's presence (engine.Presence) is kept as JSON; reports classify it under the current
+# settings. Whatever was kept must classify exactly as the engine computes from the events.
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st  # noqa: E402
+from sqlalchemy import delete, update  # noqa: E402
+
+from attendance_logger.attendance import presence_from_json, presence_json  # noqa: E402
+from attendance_logger.meetings_index import read_meetings  # noqa: E402
+from attendance_logger.tables import events as events_table, meetings as meetings_table  # noqa: E402
+from test_engine_properties import NOW, any_settings, engine_order, lessons  # noqa: E402
+
+
+@hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lessons(), st.booleans(), any_settings())
+def test_a_kept_presence_classifies_as_the_engine_computes(lesson, running, settings_):
+    events = lesson[0]
+    if running:
+        events = [e for e in events if e["type"] != "room.destroyed"]
+    _reading, presences = read_meetings(events, {})
+    kept = [presence_from_json(presence_json(p)) for p in presences]
+    assert kept == presences
+    now_ms = engine.to_ms(NOW)
+    assert [engine.classify(p, settings_, now_ms) for p in kept] == engine.compute(events, settings_, now=NOW)
+
+
+@pytest.mark.parametrize("vector", vectors.all_vectors(), ids=lambda v: v.name)
+def test_every_vector_keeps_its_presence_exactly(vector):
+    events = vector.materialize(BASE)
+    settings_ = engine.Settings.from_mapping(vector.settings)
+    _reading, presences = read_meetings(events, {})
+    kept = [presence_from_json(presence_json(p)) for p in presences]
+    assert kept == presences
+    assert [engine.classify(p, settings_, engine.to_ms(BASE)) for p in kept] == \
+        engine.compute(events, settings_, now=BASE)
+
+
+def test_a_claim_beyond_64_bits_is_kept_exactly():
+    person = engine.PersonPresence(key="user:u1", name="Ada", names=["Ada"], email=None, user_id="u1",
+                                   claims={"courseid": 123456789012345678901234567890, "groupid": 0.1},
+                                   moderator=False, sessions=[(1000, 5000), (6000, None)])
+    presence = engine.Presence(key="k", room_jid="r@muc", room_name="r", meeting_id=None, instance="i",
+                               start=1000, end=None, closed_by=None, people=[person])
+    assert presence_from_json(presence_json(presence)) == presence
+
+
+def test_a_presence_kept_in_another_format_is_not_used():
+    assert presence_from_json('{"format": 0, "people": []}') is None
+
+
+def app_on(database_url, **settings_):
+    return create_app({"DATABASE_URL": database_url, "WEBHOOK_SECRET": WEBHOOK_SECRET,
+                       "ADMIN_PASSWORD": ADMIN_PASSWORD, "ENGINE_SETTINGS": settings_,
+                       "REFRESH_INTERVAL_SECONDS": 0})
+
+
+def delete_events(app) -> None:
+    with app.extensions["storage"].write() as conn:
+        conn.execute(delete(events_table))
+
+
+def test_changed_settings_reclassify_kept_presences_without_the_events(database_url):
+    """A school changes its thresholds and its reconnect grace: reports follow at once, from what
+    was kept (the events are deleted here to prove it) and equal to a run of the engine."""
+    vector = vectors.load(vectors.VECTORS_DIR / "14-statuses.json")
+    events = vector.materialize(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1))
+    default = app_on(database_url)
+    Sender(default.test_client()).post_all(events)
+    meeting_id = default.test_client().get("/v1/meetings", headers=basic_auth()).get_json()["meetings"][0]["id"]
+    delete_events(default)
+    for changed in ({"present_min_percent": 100, "partial_min_percent": 60}, {"reconnect_grace_seconds": 0},
+                    {"reconnect_grace_seconds": 3600, "late_after_seconds": 0, "claims": "groupid"}):
+        app = app_on(database_url, **changed)
+        want = reports.meeting_json(engine.compute(events, app.extensions["attendance"].settings)[0])
+        for _ in range(2):  # classified from the presence, then the kept result
+            got = app.test_client().get(f"/v1/meetings/{meeting_id}/attendance", headers=basic_auth()).get_json()
+            assert got == want
+
+
+def test_meetings_indexed_before_presences_were_kept_are_computed_once_from_events(database_url):
+    vector = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json")
+    events = vector.materialize(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1))
+    app = app_on(database_url)
+    client = app.test_client()
+    Sender(client).post_all(events)
+    meeting_id = client.get("/v1/meetings", headers=basic_auth()).get_json()["meetings"][0]["id"]
+    storage = app.extensions["storage"]
+    with storage.write() as conn:  # as an index built before migration 0002 left it
+        conn.execute(update(meetings_table).values(presence=None, result_settings=None))
+    want = reports.meeting_json(engine.compute(events, app.extensions["attendance"].settings)[0])
+    assert client.get(f"/v1/meetings/{meeting_id}/attendance", headers=basic_auth()).get_json() == want
+    assert presence_from_json(storage.get_meeting(meeting_id).presence) is not None
+    delete_events(app)
+    strict = app_on(database_url, present_min_percent=100).test_client()
+    got = strict.get(f"/v1/meetings/{meeting_id}/attendance", headers=basic_auth()).get_json()
+    assert got == reports.meeting_json(engine.compute(events, engine.Settings(present_min_percent=100))[0])
+
+
+def test_a_result_is_not_kept_over_a_presence_a_refresh_replaced(database_url):
+    vector = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json")
+    app = app_on(database_url)
+    client = app.test_client()
+    Sender(client).post_all(vector.materialize(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)))
+    meeting_id = client.get("/v1/meetings", headers=basic_auth()).get_json()["meetings"][0]["id"]
+    storage = app.extensions["storage"]
+    before = storage.get_meeting(meeting_id)
+    assert not storage.keep_result(meeting_id, based_on=before.presence + " ", result="{}", result_settings="x",
+                                   presence=before.presence)
+    assert not storage.keep_result(meeting_id, based_on=None, result="{}", result_settings="x",
+                                   presence=before.presence)
+    assert storage.get_meeting(meeting_id) == before
+
+
+def test_a_running_lesson_is_refreshed_from_its_new_events_only(database_url, monkeypatch):
+    """Each read after new events of a lesson in progress adds them to the reading kept in
+    memory; the report equals the engine's run over all events at the same moment."""
+    vector = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json")
+    start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=1)
+    events = sorted((e for e in vector.materialize(start) if e["type"] != "room.destroyed"), key=engine_order)
+    app = app_on(database_url)
+    client, sender = app.test_client(), Sender(app.test_client())
+    attendance, storage = app.extensions["attendance"], app.extensions["storage"]
+    full_reads = []
+    read_all = storage.events_between
+    monkeypatch.setattr(storage, "events_between", lambda *a: full_reads.append(a) or read_all(*a))
+    moment = start + dt.timedelta(hours=1)
+    delivered = []
+    for event in events:
+        sender.post(event)
+        delivered.append(event)
+        listed = client.get("/v1/meetings", headers=basic_auth()).get_json()["meetings"]
+        if not listed:
+            continue  # the lesson's room.created names no one yet
+        want = engine.compute(delivered, attendance.settings, now=moment)
+        got = attendance.meeting(listed[0]["id"], now=moment)
+        assert reports.meeting_json(got) == reports.meeting_json(want[0])
+    assert len(full_reads) == 1  # the first refresh; every later one read only the new events
+
+
+def test_an_index_of_revision_0001_is_upgraded(tmp_path):
+    from alembic import command
+    from alembic.config import Config
+    from importlib import resources
+    from sqlalchemy import inspect
+
+    from attendance_logger.storage import Storage
+
+    storage = Storage(f"sqlite:///{tmp_path / 'old.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("attendance_logger").joinpath("migrations")))
+    with storage.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        assert "presence" not in {c["name"] for c in inspect(conn).get_columns("meetings")}
+    storage.upgrade()
+    with storage.read() as conn:
+        assert "presence" in {c["name"] for c in inspect(conn).get_columns("meetings")}
+
+
+def test_live_readings_keep_one_per_room_and_the_most_recently_used():
+    from attendance_logger.meetings_index import LiveReadings
+
+    live = LiveReadings(size=2)
+    first, second, third, fourth = (engine.Reading() for _ in range(4))
+    live.keep("a", 0, first)
+    live.keep("a", 10, second)  # the room's window moved: the older reading is no use
+    live.keep("b", 0, third)
+    assert live.take("a", 0) is None
+    assert live.take("a", 10) is second and live.take("a", 10) is None  # taken out while in use
+    live.keep("a", 10, second)
+    live.keep("c", 0, fourth)  # over size: "b", used least recently, goes
+    assert live.take("b", 0) is None
+    assert live.take("a", 10) is second and live.take("c", 0) is fourth

@@ -140,6 +140,53 @@ def test_shuffled_and_duplicated_delivery_gives_the_same_result(lesson, rng, ret
     assert compute(delivered, now=NOW) == reference
 
 
+def any_settings():
+    """Settings a school might choose: every one that changes how the same presence is classified."""
+    return st.builds(
+        lambda grace, a, b, late, early, claims: Settings(
+            reconnect_grace_seconds=grace, present_min_percent=max(a, b), partial_min_percent=min(a, b),
+            late_after_seconds=late, left_early_seconds=early, claims=claims),
+        st.sampled_from([0, 1, 30, 60, 600]), st.integers(0, 100), st.integers(0, 100),
+        st.sampled_from([0, 60, 300, 900]), st.sampled_from([0, 60, 300, 900]),
+        st.sampled_from([(), ("courseid",), ("groupid", "courseid"), ("courseid", "groupid")]))
+
+
+def engine_order(event):
+    return engine.to_ms(event["time"]), engine.TYPE_RANK[event["type"]], event["id"]
+
+
+@PROPERTY_SETTINGS
+@given(lessons(), st.booleans(), st.booleans(), st.randoms(use_true_random=False), any_settings(),
+       st.integers(min_value=0, max_value=5))
+def test_a_reading_resumed_batch_by_batch_gives_the_result_of_one_reading(lesson, running, in_order, rng,
+                                                                         settings_, retries):
+    """What the receiver does for a lesson in progress: each delivery is added to the reading
+    kept so far, or, when it cannot be (an event sorting before the last one read), everything is
+    read again. Classified under any settings, the result must be compute()'s at every step."""
+    events = lesson[0]
+    if running:
+        events = [e for e in events if e["type"] != "room.destroyed"]
+    delivered = events + [rng.choice(events) for _ in range(retries if events else 0)]
+    if in_order:
+        delivered.sort(key=engine_order)
+    else:
+        rng.shuffle(delivered)
+    reading, so_far, batches, resumed = engine.Reading(), [], 0, 0
+    now_ms = engine.to_ms(NOW)
+    while delivered:
+        size = rng.randint(1, 6)
+        batch, delivered = delivered[:size], delivered[size:]
+        so_far += batch
+        batches += 1
+        if reading.add(batch):
+            resumed += 1
+        else:
+            reading = engine.Reading()
+            assert reading.add(so_far)
+        assert [engine.classify(p, settings_, now_ms) for p in reading.presences()] == \
+            compute(so_far, settings_, now=NOW)
+    if in_order:
+        assert resumed == batches  # deliveries in the engine's order never need a new reading
 interval_lists = st.lists(st.tuples(st.integers(-1000, 1000), st.integers(0, 500)).map(lambda t: (t[0], t[0] + t[1])),
                           max_size=30)
 
