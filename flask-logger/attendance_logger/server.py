@@ -13,12 +13,6 @@ class ReceiverWorker(UvicornWorker):
     # asgi.ReceiverApp writes the access log (without query strings) and needs no lifespan.
     CONFIG_KWARGS = {"loop": "auto", "http": "auto", "lifespan": "off", "access_log": False}
 
-    def init_process(self):
-        import os, sys
-        if os.environ.get("X_SWITCH"):
-            sys.setswitchinterval(float(os.environ["X_SWITCH"]))
-        super().init_process()
-
 
 class _Server(BaseApplication):
     def __init__(self, app, options: dict):
@@ -42,9 +36,16 @@ def _child_exit(_server, worker):
 
 def run_gunicorn(app, *, host: str, port: int, workers: int, threads: int) -> None:
     """`threads`: per worker, for the read API and dashboard (deliveries need none)."""
+    import gc
+
     from .asgi import ReceiverApp
 
-    _Server(ReceiverApp(app, threads), {
+    front = ReceiverApp(app, threads)
+    # Everything built so far lives as long as the workers: out of the collector's sight, full
+    # collections in a worker stay short and do not copy the master's pages.
+    gc.collect()
+    gc.freeze()
+    _Server(front, {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
         "worker_class": f"{__name__}.ReceiverWorker",
