@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 
 import orjson
@@ -226,8 +225,11 @@ def checked_batch(app, headers, body: bytes) -> tuple[list[dict], str]:
     return batch, replay_key
 
 
-# A number orjson would read as a float (it keeps integers only up to 64 bits); json keeps it exact.
-_LONG_DIGIT_RUN = re.compile(rb"[0-9]{19}")
+# A run of 19 digits may be an integer orjson would read as a float (it keeps integers only up to
+# 64 bits); json keeps it exact. Found by mapping every digit to "0" (a regular expression took
+# ~7 us per kB, a third of a delivery's CPU).
+_DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= c <= 0x39 else 0x20 for c in range(256))
+_LONG_DIGIT_RUN = b"0" * 19
 
 
 def _parse(body: bytes):
@@ -238,7 +240,7 @@ def _parse(body: bytes):
     not keep them as sent (storage.compact_json). Nor can it keep a lone UTF-16 surrogate, escaped
     (`"\\ud800"`) or encoded, which is no character in UTF-8: refused here with a reason, since a 5xx
     would have the plugin send the same batch again forever."""
-    if not _LONG_DIGIT_RUN.search(body):
+    if _LONG_DIGIT_RUN not in body.translate(_DIGITS_AS_ZERO):
         try:
             return orjson.loads(body)
         except orjson.JSONDecodeError:
