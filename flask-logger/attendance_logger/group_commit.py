@@ -18,6 +18,9 @@ import os
 import threading
 
 
+IDLE_SECONDS = 60.0
+
+
 class _Pending:
     __slots__ = ("delivery", "loop", "waiter", "outcome")
 
@@ -54,7 +57,7 @@ class GroupCommitter:
 
     def close(self) -> None:
         """Stop the writer thread once it has committed what waits (an app that is thrown away,
-        as in tests; a server's writer lives as long as its process)."""
+        as in tests)."""
         with self._wake:
             self._closed = True
             self._wake.notify()
@@ -67,17 +70,20 @@ class GroupCommitter:
             # needs its own writer thread.
             if self._writer_pid != os.getpid():
                 self._queue = []
-                threading.Thread(target=self._write_forever, name="attendance-writer", daemon=True).start()
+                threading.Thread(target=self._write_while_busy, name="attendance-writer", daemon=True).start()
                 self._writer_pid = os.getpid()
             self._queue.append(pending)
             self._wake.notify()
 
-    def _write_forever(self) -> None:
+    def _write_while_busy(self) -> None:
         while True:
             with self._wake:
-                while not self._queue and not self._closed:
-                    self._wake.wait()
+                if not self._queue and not self._closed:
+                    self._wake.wait(IDLE_SECONDS)
                 if not self._queue:
+                    # Closed, or idle for long: end, so that a thrown-away app (and its database
+                    # connections) can be collected. The next delivery starts a writer again.
+                    self._writer_pid = None
                     return
                 group, self._queue = self._queue[:self.max_group], self._queue[self.max_group:]
             try:

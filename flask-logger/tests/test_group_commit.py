@@ -215,3 +215,19 @@ def test_a_closed_event_loop_does_not_stop_the_writer():
     storage.gates[1].set()
     later.join(timeout=10)
     assert answer == {"b": (1, 0)}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_an_idle_writer_ends_and_the_next_delivery_starts_one(app, monkeypatch):
+    """So that an app thrown away (tests, tools) does not keep a thread and a database connection."""
+    import attendance_logger.group_commit as group_commit
+
+    monkeypatch.setattr(group_commit, "IDLE_SECONDS", 0.1)
+    committer = GroupCommitter(app.extensions["storage"])
+    writers = lambda: {t for t in threading.enumerate() if t.name == "attendance-writer"}  # noqa: E731
+    before = writers()
+    assert committer.store([event(str(uuid.uuid4()))], "hook-1") == (1, 0)
+    mine, = writers() - before
+    mine.join(timeout=10)
+    assert not mine.is_alive()
+    assert committer.store([event(str(uuid.uuid4()))], "hook-2") == (1, 0)
