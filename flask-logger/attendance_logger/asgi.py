@@ -98,15 +98,14 @@ class ReceiverApp:
             await send(message)
 
         if scope["path"] == ingest.PATH and scope["method"] == "POST":
-            await self._deliver(scope, receive, send_and_count)
-            ingest.REQUEST_SECONDS.observe(time.perf_counter() - started)
+            await self._deliver(scope, receive, send_and_count, started)
         else:
             await self.flask(scope, receive, send_and_count)
         client = scope.get("client")
         self.access_log.add(client[0] if client else "-", scope["method"], scope["path"], sent["status"],
                             sent["bytes"], time.perf_counter() - started)
 
-    async def _deliver(self, scope, receive, send) -> None:
+    async def _deliver(self, scope, receive, send, started: float) -> None:
         headers = _ScopeHeaders(scope["headers"])
         client = scope.get("client")
 
@@ -132,6 +131,8 @@ class ReceiverApp:
                                                       read_body, client[0] if client else None)
         except ingest.ClientGone:
             return
+        # Counted before the answer leaves: a sender reading /metrics next finds its delivery there.
+        ingest.REQUEST_SECONDS.observe(time.perf_counter() - started)
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
