@@ -228,3 +228,17 @@ def test_escaped_emoji_surrogate_pair_is_accepted(app, ingest_client, sign):
     answer = ingest_client.post("/v1/events", data=body, headers=sign(body))
     assert answer.status_code == 200, answer.get_json()
     assert stored_count(app) == 1
+
+
+def test_a_large_group_spanning_several_statements_counts_each_request_exactly(app):
+    """SQLite inserts up to 99 events per statement: duplicates anywhere in a group of several
+    such statements are still told apart, per request, in delivery order."""
+    storage = app.extensions["storage"]
+    make = lambda: dict(contract.invalid_events()["valid_base"], id=str(uuid.uuid4()))  # noqa: E731
+    stored_before = [make() for _ in range(10)]
+    storage.store(stored_before, "hook-before")
+    first = [make() for _ in range(150)] + stored_before[:5]
+    second = [make() for _ in range(120)] + first[:7] + stored_before[5:]
+    outcomes = storage.store_many([storage.prepare(first, "hook-1"), storage.prepare(second, "hook-2")])
+    assert outcomes == [(150, 5), (120, 12)]
+    assert stored_count(app) == 10 + 150 + 120
