@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 
 import orjson
@@ -284,8 +285,16 @@ def _not_json(constant: str):
 
 
 def _forget_old_webhook_ids(storage) -> None:
-    """Keep the replay table small: prune it at most once a minute per worker."""
+    """Keep the replay table small: prune it at most once a minute per worker, in a thread of its
+    own, so that neither the event loop nor the delivery that happens to be due waits for it."""
     now = time.monotonic()
     if now - _last_replay_cleanup[0] > 60:
         _last_replay_cleanup[0] = now
+        threading.Thread(target=_prune_webhook_ids, args=(storage,), name="attendance-prune", daemon=True).start()
+
+
+def _prune_webhook_ids(storage) -> None:
+    try:
         storage.forget_webhook_ids()
+    except DBAPIError as exc:  # next minute's delivery tries again
+        log.warning("could not prune old webhook ids: database error %s", type(exc.orig).__name__)

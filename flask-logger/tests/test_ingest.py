@@ -242,3 +242,23 @@ def test_a_large_group_spanning_several_statements_counts_each_request_exactly(a
     outcomes = storage.store_many([storage.prepare(first, "hook-1"), storage.prepare(second, "hook-2")])
     assert outcomes == [(150, 5), (120, 12)]
     assert stored_count(app) == 10 + 150 + 120
+
+
+def test_webhook_ids_older_than_the_replay_window_are_pruned_beside_deliveries(app, sender, monkeypatch):
+    """The replay table keeps only the window in which a replay could pass the timestamp check."""
+    import threading as threading_module
+
+    from attendance_logger import ingest
+    from attendance_logger.tables import webhook_ids
+
+    storage = app.extensions["storage"]
+    with storage.write() as conn:
+        conn.execute(webhook_ids.insert(), [{"id": "old.1", "accepted_ms": 0}])
+    monkeypatch.setattr(ingest, "_last_replay_cleanup", [-1e9])  # due now
+    event = dict(contract.invalid_events()["valid_base"], id=str(uuid.uuid4()))
+    assert sender.post(event).status_code == 200
+    for thread in [t for t in threading_module.enumerate() if t.name == "attendance-prune"]:
+        thread.join(timeout=10)
+    with storage.read() as conn:
+        assert conn.execute(select(func.count()).select_from(webhook_ids)).scalar() == 1  # the new one
+        assert "old.1" not in {row.id for row in conn.execute(select(webhook_ids.c.id))}
