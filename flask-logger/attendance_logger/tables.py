@@ -51,7 +51,7 @@ rooms = Table(
     Index("ix_rooms_dirty", "dirty_from_ms"),
 )
 
-# The meetings index: boundaries and filters only; attendance is computed from events on read.
+# The meetings index: boundaries and filters, and what reports read instead of the events.
 meetings = Table(
     "meetings", metadata,
     Column("id", String(128), primary_key=True),
