@@ -68,11 +68,11 @@ def test_stored_events_parse_to_the_same_attendance_with_shared_objects():
 # A meeting's presence (engine.Presence) is kept as JSON; reports classify it under the current
 # settings. Whatever was kept must classify exactly as the engine computes from the events.
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st  # noqa: E402
-from sqlalchemy import delete, update  # noqa: E402
+from sqlalchemy import delete, select, update  # noqa: E402
 
 from attendance_logger.attendance import presence_from_json, presence_json  # noqa: E402
 from attendance_logger.meetings_index import read_meetings  # noqa: E402
-from attendance_logger.tables import events as events_table, meetings as meetings_table  # noqa: E402
+from attendance_logger.tables import events as events_table, meetings as meetings_table, rooms as rooms_table  # noqa: E402
 from test_engine_properties import NOW, any_settings, engine_order, lessons  # noqa: E402
 
 
@@ -220,6 +220,35 @@ def test_an_index_of_revision_0001_is_upgraded(tmp_path):
     storage.upgrade()
     with storage.read() as conn:
         assert "presence" in {c["name"] for c in inspect(conn).get_columns("meetings")}
+
+
+def test_upgrading_to_kept_presences_has_the_refresher_keep_every_meetings_presence(database_url):
+    """Meetings indexed under revision 0001 get their presence from the background refresh, not
+    from the first report that needs it (a course export would compute them all)."""
+    from alembic import command
+    from alembic.config import Config
+    from importlib import resources
+
+    vector = vectors.load(vectors.VECTORS_DIR / "15-two-rooms.json")
+    app = app_on(database_url)
+    Sender(app.test_client()).post_all(vector.materialize(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)))
+    attendance, storage = app.extensions["attendance"], app.extensions["storage"]
+    attendance.refresh()
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("attendance_logger").joinpath("migrations")))
+    config.set_main_option("sqlalchemy.url", storage.url.replace("%", "%%"))
+    with storage.engine.begin() as conn:  # the index as revision 0001 left it: clean, no presences
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001")
+    storage.engine.dispose()
+    storage.upgrade()
+    with storage.read() as conn:
+        assert all(row.dirty_from_ms is not None for row in conn.execute(select(rooms_table)))
+        assert all(row.presence is None for row in conn.execute(select(meetings_table)))
+    attendance.refresh()
+    with storage.read() as conn:
+        kept = [presence_from_json(row.presence) for row in conn.execute(select(meetings_table))]
+    assert len(kept) == 2 and all(p is not None for p in kept)
 
 
 def test_live_readings_keep_one_per_room_and_the_most_recently_used():

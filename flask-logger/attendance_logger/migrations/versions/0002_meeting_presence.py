@@ -1,8 +1,10 @@
 """meetings.presence: each meeting's presence before any setting applies (engine.Presence).
 
 Reports classify it under the current settings, so a changed threshold or reconnect grace, or
-a running lesson's clock, never makes the receiver read the meeting's events again. NULL on
-rows indexed before this revision: those are computed from their events once, then kept.
+a running lesson's clock, never makes the receiver read the meeting's events again. Rows indexed
+before this revision have none: their rooms are marked for refresh from their first meeting on,
+so the background refresher keeps every presence before a report has to compute it from events
+(a read that comes first computes it once, then keeps it).
 
 Revision ID: 0002
 Revises: 0001
@@ -18,6 +20,10 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("meetings", sa.Column("presence", sa.Text))
+    first_meeting = "(SELECT min(meetings.started_ms) FROM meetings WHERE meetings.room_jid = rooms.jid)"
+    op.execute(f"UPDATE rooms SET dirty_from_ms = CASE WHEN dirty_from_ms IS NOT NULL AND dirty_from_ms < {first_meeting} "
+               f"THEN dirty_from_ms ELSE {first_meeting} END "
+               "WHERE EXISTS (SELECT 1 FROM meetings WHERE meetings.room_jid = rooms.jid)")
 
 
 def downgrade() -> None:
