@@ -132,16 +132,22 @@ def cpu_seconds(root_pid: int) -> float:
     return total
 
 
-def server_workers(server: "Server") -> int:
-    return sum(1 for stat in Path("/proc").glob("[0-9]*/stat")
-               if _parent_of(stat) == server.process.pid)
+def server_processes(server: "Server") -> str:
+    """What runs under the server's master: its workers, and the receiver's writer process."""
+    from attendance_logger.writer_process import PROCESS_NAME
 
-
-def _parent_of(stat: Path) -> int | None:
-    try:
-        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
+    workers = writers = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if int(text.rsplit(")", 1)[1].split()[1]) == server.process.pid:
+            if text[text.index("(") + 1:text.rindex(")")] == PROCESS_NAME:
+                writers += 1
+            else:
+                workers += 1
+    return f"{workers} worker(s)" + (f" and {writers} writer process" if writers else "")
 
 
 # -- load ---------------------------------------------------------------------------------------
@@ -257,7 +263,7 @@ def main() -> None:
                 raise SystemExit(f"unknown backend {backend!r}: use sqlite and/or postgresql")
             name = f"receiver {backend}"
             server = receiver_server(name, url, secret, args.receiver_workers, workdir)
-            print(f"{name}: {server_workers(server)} worker(s)", flush=True)
+            print(f"{name}: {server_processes(server)}", flush=True)
             storage = Storage(url)
             try:
                 for per_request in (1, 50):

@@ -1,10 +1,10 @@
 """The receiver as gunicorn serves it: an asyncio (ASGI) front for event deliveries, Flask behind.
 
 Deliveries are many, small and arrive together (every Jitsi server flushes its queue as soon as
-it can), so `POST /v1/events` is answered on the worker's event loop: verifying and validating
-cost ~0.1 ms of CPU, and while the writer thread flushes one group of deliveries to disk the loop
-reads the next ones, which then share the following flush (group_commit.py). A thread-per-request
-worker spent more CPU on its threads than the whole delivery costs.
+it can), so `POST /v1/events` is answered on the worker's event loop: verifying, validating and
+preparing a delivery cost ~0.1 ms of CPU, and while it waits for its commit (writer_process.py,
+one process storing for every worker) the loop reads the next ones. A thread-per-request worker
+spent more CPU on its threads than the whole delivery costs.
 
 Everything else (read API, dashboard, health, metrics) is ordinary Flask, run in a small thread
 pool by a2wsgi's WSGI adapter.

@@ -8,8 +8,9 @@ each delivery. Each request still gets its own answer (accepted, duplicates, or 
 refusal), and only after the commit that holds its events.
 
 Both kinds of caller wait for the same writer: request threads (Flask's development server,
-the Flask route) block in `store`; the event loop of the production server awaits
-`store_async`, and goes on reading other requests while the writer flushes.
+the Flask route) block in `store`; an event loop awaits `store_async` and goes on reading other
+requests while the writer flushes. Under gunicorn deliveries go to the writer process instead
+(writer_process.py); a worker that cannot reach it falls back to its own GroupCommitter.
 """
 from __future__ import annotations
 
@@ -49,8 +50,12 @@ class GroupCommitter:
 
     async def store_async(self, batch: list[dict], webhook_id: str) -> tuple[int, int]:
         """`store` for the event loop: awaits the commit without blocking the loop."""
+        return await self.store_prepared(self.storage.prepare(batch, webhook_id))
+
+    async def store_prepared(self, delivery) -> tuple[int, int]:
+        """`store_async` of a delivery already prepared (Storage.prepare)."""
         loop = asyncio.get_running_loop()
-        pending = _Pending(self.storage.prepare(batch, webhook_id), loop, loop.create_future())
+        pending = _Pending(delivery, loop, loop.create_future())
         self._enqueue(pending)
         await pending.waiter
         return _result(pending.outcome)

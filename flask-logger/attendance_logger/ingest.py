@@ -25,6 +25,7 @@ from werkzeug.wsgi import get_input_stream
 
 from . import metrics, schema_check, signing
 from .storage import ReplayError, parse_time_ms
+from .writer_process import StoreUnavailable
 
 bp = Blueprint("ingest", __name__)
 log = logging.getLogger("attendance_logger.ingest")
@@ -146,7 +147,9 @@ def _failed(exc: Exception, client: str | None) -> tuple[int, bytes]:
     if isinstance(exc, Refusal):
         return _refuse(exc, client)
     if isinstance(exc, DBAPIError):
-        return _database_unavailable(exc)
+        return _database_unavailable(type(exc.orig).__name__ if exc.orig else type(exc).__name__)
+    if isinstance(exc, StoreUnavailable):  # from the writer process: a database error, or it is gone
+        return _database_unavailable(str(exc))
     # Answered like Flask would, without the body (personal data) in the log.
     log.error("could not handle an event delivery", exc_info=exc)
     return 500, _encode({"error": "internal_error", "message": "the events could not be stored; "
@@ -162,9 +165,9 @@ def _refuse(refusal: Refusal, client: str | None) -> tuple[int, bytes]:
     return refusal.status, _encode(body)
 
 
-def _database_unavailable(exc: DBAPIError) -> tuple[int, bytes]:
+def _database_unavailable(error_type: str) -> tuple[int, bytes]:
     # Only the error's type: database messages can quote the events (personal data).
-    log.error("could not store events: database error %s", type(exc.orig).__name__ if exc.orig else type(exc).__name__)
+    log.error("could not store events: database error %s", error_type)
     metrics.REQUESTS_REJECTED.labels("database_unavailable").inc()
     return 503, _encode({"error": "database_unavailable",
                          "message": "the events could not be stored now; nothing was stored, send them again later"})

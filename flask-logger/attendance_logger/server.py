@@ -40,6 +40,7 @@ def run_gunicorn(app, *, host: str, port: int, workers: int, threads: int) -> No
 
     from .asgi import ReceiverApp
 
+    _start_writer_process(app)
     front = ReceiverApp(app, threads)
     # Everything built so far lives as long as the workers: out of the collector's sight, full
     # collections in a worker stay short and do not copy the master's pages.
@@ -53,6 +54,42 @@ def run_gunicorn(app, *, host: str, port: int, workers: int, threads: int) -> No
         "child_exit": _child_exit,
         "timeout": 60,
     }).run()
+
+
+def _start_writer_process(app) -> None:
+    """Fork the writer process (writer_process.py) before gunicorn forks its workers, and send
+    the app's deliveries to it. Without it the workers store through their own writer threads."""
+    import logging
+    import os
+    import tempfile
+    import time
+
+    from . import writer_process
+
+    storage = app.extensions["storage"]
+    directory = tempfile.mkdtemp(prefix="attendance-writer-")  # 0700: only this user connects
+    socket_path = os.path.join(directory, "writer.sock")
+    alive_read, alive_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the writer process
+        status = 0
+        try:
+            writer_process.run(lambda: storage, socket_path, alive_read, (alive_write,))
+        except BaseException:  # noqa: BLE001 - reported, and the workers fall back
+            logging.getLogger("attendance_logger.writer").exception("writer process failed")
+            status = 1
+        finally:
+            for leftover in (socket_path, directory):
+                try:
+                    (os.rmdir if leftover == directory else os.unlink)(leftover)
+                except OSError:
+                    pass
+            os._exit(status)
+    os.close(alive_read)  # alive_write stays open here and in every worker: the writer's lifeline
+    deadline = time.monotonic() + 10
+    while not os.path.exists(socket_path) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    app.extensions["committer"] = writer_process.WriterClient(socket_path, storage, app.extensions["committer"])
 
 
 def run_dev(app, *, host: str, port: int) -> None:

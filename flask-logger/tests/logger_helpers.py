@@ -176,16 +176,27 @@ class RunningServer:
         body = json.dumps(payload, ensure_ascii=False)
         return http(self.url + "/v1/events", body.encode(), signed_headers(body, **sign_options))
 
-    def worker_count(self) -> int:
-        """gunicorn's workers: the processes whose parent is the server's."""
-        count = 0
+    def children(self) -> dict[int, str]:
+        """The server's child processes (gunicorn's workers and the writer process) by pid: name."""
+        found = {}
         for status in Path("/proc").glob("[0-9]*/status"):
             try:
                 fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
             except OSError:  # gone meanwhile
                 continue
-            count += fields.get("PPid", "").strip() == str(self.process.pid)
-        return count
+            if fields.get("PPid", "").strip() == str(self.process.pid):
+                found[int(status.parent.name)] = fields.get("Name", "").strip()
+        return found
+
+    def worker_count(self) -> int:
+        from attendance_logger.writer_process import PROCESS_NAME
+
+        return sum(1 for name in self.children().values() if name != PROCESS_NAME)
+
+    def writer_pid(self) -> int | None:
+        from attendance_logger.writer_process import PROCESS_NAME
+
+        return next((pid for pid, name in self.children().items() if name == PROCESS_NAME), None)
 
     def logs(self) -> str:
         if not self._log.closed:

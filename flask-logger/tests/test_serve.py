@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import re
 import subprocess
+from pathlib import Path
 import time
 
 import pytest
@@ -54,8 +55,7 @@ def test_gunicorn_on_postgresql(postgres, tmp_path):
 
 
 def test_serve_runs_one_worker_unless_told(tmp_path):
-    """One worker's event loop takes every delivery; workers taking turns at SQLite's write lock
-    would only cost CPU."""
+    """One worker's event loop takes every delivery; one writer process stores for all workers."""
     for env, expected in (({}, 1), ({"ATTENDANCE_WORKERS": "3"}, 3)):
         server = RunningServer("gunicorn-default", tmp_path, **env)
         try:
@@ -153,3 +153,49 @@ def test_serve_explains_a_bad_setting(tmp_path, variable, value, complaint):
     assert result.returncode == 2
     assert complaint in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _wait_until(condition, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_one_writer_process_stores_for_every_worker_and_ends_with_the_server(tmp_path):
+    server = RunningServer("gunicorn", tmp_path)
+    try:
+        assert _wait_until(lambda: server.worker_count() == 2 and server.writer_pid() is not None)
+        writer = server.writer_pid()
+        events = vectors.load(vectors.VECTORS_DIR / "15-two-rooms.json").materialize(dt.datetime.now(dt.timezone.utc))
+        answers = [json.loads(server.post_events({"events": events[i:i + 2]})[1]) for i in range(0, len(events), 2)]
+        assert sum(a["accepted"] for a in answers) == len(events)
+        assert "writer process unreachable" not in server.logs()
+    finally:
+        server.stop()
+    assert _wait_until(lambda: not Path(f"/proc/{writer}").exists()), "the writer process outlived the server"
+
+
+def test_deliveries_go_on_when_the_writer_process_is_gone(tmp_path):
+    """A worker that loses the writer stores through its own writer thread: slower, as durable."""
+    import os
+    import signal
+
+    server = RunningServer("gunicorn-default", tmp_path)
+    try:
+        assert _wait_until(lambda: server.writer_pid() is not None)
+        events = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json").materialize(dt.datetime.now(dt.timezone.utc))
+        assert server.post_events(events[0])[0] == 200
+        os.kill(server.writer_pid(), signal.SIGKILL)
+        statuses = [server.post_events(event)[0] for event in events[1:]]
+        assert set(statuses) <= {200, 503} and statuses[-1] == 200, statuses  # 503 only while it was going
+        assert "writer process" in server.logs()
+        retried = server.post_events({"events": events})  # a plugin retries what got 503
+        assert json.loads(retried[1])["accepted"] + json.loads(retried[1])["duplicates"] == len(events)
+        status, body = http(server.url + "/v1/meetings", headers=basic_auth())
+        assert status == 200 and json.loads(body)["meetings"]
+    finally:
+        server.stop()
+    assert "Traceback" not in server.logs()
