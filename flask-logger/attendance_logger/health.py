@@ -4,6 +4,8 @@ import logging
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy.exc import DBAPIError
 
+from .storage import database_error_name
+
 bp = Blueprint("health", __name__)
 log = logging.getLogger("attendance_logger.health")
 
@@ -21,5 +23,5 @@ def healthz():
 @bp.app_errorhandler(DBAPIError)
 def database_unavailable(exc):
     """Any page or API read while the database is down: 503, and only the error type logged."""
-    log.error("database error %s", type(exc.orig).__name__ if exc.orig else type(exc).__name__)
+    log.error("database error %s", database_error_name(exc))
     return jsonify({"error": "database_unavailable", "message": "the database cannot be reached; try again later"}), 503

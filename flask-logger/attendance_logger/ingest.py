@@ -24,7 +24,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import get_input_stream
 
 from . import metrics, schema_check, signing
-from .storage import ReplayError, parse_time_ms
+from .storage import ReplayError, database_error_name, parse_time_ms
 from .writer_process import StoreUnavailable
 
 bp = Blueprint("ingest", __name__)
@@ -147,7 +147,7 @@ def _failed(exc: Exception, client: str | None) -> tuple[int, bytes]:
     if isinstance(exc, Refusal):
         return _refuse(exc, client)
     if isinstance(exc, DBAPIError):
-        return _database_unavailable(type(exc.orig).__name__ if exc.orig else type(exc).__name__)
+        return _database_unavailable(database_error_name(exc))
     if isinstance(exc, StoreUnavailable):  # from the writer process: a database error, or it is gone
         return _database_unavailable(str(exc))
     # Answered like Flask would, without the body (personal data) in the log.
@@ -166,7 +166,6 @@ def _refuse(refusal: Refusal, client: str | None) -> tuple[int, bytes]:
 
 
 def _database_unavailable(error_type: str) -> tuple[int, bytes]:
-    # Only the error's type: database messages can quote the events (personal data).
     log.error("could not store events: database error %s", error_type)
     metrics.REQUESTS_REJECTED.labels("database_unavailable").inc()
     return 503, _encode({"error": "database_unavailable",
@@ -300,4 +299,4 @@ def _prune_webhook_ids(storage) -> None:
     try:
         storage.forget_webhook_ids()
     except DBAPIError as exc:  # next minute's delivery tries again
-        log.warning("could not prune old webhook ids: database error %s", type(exc.orig).__name__)
+        log.warning("could not prune old webhook ids: database error %s", database_error_name(exc))

@@ -29,6 +29,12 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 MEETING_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://jitsictl.invalid/attendance-logger/meeting")
 
 
+def database_error_name(exc: DBAPIError) -> str:
+    """What logs and answers may say of a database error: its driver's type, never its message
+    (a message can quote the events, which are personal data)."""
+    return type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__
+
+
 class ReplayError(Exception):
     """The request's webhook-id was already accepted within the replay window."""
 

@@ -28,7 +28,7 @@ import time
 
 from sqlalchemy.exc import DBAPIError
 
-from .storage import ReplayError
+from .storage import ReplayError, database_error_name
 
 log = logging.getLogger("attendance_logger.writer")
 RETRY_SECONDS = 5
@@ -94,7 +94,7 @@ class _Writer:
             try:
                 outcomes = self.storage.store_many([delivery for _, delivery, _ in group])
             except DBAPIError as exc:
-                outcomes = [("unavailable", type(exc.orig).__name__ if exc.orig else type(exc).__name__)] * len(group)
+                outcomes = [("unavailable", database_error_name(exc))] * len(group)
             except Exception as exc:  # noqa: BLE001 - the worker answers 500 and logs the type
                 log.error("could not store deliveries", exc_info=exc)
                 outcomes = [("failed", type(exc).__name__)] * len(group)
