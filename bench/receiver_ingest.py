@@ -46,7 +46,7 @@ VENV_BIN = Path(sys.executable).parent
 sys.path[:0] = [str(BENCH), str(REPO / "flask-logger" / "tests")]
 
 import receiver_workload  # noqa: E402
-from logger_helpers import PostgresServer, signed_headers  # noqa: E402  (the receiver tests' helpers)
+from logger_helpers import PostgresServer, child_processes, signed_headers  # noqa: E402  (the receiver tests' helpers)
 
 from attendance_logger.storage import Storage  # noqa: E402
 
@@ -136,18 +136,9 @@ def server_processes(server: "Server") -> str:
     """What runs under the server's master: its workers, and the receiver's writer process."""
     from attendance_logger.writer_process import PROCESS_NAME
 
-    workers = writers = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        if int(text.rsplit(")", 1)[1].split()[1]) == server.process.pid:
-            if text[text.index("(") + 1:text.rindex(")")] == PROCESS_NAME:
-                writers += 1
-            else:
-                workers += 1
-    return f"{workers} worker(s)" + (f" and {writers} writer process" if writers else "")
+    names = list(child_processes(server.process.pid).values())
+    writers = names.count(PROCESS_NAME)
+    return f"{len(names) - writers} worker(s)" + (f" and {writers} writer process" if writers else "")
 
 
 # -- load ---------------------------------------------------------------------------------------

@@ -150,6 +150,19 @@ def http(url, body: bytes | None = None, headers: dict | None = None):
         return error.code, error.read()
 
 
+def child_processes(parent: int) -> dict[int, str]:
+    """A process's children by pid: name (gunicorn's workers and the receiver's writer process)."""
+    found = {}
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+        except OSError:  # gone meanwhile
+            continue
+        if fields.get("PPid", "").strip() == str(parent):
+            found[int(status.parent.name)] = fields.get("Name", "").strip()
+    return found
+
+
 class RunningServer:
     """`attendance-logger serve` in a subprocess: mode "gunicorn" (2 workers), "gunicorn-default"
     (as many as serve chooses) or "dev"."""
@@ -176,27 +189,15 @@ class RunningServer:
         body = json.dumps(payload, ensure_ascii=False)
         return http(self.url + "/v1/events", body.encode(), signed_headers(body, **sign_options))
 
-    def children(self) -> dict[int, str]:
-        """The server's child processes (gunicorn's workers and the writer process) by pid: name."""
-        found = {}
-        for status in Path("/proc").glob("[0-9]*/status"):
-            try:
-                fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
-            except OSError:  # gone meanwhile
-                continue
-            if fields.get("PPid", "").strip() == str(self.process.pid):
-                found[int(status.parent.name)] = fields.get("Name", "").strip()
-        return found
-
     def worker_count(self) -> int:
         from attendance_logger.writer_process import PROCESS_NAME
 
-        return sum(1 for name in self.children().values() if name != PROCESS_NAME)
+        return sum(1 for name in child_processes(self.process.pid).values() if name != PROCESS_NAME)
 
     def writer_pid(self) -> int | None:
         from attendance_logger.writer_process import PROCESS_NAME
 
-        return next((pid for pid, name in self.children().items() if name == PROCESS_NAME), None)
+        return next((pid for pid, name in child_processes(self.process.pid).items() if name == PROCESS_NAME), None)
 
     def logs(self) -> str:
         if not self._log.closed:

@@ -21,6 +21,15 @@ def server(request, tmp_path):
     running.stop()
 
 
+def _wait_until(condition, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def test_serve_ingests_and_answers_reads(server):
     vector = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json")
     events = vector.materialize(dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=3))
@@ -59,9 +68,7 @@ def test_serve_runs_one_worker_unless_told(tmp_path):
     for env, expected in (({}, 1), ({"ATTENDANCE_WORKERS": "3"}, 3)):
         server = RunningServer("gunicorn-default", tmp_path, **env)
         try:
-            deadline = time.monotonic() + 15  # healthz answers once the first worker is up
-            while server.worker_count() != expected and time.monotonic() < deadline:
-                time.sleep(0.1)
+            _wait_until(lambda: server.worker_count() == expected)  # healthz answers once the first is up
             time.sleep(0.5)
             assert server.worker_count() == expected
             event = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json").materialize(dt.datetime.now(dt.timezone.utc))[0]
@@ -74,9 +81,7 @@ def test_access_log_has_one_line_per_request_without_query_strings(server):
     event = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json").materialize(dt.datetime.now(dt.timezone.utc))[0]
     server.post_events(event)
     http(server.url + "/v1/meetings?course=secret-looking-value", headers=basic_auth())
-    deadline = time.monotonic() + 10  # a line is written just after its answer is sent
-    while not re.search(r'"GET /v1/meetings" 200', server.logs()) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    _wait_until(lambda: re.search(r'"GET /v1/meetings" 200', server.logs()))  # written just after the answer
     logs = server.logs()
     assert re.search(r'"POST /v1/events" 200 (\d+|-)', logs), logs
     assert re.search(r'"GET /v1/meetings" 200 (\d+|-)', logs), logs
@@ -153,15 +158,6 @@ def test_serve_explains_a_bad_setting(tmp_path, variable, value, complaint):
     assert result.returncode == 2
     assert complaint in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
-
-
-def _wait_until(condition, timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def test_one_writer_process_stores_for_every_worker_and_ends_with_the_server(tmp_path):
