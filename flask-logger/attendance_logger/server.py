@@ -59,6 +59,7 @@ def run_gunicorn(app, *, host: str, port: int, workers: int, threads: int) -> No
 def _start_writer_process(app) -> None:
     """Fork the writer process (writer_process.py) before gunicorn forks its workers, and send
     the app's deliveries to it. Without it the workers store through their own writer threads."""
+    import contextlib
     import logging
     import os
     import tempfile
@@ -79,11 +80,10 @@ def _start_writer_process(app) -> None:
             logging.getLogger("attendance_logger.writer").exception("writer process failed")
             status = 1
         finally:
-            for leftover in (socket_path, directory):
-                try:
-                    (os.rmdir if leftover == directory else os.unlink)(leftover)
-                except OSError:
-                    pass
+            with contextlib.suppress(OSError):
+                os.unlink(socket_path)
+            with contextlib.suppress(OSError):
+                os.rmdir(directory)
             os._exit(status)
     os.close(alive_read)  # alive_write stays open here and in every worker: the writer's lifeline
     deadline = time.monotonic() + 10
