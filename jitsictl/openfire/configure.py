@@ -54,6 +54,7 @@ def desired_from_config(config: "Config", secrets: Mapping[str, str]) -> Desired
         brewery_service=_service_name(OPENFIRE_DOMAINS["internal_muc"], domain),
         admin_password=secrets.get("OPENFIRE_ADMIN_PASSWORD"),
         restapi_secret=secrets.get("OPENFIRE_RESTAPI_SECRET"),
+        max_room_occupants=config.openfire.max_room_occupants,
     )
 
 

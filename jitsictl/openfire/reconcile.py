@@ -46,6 +46,8 @@ CONFERENCE_SERVICE = "conference"
 BREWERY_SERVICE = "internal-muc"
 BREWERY_ROOM = "jvbbrewery"
 PASSWORD_FINGERPRINT_PROPERTY = "jitsictl.password"
+# Read by openfire-plugin, which applies it to every conference room.
+MAX_OCCUPANTS_PROPERTY = "attendance.jitsi.room.max.occupants"
 _PBKDF2_ROUNDS = 20_000
 SECRET_SHOWN_AS = "(secret changed)"
 
@@ -173,6 +175,7 @@ def desired_state(
     extra_properties: Optional[Mapping[str, str]] = None,
     admin_password: Optional[str] = None,
     restapi_secret: Optional[str] = None,
+    max_room_occupants: int = 500,
 ) -> DesiredState:
     """Everything jitsictl wants Openfire to hold, from plain values.
 
@@ -182,6 +185,8 @@ def desired_state(
     admin_password: also converge Openfire's `admin` account password (set by autosetup).
     restapi_secret: also converge `plugin.restapi.secret`; to rotate it, run apply with the old
     secret on the client and the new one here — it is changed last, after everything else.
+    max_room_occupants: capacity the attendance plugin gives every conference room (0 = no
+    limit), `attendance.jitsi.room.max.occupants`.
     """
     domain = _require("domain", domain).strip().lower()
     origin = public_origin(public_url)
@@ -190,6 +195,10 @@ def desired_state(
     bad_claims = [c for c in claims if not c or "," in c or c != c.strip()]
     if bad_claims:
         raise DesiredStateError(f"claim names must be non-empty words without commas: {bad_claims!r}")
+    if isinstance(max_room_occupants, bool) or not isinstance(max_room_occupants, int) \
+            or max_room_occupants < 0:
+        raise DesiredStateError(f"max_room_occupants must be 0 (no limit) or a positive whole number, "
+                                f"not {max_room_occupants!r}")
     if not str(attendance_url).startswith(("http://", "https://")):
         raise DesiredStateError(f"attendance_url {attendance_url!r} must be an http(s) URL of the receiver")
     properties = [
@@ -201,6 +210,7 @@ def desired_state(
         PropertySpec("attendance.claims", ",".join(claims)),
         # openfire-plugin: make focus a sysadmin of every MUC service and relay focus.<domain>
         PropertySpec("attendance.jitsi.setup", "true"),
+        PropertySpec(MAX_OCCUPANTS_PROPERTY, str(max_room_occupants)),
     ]
     if restapi_secret is not None:
         properties.append(PropertySpec(RESTAPI_SECRET_PROPERTY, _require("restapi_secret", restapi_secret),
