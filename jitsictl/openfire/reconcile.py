@@ -258,18 +258,25 @@ def fingerprint_matches(password: str, fingerprint: Optional[str]) -> bool:
 
 # -- plan ------------------------------------------------------------------------------------------
 
-def room_body(room: RoomSpec) -> dict:
-    """A complete room entity for the upsert: every boolean is sent, because the plugin turns
-    an omitted one into false."""
+def room_body(room: RoomSpec, current: Optional[dict] = None) -> dict:
+    """A complete room entity for the upsert. POST /chatrooms resets every field it is not sent
+    (booleans to false, maxUsers to 0, allowPM to anyone, broadcastPresenceRoles to none, owners
+    to admin, affiliations, subject, password, creationDate...), so every one is sent; updating
+    an existing room (`current`, as read from Openfire) keeps its creation date and subject."""
+    current = current or {}
     body: dict = {"roomName": room.name, "naturalName": room.name, "description": room.description,
+                  "subject": current.get("subject") or "",
                   "maxUsers": room.max_users, "allowPM": room.allow_pm,
                   "broadcastPresenceRoles": list(room.broadcast_presence_roles),
                   "owners": list(room.owners), "admins": list(room.admins), "members": list(room.members),
-                  "outcasts": []}
+                  "outcasts": [], "ownerGroups": [], "adminGroups": [], "memberGroups": [],
+                  "outcastGroups": []}
     for name in ROOM_BOOLEANS:
         body[name] = bool(room.flags.get(name, False))
     if room.password is not None:
         body["password"] = room.password
+    if current.get("creationDate") is not None:
+        body["creationDate"] = current["creationDate"]
     return body
 
 
@@ -282,12 +289,9 @@ def _room_diff(room: RoomSpec, current: dict) -> list[str]:
         want = bool(room.flags.get(name, False))
         if have_flags[name] != want:
             diffs.append(f"{name} {str(have_flags[name]).lower()} -> {str(want).lower()}")
-    for label, want, keys in (("owners", room.owners, ("owners", "owner")),
-                              ("admins", room.admins, ("admins", "admin")),
-                              ("members", room.members, ("members", "member")),
-                              ("broadcastPresenceRoles", room.broadcast_presence_roles,
-                               ("broadcastPresenceRoles", "broadcastPresenceRole"))):
-        have = sorted(str(j).lower() for j in as_list(current.get(label), *keys))
+    for label, want in (("owners", room.owners), ("admins", room.admins), ("members", room.members),
+                        ("outcasts", ()), ("broadcastPresenceRoles", room.broadcast_presence_roles)):
+        have = sorted(str(j).lower() for j in as_list(current, label))
         if have != sorted(w.lower() for w in want):
             diffs.append(f"{label} {have} -> {sorted(want)}")
     if (current.get("description") or "") != room.description:
@@ -393,5 +397,6 @@ def apply(client: "RestApiClient", desired: DesiredState) -> list[Change]:
             client.create_property(prop.key, prop.value)  # POST sets new and existing alike
         elif change.kind == "room":
             room = rooms[change.target]
-            client.upsert_chat_room(room.service, room_body(room))
+            current = client.get_chat_room(room.name, room.service) if change.action == "update" else None
+            client.upsert_chat_room(room.service, room_body(room, current))
     return changes
