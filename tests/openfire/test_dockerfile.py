@@ -234,10 +234,27 @@ def test_compose_template_uses_this_build_and_the_seed_path():
 
 # -- the entrypoint wrapper, run for real -------------------------------------------------------
 
+# What Openfire's stock entrypoint does that ours relies on (igniterealtime/Openfire v5.0.3
+# build/docker/entrypoint.sh): on an empty volume copy conf_org/ to conf/, copy /opt/plugins/*.jar
+# with `cp -n`, then run the command it was given, or Openfire when given none (or only options).
+FAKE_STOCK_ENTRYPOINT = """#!/bin/bash
+set -e
+echo "stock: $*" >> "$OPENFIRE_DATA_DIR/../calls.log"
+if [[ ! -d "$OPENFIRE_DATA_DIR/conf" ]]; then cp -a "$OPENFIRE_DIR/conf_org" "$OPENFIRE_DATA_DIR/conf"; fi
+mkdir -p "$OPENFIRE_DATA_DIR/plugins"
+for jar in "$JITSICTL_PLUGINS_DIR"/*.jar; do [ -f "$jar" ] && cp -n "$jar" "$OPENFIRE_DATA_DIR/plugins/"; done
+if [[ -n "$1" && "${1:0:1}" != "-" ]]; then exec "$@"; fi
+echo "openfire: $*" >> "$OPENFIRE_DATA_DIR/../calls.log"
+"""
+REST_SECRET = "0f1e2d3c4b5a69788796a5b4c3d2e1f0aa55aa55"
+
+
 @pytest.fixture
 def layout(tmp_path):
     """The image's directories, relocated: OPENFIRE_DIR with conf_org, an empty data volume,
-    /opt/plugins, the mounted seed, and a stand-in for the stock entrypoint that records its call."""
+    /opt/plugins, the mounted seed (rendered by jitsictl) and a fake of the stock entrypoint."""
+    from jitsictl.openfire.render import render_openfire_xml
+
     home = tmp_path / "usr-local-openfire"
     (home / "conf_org").mkdir(parents=True)
     (home / "conf_org" / "openfire.xml").write_text("<jive><stock/></jive>")
@@ -247,10 +264,12 @@ def layout(tmp_path):
     plugins.mkdir()
     (plugins / "attendance.jar").write_bytes(b"attendance v2")
     seed = tmp_path / "seed.xml"
-    seed.write_text("<jive><autosetup><run>true</run></autosetup></jive>")
+    seed.write_text(render_openfire_xml(domain="meet.jitsi", fqdn="xmpp.meet.jitsi", admin_email="a@example.org",
+                                        admin_password="admin-password-value", restapi_secret=REST_SECRET,
+                                        users=[("focus", "focus-password-value")]))
     seed.chmod(0o600)
     stock = tmp_path / "stock-entrypoint.sh"
-    stock.write_text('#!/bin/bash\necho "stock entrypoint called with: $*" > "$OPENFIRE_DATA_DIR/../stock.log"\n')
+    stock.write_text(FAKE_STOCK_ENTRYPOINT)
     stock.chmod(0o755)
     import getpass
     env = {**os.environ, "OPENFIRE_DIR": str(home), "OPENFIRE_DATA_DIR": str(data),
@@ -260,23 +279,88 @@ def layout(tmp_path):
 
 
 def _run(layout, *args):
-    return subprocess.run(["bash", str(ENTRYPOINT), *args], env=layout["env"], capture_output=True,
-                          text=True, timeout=30)
+    result = subprocess.run(["bash", str(ENTRYPOINT), *args], env=layout["env"], capture_output=True,
+                            text=True, timeout=30)
+    for secret in (REST_SECRET, "admin-password-value", "focus-password-value"):
+        assert secret not in result.stdout + result.stderr
+    return result
 
 
-def test_first_boot_seeds_conf_org_and_hands_over(layout):
+def _calls(layout) -> list[str]:
+    return (layout["root"] / "calls.log").read_text().splitlines()
+
+
+def _after_setup(layout, *, database_row: bool = True, autosetup_left: bool = False) -> Path:
+    """The volume as Openfire leaves it after its first boot: conf/openfire.xml without
+    <autosetup> (XMPPServer.initialize deletes it after runAutoSetup), with <setup>true</setup>,
+    and the embedded database's script holding the copied properties."""
+    conf = layout["data"] / "conf"
+    conf.mkdir(parents=True, exist_ok=True)
+    text = layout["seed"].read_text()
+    if not autosetup_left:
+        text = re.sub(r"\s*<autosetup>.*</autosetup>", "", text, flags=re.S)
+    text = text.replace("</jive>", "    <setup>true</setup>\n</jive>")
+    (conf / "openfire.xml").write_text(text)
+    db = layout["data"] / "embedded-db"
+    db.mkdir(exist_ok=True)
+    rows = ["INSERT INTO OFPROPERTY VALUES('plugin.restapi.enabled','true',0,NULL)"]
+    if database_row:
+        rows.append(f"INSERT INTO OFPROPERTY VALUES('plugin.restapi.secret','{REST_SECRET}',0,NULL)")
+    (db / "openfire.script").write_text("\n".join(rows) + "\n")
+    return conf / "openfire.xml"
+
+
+def test_first_boot_seeds_the_volume_and_leaves_conf_org_alone(layout):
     result = _run(layout, "-debug")
     assert result.returncode == 0, result.stderr
-    assert (layout["home"] / "conf_org" / "openfire.xml").read_text() == layout["seed"].read_text()
-    assert oct((layout["home"] / "conf_org" / "openfire.xml").stat().st_mode & 0o777) == "0o640"
-    assert (layout["root"] / "stock.log").read_text().strip() == "stock entrypoint called with: -debug"
+    conf = layout["data"] / "conf" / "openfire.xml"
+    assert conf.read_text() == layout["seed"].read_text()
+    assert oct(conf.stat().st_mode & 0o777) == "0o600"
+    # no copy of the seed (admin, focus, REST secrets) in the image's own directories
+    assert (layout["home"] / "conf_org" / "openfire.xml").read_text() == "<jive><stock/></jive>"
+    assert _calls(layout) == ["stock: true", "stock: -debug", "openfire: -debug"]
 
 
 def test_later_boots_leave_the_configured_volume_alone(layout):
     (layout["data"] / "conf").mkdir()
+    (layout["data"] / "conf" / "openfire.xml").write_text("<jive><configured/></jive>")
     result = _run(layout)
     assert result.returncode == 0, result.stderr
-    assert (layout["home"] / "conf_org" / "openfire.xml").read_text() == "<jive><stock/></jive>"
+    assert (layout["data"] / "conf" / "openfire.xml").read_text() == "<jive><configured/></jive>"
+
+
+def test_boot_after_setup_removes_the_rest_secret_the_database_holds(layout):
+    conf = _after_setup(layout)
+    result = _run(layout)
+    assert result.returncode == 0, result.stderr
+    assert "removed the REST API secret from conf/openfire.xml" in result.stdout
+    text = conf.read_text()
+    assert REST_SECRET not in text and "<secret>" not in text
+    # everything else stays, the plugin switched on with shared-secret auth
+    assert "<enabled>true</enabled>" in text and "<httpAuth>secret</httpAuth>" in text
+    assert "<setup>true</setup>" in text and "EmbeddedConnectionProvider" in text
+    assert _run(layout).returncode == 0 and conf.read_text() == text  # idempotent
+
+
+def test_secret_stays_until_the_database_holds_it(layout):
+    """A crash right after setup can leave the last rows in HSQLDB's unwritten buffer: without
+    the row in the database the file's copy is the only one."""
+    conf = _after_setup(layout, database_row=False)
+    result = _run(layout)
+    assert result.returncode == 0
+    assert REST_SECRET in conf.read_text()
+    assert "keeps the REST API secret until Openfire's database holds it" in result.stderr
+    (layout["data"] / "embedded-db" / "openfire.log").write_text(
+        f"INSERT INTO OFPROPERTY VALUES('plugin.restapi.secret','{REST_SECRET}',0,NULL)\n")
+    assert _run(layout).returncode == 0 and REST_SECRET not in conf.read_text()
+
+
+def test_interrupted_setup_keeps_everything(layout):
+    """<autosetup> still there: Openfire has not finished copying properties into its database."""
+    conf = _after_setup(layout, autosetup_left=True)
+    before = conf.read_text()
+    assert _run(layout).returncode == 0
+    assert conf.read_text() == before
 
 
 def test_missing_seed_is_reported_and_not_fatal(layout):
