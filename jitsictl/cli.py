@@ -231,11 +231,15 @@ def up(
     for note in notes:
         _err(f"note: {note}")
     _err(f"rendered {project.directory}; starting the stack…")
-    project.up(echo=sys.stderr)
     if config.xmpp == "openfire":
+        # Openfire alone first, configured, then the services that log in to it: jicofo and jvb
+        # join the brewery only at login (jitsictl/openfire/README.md, "Start order").
+        project.up(["openfire"], echo=sys.stderr)
         _err("waiting for Openfire to configure it through its REST API…")
         changes = stack.configure_openfire(config, secrets, project, timeout=timeout)
-        _err(f"Openfire configured ({len(changes)} change{'s' if len(changes) != 1 else ''})")
+        _err(f"Openfire configured ({len(changes)} change{'s' if len(changes) != 1 else ''}); "
+             "starting the other services…")
+    project.up(echo=sys.stderr)
     if not wait:
         typer.echo(f"started; check it with `jitsictl status --out {out}`")
         return
