@@ -145,7 +145,7 @@ def _run_clone_step(steps, tmp_path, url: str, commit: str):
     """The Dockerfile's own clone-verify-build step, run by bash, with `mvn` replaced by a stub
     that records its arguments and /out relocated into tmp_path."""
     [script] = [args for keyword, args in _stages(steps)[0]["steps"]
-                if keyword == "RUN" and "git clone" in args]
+                if keyword == "RUN" and " clone " in args]
     bin_dir, work, out = tmp_path / "bin", tmp_path / "work", tmp_path / "out"
     for path in (bin_dir, work, out):
         path.mkdir(exist_ok=True)
