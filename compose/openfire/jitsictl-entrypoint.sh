@@ -10,10 +10,15 @@
 #    read-only, holds secrets) goes straight into the volume's conf/, mode 0600, so no copy of it
 #    stays in the image's conf_org/. Openfire runs its <autosetup> once and copies the other
 #    properties (the REST API secret among them) into its database.
-# 3. Plugin upgrades: the stock entrypoint copies /opt/plugins/*.jar with `cp -n`, never
+# 3. The embedded database: Openfire keeps it in $OPENFIRE_DIR/embedded-db
+#    (EmbeddedConnectionProvider), which the stock entrypoint does not link into the volume (it
+#    links conf/ and plugins/ only), so it would live in the container and be lost whenever the
+#    container is recreated, while conf/ in the volume says the setup is done. It is linked to
+#    the volume's embedded-db/ here; a database already in the container moves there first.
+# 4. Plugin upgrades: the stock entrypoint copies /opt/plugins/*.jar with `cp -n`, never
 #    replacing a jar already in the volume; a jar that differs from the image's is replaced here
 #    so a rebuilt image delivers its plugins.
-# 4. No secret left behind: Openfire deletes only <autosetup> from conf/openfire.xml. Once the
+# 5. No secret left behind: Openfire deletes only <autosetup> from conf/openfire.xml. Once the
 #    setup has finished (<setup>true</setup>, no <autosetup>: XMPPServer.java deletes it after
 #    finalSetupSteps copied the properties) and the database holds plugin.restapi.secret, the
 #    plaintext copy is removed from conf/openfire.xml. Openfire rewrites that file from memory
@@ -25,6 +30,7 @@ SEED="${JITSICTL_OPENFIRE_SEED:-/opt/jitsictl/openfire.xml}"
 PLUGINS="${JITSICTL_PLUGINS_DIR:-/opt/plugins}"
 STOCK_ENTRYPOINT="${JITSICTL_STOCK_ENTRYPOINT:-/sbin/entrypoint.sh}"
 DATA="${OPENFIRE_DATA_DIR:?OPENFIRE_DATA_DIR is set by the Openfire image}"
+HOME_DIR="${OPENFIRE_DIR:?OPENFIRE_DIR is set by the Openfire image}"
 OWNER="${OPENFIRE_USER:?OPENFIRE_USER is set by the Openfire image}"
 CONF="${DATA}/conf/openfire.xml"
 RESTAPI_SECRET_ELEMENT='<secret>[^<]*</secret>'
@@ -45,6 +51,20 @@ if [[ "${first_boot}" == true ]]; then
   else
     echo "jitsictl: no seed at ${SEED}: Openfire will wait for its web setup wizard" >&2
   fi
+fi
+
+DATABASE="${HOME_DIR}/embedded-db"
+if [[ ! -L "${DATABASE}" ]]; then
+  mkdir -p "${DATA}/embedded-db"
+  if [[ -d "${DATABASE}" ]]; then
+    if [[ -z "$(ls -A "${DATA}/embedded-db")" ]]; then
+      cp -a "${DATABASE}/." "${DATA}/embedded-db/"
+    fi
+    rm -rf "${DATABASE}"
+  fi
+  ln -s "${DATA}/embedded-db" "${DATABASE}"
+  chown -h "${OWNER}:${OWNER}" "${DATABASE}"
+  chown -R "${OWNER}:${OWNER}" "${DATA}/embedded-db"
 fi
 
 for jar in "${PLUGINS}"/*.jar; do

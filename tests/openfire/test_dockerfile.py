@@ -321,6 +321,19 @@ def test_first_boot_seeds_the_volume_and_leaves_conf_org_alone(layout):
     assert _calls(layout) == ["stock: true", "stock: -debug", "openfire: -debug"]
 
 
+def test_embedded_database_lives_in_the_volume(layout):
+    """Openfire's EmbeddedConnectionProvider uses $OPENFIRE_DIR/embedded-db, which the stock
+    entrypoint leaves in the container: found on a real Openfire 5.0.3 container, whose database
+    was lost with the container while conf/ in the volume said the setup was done."""
+    database = layout["home"] / "embedded-db"
+    database.mkdir()
+    (database / "openfire.script").write_text("INSERT INTO OFVERSION VALUES('openfire',35)\n")
+    assert _run(layout).returncode == 0
+    assert database.is_symlink() and database.resolve() == (layout["data"] / "embedded-db").resolve()
+    assert (layout["data"] / "embedded-db" / "openfire.script").read_text().startswith("INSERT INTO OFVERSION")
+    assert _run(layout).returncode == 0 and database.is_symlink()  # later boots keep the link
+
+
 def test_later_boots_leave_the_configured_volume_alone(layout):
     (layout["data"] / "conf").mkdir()
     (layout["data"] / "conf" / "openfire.xml").write_text("<jive><configured/></jive>")
