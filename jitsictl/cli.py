@@ -119,7 +119,6 @@ def init(
     image_repository: Optional[str] = typer.Option(None, help="Jitsi image repository (default ghcr.io/jitsi)."),
     image_version: Optional[str] = typer.Option(None, help="Jitsi image version (default stable-11146-2)."),
     openfire_image: Optional[str] = typer.Option(None, help="Openfire base image."),
-    openfire_restapi_sha256: Optional[str] = typer.Option(None, help="sha256 of the REST API plugin jar the Openfire build verifies."),
     claim: Optional[List[str]] = typer.Option(None, help="JWT claim kept in attendance (repeatable; default courseid, groupid)."),
     database_url: Optional[str] = typer.Option(None, help="Attendance database URL (default SQLite in the receiver's volume)."),
     non_interactive: bool = typer.Option(False, "--non-interactive", help="Never prompt; use flags and defaults."),
@@ -134,8 +133,7 @@ def init(
         jvb_advertise_ips=jvb_advertise_ip or None, http_port=http_port, https_port=https_port,
         jvb_port=jvb_port, attendance_port=attendance_port, letsencrypt_email=letsencrypt_email,
         letsencrypt_domain=letsencrypt_domain, image_repository=image_repository,
-        image_version=image_version, openfire_image=openfire_image,
-        openfire_restapi_sha256=openfire_restapi_sha256, claims=claim or None,
+        image_version=image_version, openfire_image=openfire_image, claims=claim or None,
         database_url=database_url,
     ).items() if v is not None}
     interactive = not non_interactive and sys.stdin.isatty()
@@ -233,11 +231,15 @@ def up(
     for note in notes:
         _err(f"note: {note}")
     _err(f"rendered {project.directory}; starting the stack…")
-    project.up(echo=sys.stderr)
     if config.xmpp == "openfire":
+        # Openfire alone first, configured, then the services that log in to it: jicofo and jvb
+        # join the brewery only at login (jitsictl/openfire/README.md, "Start order").
+        project.up(["openfire"], echo=sys.stderr)
         _err("waiting for Openfire to configure it through its REST API…")
         changes = stack.configure_openfire(config, secrets, project, timeout=timeout)
-        _err(f"Openfire configured ({len(changes)} change{'s' if len(changes) != 1 else ''})")
+        _err(f"Openfire configured ({len(changes)} change{'s' if len(changes) != 1 else ''}); "
+             "starting the other services…")
+    project.up(echo=sys.stderr)
     if not wait:
         typer.echo(f"started; check it with `jitsictl status --out {out}`")
         return

@@ -10,6 +10,7 @@ import dataclasses
 import difflib
 import ipaddress
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,16 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _IMAGE_REF = re.compile(r"^[a-z0-9]+([._/:-][a-z0-9]+)*(:[A-Za-z0-9_.-]{1,128})?$")
 _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
+# Keys older versions wrote and this one ignores: a warning names them, loading goes on.
+RETIRED_KEYS = {
+    "images.openfire_restapi_sha256": (
+        "the Openfire image now builds the REST API plugin from its public source at a pinned "
+        "commit, verified by git"),
+}
+MAX_ROOM_OCCUPANTS_LIMIT = 100_000
+
+log = logging.getLogger(__name__)
+
 
 class ConfigError(ValueError):
     """A user mistake in the configuration: `key` is the dotted path, `hint` says how to fix it."""
@@ -52,8 +63,6 @@ class Images:
     repository: str = DEFAULT_IMAGE_REPOSITORY
     version: str = DEFAULT_IMAGE_VERSION
     openfire: str = DEFAULT_OPENFIRE_IMAGE
-    # sha256 of the REST API plugin jar the Openfire image build verifies (compose/openfire).
-    openfire_restapi_sha256: str = ""
 
 
 @dataclass
@@ -101,6 +110,13 @@ class Attendance:
 
 
 @dataclass
+class Openfire:
+    # Most occupants of one conference room (Openfire's room maxUsers; owners such as the focus
+    # are not counted against it); 0 means no limit. Openfire's own default is 30.
+    max_room_occupants: int = 500
+
+
+@dataclass
 class Config:
     domain: str = "localhost"
     public_url: str = ""
@@ -112,6 +128,7 @@ class Config:
     ports: Ports = field(default_factory=Ports)
     letsencrypt: LetsEncrypt = field(default_factory=LetsEncrypt)
     attendance: Attendance = field(default_factory=Attendance)
+    openfire: Openfire = field(default_factory=Openfire)
 
     @property
     def effective_public_url(self) -> str:
@@ -168,6 +185,10 @@ def _build(cls: type, data: Any, prefix: str):
     values = {}
     for key, value in data.items():
         path = f"{prefix}{key}"
+        if path in RETIRED_KEYS:
+            log.warning("warning: %s is no longer used and is ignored: %s; remove it from "
+                        "jitsictl.yaml", path, RETIRED_KEYS[path])
+            continue
         if key not in fields:
             close = difflib.get_close_matches(str(key), list(fields), n=1)
             if re.search(r"secret|password", str(key), re.I):
@@ -244,6 +265,7 @@ def validate(config: Config) -> None:
     _validate_ports(config)
     _validate_letsencrypt(config)
     _validate_attendance(config.attendance)
+    _validate_openfire(config.openfire)
 
 
 def _validate_timezone(name: str) -> None:
@@ -282,9 +304,6 @@ def _validate_images(images: Images) -> None:
     if not _IMAGE_REF.match(images.openfire):
         raise ConfigError("images.openfire", f"{images.openfire!r} is not an image reference",
                           "e.g. ghcr.io/igniterealtime/openfire:v5.0.3")
-    if images.openfire_restapi_sha256 and not re.match(r"^[0-9a-f]{64}$", images.openfire_restapi_sha256):
-        raise ConfigError("images.openfire_restapi_sha256", "must be 64 lower-case hex digits",
-                          "compute it with: curl -fsSL <restAPI.jar URL> | sha256sum")
 
 
 def _validate_auth(config: Config) -> None:
@@ -378,6 +397,15 @@ def _validate_attendance(attendance: Attendance) -> None:
                           "must not exceed present_percent", "lower it or raise present_percent")
 
 
+def _validate_openfire(openfire: Openfire) -> None:
+    occupants = openfire.max_room_occupants
+    if not 0 <= occupants <= MAX_ROOM_OCCUPANTS_LIMIT:
+        raise ConfigError("openfire.max_room_occupants",
+                          f"{occupants} is not a room size",
+                          f"give the most people one class may bring (e.g. 500), up to "
+                          f"{MAX_ROOM_OCCUPANTS_LIMIT}, or 0 for no limit")
+
+
 def _redact_url(url: str) -> str:
     """Hide a password embedded in a database URL before showing it."""
     return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
@@ -423,9 +451,6 @@ images:
   version: {_q(c.images.version)}
   # Base image of the Openfire service (xmpp: openfire).
   openfire: {_q(c.images.openfire)}
-  # sha256 of the REST API plugin jar (restAPI.jar 1.12.0) the Openfire image build verifies;
-  # needed to build it (see compose/openfire/README.md).
-  openfire_restapi_sha256: {_q(c.images.openfire_restapi_sha256)}
 
 auth:
   # none: anyone may open a room; internal: XMPP accounts; jwt: tokens from your LMS.
@@ -468,6 +493,11 @@ attendance:
     # partial >= partial_percent, else absent.
     present_percent: {_q(t.present_percent)}
     partial_percent: {_q(t.partial_percent)}
+
+openfire:
+  # Used with xmpp: openfire. Most people in one conference room (the focus is not counted);
+  # 0 means no limit. Openfire's own default of 30 is too small for a class.
+  max_room_occupants: {_q(c.openfire.max_room_occupants)}
 """
 
 

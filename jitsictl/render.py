@@ -283,9 +283,6 @@ def _render(config: Config, secrets: Secrets, out: Path, rotated: Iterable[str])
     manifest = "".join(f"{name}\n" for name in sorted(outputs))
     _write(out / MANIFEST, manifest.encode(), 0o644)
 
-    if config.xmpp == "openfire" and not config.images.openfire_restapi_sha256:
-        notes.append("images.openfire_restapi_sha256 is empty: building the openfire image stops "
-                     "until it is set (see compose/openfire/README.md)")
     rotated = set(rotated)
     if rotated & set(XMPP_PASSWORDS) and config.xmpp == "prosody":
         notes += _forget_prosody_accounts(out, rotated)
@@ -326,6 +323,7 @@ def openfire_xml(config: Config, secrets: Secrets) -> bytes:
         admin_password=secrets.values["OPENFIRE_ADMIN_PASSWORD"],
         restapi_secret=secrets.values["OPENFIRE_RESTAPI_SECRET"],
         anonymous_login=config.auth.type == "none",
+        max_room_occupants=config.openfire.max_room_occupants,
         users=[("focus", secrets.values["JICOFO_AUTH_PASSWORD"]),
                ("jvb", secrets.values["JVB_AUTH_PASSWORD"])],
     ).encode()

@@ -549,7 +549,7 @@ def configure_openfire(config, secrets, project: ComposeProject, timeout: float)
             "openfire container>:9090` where the container's network is reachable")
     try:
         return configure(config, secrets.values, url=f"http://{address}:9090",
-                         wait=max(deadline - time.monotonic(), 1.0))
+                         wait=max(deadline - time.monotonic(), 1.0), secrets_path=secrets.path)
     except OpenfireError as exc:
         raise DockerError(f"Configuring Openfire through its REST API failed: {exc}",
                           hint=getattr(exc, "hint", None) or "see `jitsictl logs openfire`, then "

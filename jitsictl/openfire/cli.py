@@ -40,10 +40,11 @@ def _run(config_path: Path, url: Optional[str], secret: Optional[str], timeout: 
     from .client import OpenfireError
 
     config = config_mod.load(config_path)
-    values, _ = secrets_mod.read(secrets_mod.path_for(config_path))
+    secrets_path = secrets_mod.path_for(config_path)
+    values, _ = secrets_mod.read(secrets_path)
     try:
         return configure(config, values, url=url or DEFAULT_URL, secret=secret, timeout=timeout,
-                         wait=wait, dry_run=dry_run)
+                         wait=wait, dry_run=dry_run, secrets_path=secrets_path)
     except OpenfireError as exc:
         if url is None and exc.status is None:
             # the rendered stack keeps 9090 on its internal network only

@@ -1,12 +1,19 @@
 """A client for the Openfire REST API plugin (1.12.x, Openfire 5).
 
-Facts it relies on (plugin readme and sources, igniterealtime/openfire-restAPI-plugin):
+Facts it relies on (igniterealtime/openfire-restAPI-plugin v1.12.0 sources, `rest/` below for
+`src/java/org/jivesoftware/openfire/plugin/rest/`; igniterealtime/Openfire v5.0.3):
 - base `http://host:9090/plugins/restapi/v1/`; shared-secret auth is the raw secret in the
-  `Authorization` header; XML is the default, so every request sends `Accept: application/json`;
-- `/system/readiness` and `/system/liveness` need no authentication;
-- errors carry `{resource, message, exception}`; 401 = wrong secret, 403 = plugin disabled;
-- with `adminConsole.access.allow-wildcards-in-excludes` unset the plugin's paths redirect to
-  the admin console login page, so redirects are never followed here.
+  `Authorization` header (rest/AuthFilter.java, which logs a wrong one at WARN); XML is the
+  default, so every request sends `Accept: application/json`;
+- JSON lists come wrapped: `{"users": [...]}`, `{"chatRooms": [...]}`, `{"chatService": [...]}`,
+  `{"property": [...]}` (rest/entity/*Entities.java); dates are epoch milliseconds;
+- `/system/readiness` needs no authentication and answers 503 until Openfire has started its
+  plugins and listeners (rest/service/SystemService.java);
+- before the plugin has loaded, or for good when `adminConsole.access.allow-wildcards-in-excludes`
+  is not true, Openfire's admin console redirects the plugin's paths to its login page (302,
+  Openfire admin/AuthCheckFilter.java), so redirects are never followed here;
+- errors carry `{resource, message, exception}`; 401 = wrong secret, 403 = plugin disabled or,
+  on room creation, room creation not allowed for the room's first owner.
 
 The secret is never logged, printed or put in an exception.
 """
@@ -55,14 +62,28 @@ class NotFound(OpenfireError):
     """The resource (user, room, service, property) does not exist."""
 
 
+NOT_LOADED_HINT = (
+    "Openfire's admin console answered instead of the REST API plugin: the plugin has not "
+    "loaded yet (first boot takes a minute or two), restAPI.jar is missing from Openfire's "
+    "plugins or failed to start (see `jitsictl logs openfire`), or "
+    "adminConsole.access.allow-wildcards-in-excludes is not true (set in openfire.xml before "
+    "the first boot)")
+STARTING_HINT = ("the REST API plugin is up but Openfire has not finished starting its plugins and "
+                 "connection listeners; see `jitsictl logs openfire` if it stays so")
+NO_ANSWER_HINT = ("nothing answers on Openfire's admin port 9090: Openfire is not running or has not "
+                  "started its admin console yet; check `jitsictl status` and the --url")
+
+
 def _hint_for(status: int) -> str:
     return {
+        302: NOT_LOADED_HINT,
         401: ("the REST API rejected the secret: check that --secret / the secrets file matches "
               "plugin.restapi.secret and that plugin.restapi.httpAuth is 'secret'"),
-        403: "the REST API plugin is disabled: set plugin.restapi.enabled=true",
+        403: ("the REST API plugin is disabled (set plugin.restapi.enabled=true), or, when creating "
+              "a room, its first owner may not create rooms on that service"),
         404: "no such resource, or the REST API plugin is not installed (restAPI.jar in plugins/)",
         409: "it already exists",
-        503: "Openfire is still starting; wait for /system/readiness",
+        503: STARTING_HINT,
     }.get(status, "")
 
 
@@ -86,20 +107,17 @@ def _parse_error_body(response: requests.Response) -> dict[str, str]:
     return {}
 
 
-def as_list(container: Any, *keys: str) -> list:
-    """Items of a collection entity: `{"users": [...]}` or, from older serialisers, a single
-    object instead of a one-element list, or the XML element name as key."""
-    if container is None:
-        return []
+def as_list(container: Any, key: str) -> list:
+    """Items of a collection entity such as `{"users": [...]}`; an empty collection may come
+    without its member (Jackson leaves nulls out), a bare list is taken as it is."""
     if isinstance(container, list):
         return container
-    for key in keys:
-        if isinstance(container, dict) and key in container:
-            value = container[key]
-            if value is None:
-                return []
-            return value if isinstance(value, list) else [value]
-    return []
+    if not isinstance(container, dict):
+        return []
+    value = container.get(key)
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 class RestApiClient:
@@ -149,18 +167,13 @@ class RestApiClient:
                 f"{what}: no answer from {self.root} within {self.timeout:g}s",
                 hint="Openfire may still be starting or overloaded; retry, or raise --timeout") from None
         except requests.exceptions.ConnectionError:
-            raise OpenfireError(
-                f"{what}: cannot connect to {self.root}",
-                hint=("Openfire is not running or its admin port 9090 is not published/reachable; "
-                      "check `jitsictl status` and the --url")) from None
+            raise OpenfireError(f"{what}: cannot connect to {self.root}", hint=NO_ANSWER_HINT) from None
         except requests.exceptions.RequestException as exc:
             raise OpenfireError(f"{what}: request failed ({type(exc).__name__})") from None
         if 300 <= response.status_code < 400:
-            raise OpenfireError(
-                what, status=response.status_code,
-                message=f"redirected to {response.headers.get('Location', '?')}",
-                hint=("the admin console intercepted the REST API: set "
-                      "adminConsole.access.allow-wildcards-in-excludes=true (in openfire.xml before first boot)"))
+            raise OpenfireError(what, status=response.status_code,
+                                message=f"redirected to {response.headers.get('Location', '?')}",
+                                hint=NOT_LOADED_HINT)
         if response.status_code >= 400:
             err = _parse_error_body(response)
             cls = NotFound if response.status_code == 404 else OpenfireError
@@ -181,17 +194,11 @@ class RestApiClient:
 
     # -- health ------------------------------------------------------------------------------
 
-    def is_ready(self) -> bool:
-        try:
-            self._request("GET", "/system/readiness", auth=False)
-            return True
-        except OpenfireError:
-            return False
-
     def wait_ready(self, timeout: float = 180.0, interval: float = 1.0) -> None:
-        """Poll `/system/readiness` (no auth) until Openfire and its plugins are up."""
+        """Poll `/system/readiness` (no auth) until Openfire and its plugins are up. On timeout
+        the error carries the last answer (None: no connection, 302: the plugin has not loaded,
+        503: Openfire still starting) and the hint for it."""
         deadline = time.monotonic() + timeout
-        last: Optional[OpenfireError] = None
         while True:
             try:
                 self._request("GET", "/system/readiness", auth=False, what="readiness check")
@@ -199,12 +206,12 @@ class RestApiClient:
             except OpenfireError as exc:
                 last = exc
             if time.monotonic() + interval > deadline:
+                answered = (f"last answer HTTP {last.status}" if last.status is not None
+                            else "no answer")
                 raise OpenfireError(
-                    f"Openfire at {self.root} was not ready within {timeout:g}s",
-                    status=last.status if last else None,
-                    message=last.what if last else "",
-                    hint=(last.hint if last and last.hint else
-                          "see `jitsictl logs openfire`; first boot with autosetup takes a minute"))
+                    f"Openfire at {self.root} was not ready within {timeout:g}s ({answered})",
+                    status=last.status,
+                    hint=last.hint or "see `jitsictl logs openfire`")
             time.sleep(interval)
 
     # -- users ------------------------------------------------------------------------------
@@ -217,27 +224,45 @@ class RestApiClient:
             return None
 
     def list_users(self, search: Optional[str] = None) -> list[dict]:
+        """Every user (`username`, `name`, `email`, `properties`), sorted by username; `search`
+        keeps those whose username contains it (case-sensitive, as Openfire compares)."""
         params = {"search": search} if search else None
-        return as_list(self._json(self._request("GET", "/users", params=params, what="list users")),
-                       "users", "user")
+        users = as_list(self._json(self._request("GET", "/users", params=params, what="list users")),
+                        "users")
+        return sorted(users, key=lambda user: str(user.get("username", "")))
 
     def create_user(self, username: str, password: str, *, name: Optional[str] = None,
                     email: Optional[str] = None, properties: Optional[dict[str, str]] = None) -> None:
+        """POST /users: 201; an existing username is an OpenfireError with status 409."""
         self._request("POST", "/users", body=_user_body(username, password, name, email, properties),
                       what=f"create user {username}")
 
     def update_user(self, username: str, *, password: Optional[str] = None, name: Optional[str] = None,
                     email: Optional[str] = None, properties: Optional[dict[str, str]] = None) -> None:
-        """PUT replaces the user's properties with the ones sent: always send all of them."""
+        """PUT replaces ALL the user's properties with the ones sent (none sent: all removed);
+        callers that change something else send the current ones back (see set_password)."""
         self._request("PUT", f"/users/{quote(username, safe='')}",
                       body=_user_body(username, password, name, email, properties),
                       what=f"update user {username}")
+
+    def set_password(self, username: str, password: str) -> None:
+        """Change a user's password, keeping its name, email and properties. NotFound when the
+        user does not exist."""
+        current = self.get_user(username)
+        if current is None:
+            raise NotFound(f"set password of {username}", status=404, message="no such user",
+                           hint="list the users with `jitsictl users list`")
+        self.update_user(username, password=password, properties=user_properties(current))
+
+    def delete_user(self, username: str) -> None:
+        """DELETE /users/{username} (its roster goes too). NotFound when it does not exist."""
+        self._request("DELETE", f"/users/{quote(username, safe='')}", what=f"delete user {username}")
 
     # -- chat services --------------------------------------------------------------------------
 
     def list_chat_services(self) -> list[dict]:
         return as_list(self._json(self._request("GET", "/chatservices", what="list chat services")),
-                       "chatServices", "chatService", "services")
+                       "chatService")
 
     def create_chat_service(self, name: str, description: str = "", hidden: bool = False) -> None:
         self._request("POST", "/chatservices",
@@ -258,11 +283,12 @@ class RestApiClient:
         return as_list(self._json(self._request("GET", "/chatrooms",
                                                 params={"servicename": service, "type": "all"},
                                                 what=f"list rooms of {service}")),
-                       "chatRooms", "chatRoom")
+                       "chatRooms")
 
     def upsert_chat_room(self, service: str, room: dict) -> None:
-        """POST /chatrooms creates or updates; any boolean left out becomes false, so callers must
-        send complete room definitions (see reconcile.room_body)."""
+        """POST /chatrooms creates or updates, and resets every field left out (see
+        jitsictl/openfire/README.md), so callers send complete rooms (reconcile.room_body).
+        Creating a room whose first owner may not create rooms there is a 403."""
         self._request("POST", "/chatrooms", params={"servicename": service}, body=room,
                       what=f"create/update room {room.get('roomName')}@{service}")
 
@@ -273,8 +299,10 @@ class RestApiClient:
     # -- system properties ----------------------------------------------------------------------
 
     def list_properties(self) -> dict[str, Optional[str]]:
+        """Every property Openfire knows: the stored ones and every registered one with its
+        default (None when it has neither)."""
         body = self._json(self._request("GET", "/system/properties", what="list system properties"))
-        return {p["key"]: p.get("value") for p in as_list(body, "properties", "property")
+        return {p["key"]: p.get("value") for p in as_list(body, "property")
                 if isinstance(p, dict) and "key" in p}
 
     def get_property(self, key: str) -> Optional[str]:
@@ -315,8 +343,7 @@ def _user_body(username: str, password: Optional[str], name: Optional[str], emai
 
 
 def user_properties(user: dict) -> dict[str, str]:
-    """A user entity's properties as a dict (JSON: list of {key, value}, or the older
-    `{"property": [...]}` wrapping)."""
+    """A user entity's properties (JSON: a list of {key, value}) as a dict."""
     return {p["key"]: p.get("value", "") for p in as_list(user.get("properties"), "property")
             if isinstance(p, dict) and "key" in p}
 

@@ -7,6 +7,7 @@ Names and URLs come from jitsictl.render, so what the compose project expects (o
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Optional
 
 from .reconcile import Change, DesiredState, DesiredStateError, desired_state
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
 
 DEFAULT_URL = "http://127.0.0.1:9090"
 PREVIOUS_RESTAPI_SECRET = "PREVIOUS_OPENFIRE_RESTAPI_SECRET"  # kept by jitsictl.secrets.rotate
+# What a rotation keeps for Openfire (jitsictl.secrets.STORED_BY_OPENFIRE); obsolete once an
+# apply has installed the new values.
+PREVIOUS_VALUES = (PREVIOUS_RESTAPI_SECRET, "PREVIOUS_OPENFIRE_ADMIN_PASSWORD")
 REQUIRED_SECRETS = ("JICOFO_AUTH_PASSWORD", "JVB_AUTH_PASSWORD", "ATTENDANCE_WEBHOOK_SECRET",
                     "OPENFIRE_ADMIN_PASSWORD", "OPENFIRE_RESTAPI_SECRET")
 
@@ -54,6 +58,7 @@ def desired_from_config(config: "Config", secrets: Mapping[str, str]) -> Desired
         brewery_service=_service_name(OPENFIRE_DOMAINS["internal_muc"], domain),
         admin_password=secrets.get("OPENFIRE_ADMIN_PASSWORD"),
         restapi_secret=secrets.get("OPENFIRE_RESTAPI_SECRET"),
+        max_room_occupants=config.openfire.max_room_occupants,
     )
 
 
@@ -65,28 +70,48 @@ def make_client(url: str, secret: str, timeout: float = 10.0) -> "RestApiClient"
 
 def configure(config: "Config", secrets: Mapping[str, str], *, url: str,
               secret: Optional[str] = None, timeout: float = 10.0, wait: float = 180.0,
-              dry_run: bool = False) -> list[Change]:
+              dry_run: bool = False, secrets_path: Optional[Path] = None) -> list[Change]:
     """Wait until Openfire is ready (up to `wait` seconds), then plan (dry_run) or apply.
 
-    Authenticates with `secret` when given, else with OPENFIRE_RESTAPI_SECRET and, if Openfire
-    rejects it and a rotation left PREVIOUS_OPENFIRE_RESTAPI_SECRET in the secrets file, with
-    that one — the apply then installs the new secret (last of all changes).
+    Authenticates with `secret` when given. Otherwise, after a rotation, with the previous REST
+    secret first (PREVIOUS_OPENFIRE_RESTAPI_SECRET: Openfire holds it until this apply installs
+    the new one, last of all changes), then with OPENFIRE_RESTAPI_SECRET; trying the new one
+    first would have the REST plugin log it, as a wrong key, at WARN. Once an apply succeeded
+    the previous values are dropped from `secrets_path`, so no stale secret is sent again.
     Raises jitsictl.openfire.client.OpenfireError (with a hint) on any failure.
     """
     from . import reconcile
     from .client import OpenfireError
 
     desired = desired_from_config(config, secrets)
-    candidates = [secret] if secret else [secrets["OPENFIRE_RESTAPI_SECRET"]]
-    if not secret and secrets.get(PREVIOUS_RESTAPI_SECRET):
-        candidates.append(secrets[PREVIOUS_RESTAPI_SECRET])
+    if secret:
+        candidates = [secret]
+    else:
+        candidates = [value for value in (secrets.get(PREVIOUS_RESTAPI_SECRET),
+                                          secrets["OPENFIRE_RESTAPI_SECRET"]) if value]
+        candidates = list(dict.fromkeys(candidates))
     if wait > 0:
-        make_client(url, candidates[0], timeout).wait_ready(timeout=wait)
+        make_client(url, candidates[-1], timeout).wait_ready(timeout=wait)  # no secret sent
     for attempt, candidate in enumerate(candidates, start=1):
         client = make_client(url, candidate, timeout)
         try:
-            return reconcile.plan(client, desired) if dry_run else reconcile.apply(client, desired)
+            changes = reconcile.plan(client, desired) if dry_run else reconcile.apply(client, desired)
         except OpenfireError as exc:
             if exc.status != 401 or attempt == len(candidates):
                 raise
+            continue
+        if not dry_run and not secret and secrets_path is not None:
+            forget_previous_values(secrets_path)
+        return changes
     raise AssertionError("unreachable")
+
+
+def forget_previous_values(secrets_path: Path) -> list[str]:
+    """Drop the values a rotation kept for Openfire from the secrets file; returns their names."""
+    from .. import secrets as secrets_mod
+
+    values, _ = secrets_mod.read(secrets_path)
+    dropped = [name for name in PREVIOUS_VALUES if name in values]
+    if dropped:
+        secrets_mod.write(secrets_path, {k: v for k, v in values.items() if k not in dropped})
+    return dropped

@@ -46,6 +46,8 @@ CONFERENCE_SERVICE = "conference"
 BREWERY_SERVICE = "internal-muc"
 BREWERY_ROOM = "jvbbrewery"
 PASSWORD_FINGERPRINT_PROPERTY = "jitsictl.password"
+# Read by openfire-plugin, which applies it to every conference room.
+MAX_OCCUPANTS_PROPERTY = "attendance.jitsi.room.max.occupants"
 _PBKDF2_ROUNDS = 20_000
 SECRET_SHOWN_AS = "(secret changed)"
 
@@ -173,6 +175,7 @@ def desired_state(
     extra_properties: Optional[Mapping[str, str]] = None,
     admin_password: Optional[str] = None,
     restapi_secret: Optional[str] = None,
+    max_room_occupants: int = 500,
 ) -> DesiredState:
     """Everything jitsictl wants Openfire to hold, from plain values.
 
@@ -182,6 +185,8 @@ def desired_state(
     admin_password: also converge Openfire's `admin` account password (set by autosetup).
     restapi_secret: also converge `plugin.restapi.secret`; to rotate it, run apply with the old
     secret on the client and the new one here — it is changed last, after everything else.
+    max_room_occupants: capacity the attendance plugin gives every conference room (0 = no
+    limit), `attendance.jitsi.room.max.occupants`.
     """
     domain = _require("domain", domain).strip().lower()
     origin = public_origin(public_url)
@@ -190,6 +195,10 @@ def desired_state(
     bad_claims = [c for c in claims if not c or "," in c or c != c.strip()]
     if bad_claims:
         raise DesiredStateError(f"claim names must be non-empty words without commas: {bad_claims!r}")
+    if isinstance(max_room_occupants, bool) or not isinstance(max_room_occupants, int) \
+            or max_room_occupants < 0:
+        raise DesiredStateError(f"max_room_occupants must be 0 (no limit) or a positive whole number, "
+                                f"not {max_room_occupants!r}")
     if not str(attendance_url).startswith(("http://", "https://")):
         raise DesiredStateError(f"attendance_url {attendance_url!r} must be an http(s) URL of the receiver")
     properties = [
@@ -201,6 +210,7 @@ def desired_state(
         PropertySpec("attendance.claims", ",".join(claims)),
         # openfire-plugin: make focus a sysadmin of every MUC service and relay focus.<domain>
         PropertySpec("attendance.jitsi.setup", "true"),
+        PropertySpec(MAX_OCCUPANTS_PROPERTY, str(max_room_occupants)),
     ]
     if restapi_secret is not None:
         properties.append(PropertySpec(RESTAPI_SECRET_PROPERTY, _require("restapi_secret", restapi_secret),
@@ -248,18 +258,25 @@ def fingerprint_matches(password: str, fingerprint: Optional[str]) -> bool:
 
 # -- plan ------------------------------------------------------------------------------------------
 
-def room_body(room: RoomSpec) -> dict:
-    """A complete room entity for the upsert: every boolean is sent, because the plugin turns
-    an omitted one into false."""
+def room_body(room: RoomSpec, current: Optional[dict] = None) -> dict:
+    """A complete room entity for the upsert. POST /chatrooms resets every field it is not sent
+    (booleans to false, maxUsers to 0, allowPM to anyone, broadcastPresenceRoles to none, owners
+    to admin, affiliations, subject, password, creationDate...), so every one is sent; updating
+    an existing room (`current`, as read from Openfire) keeps its creation date and subject."""
+    current = current or {}
     body: dict = {"roomName": room.name, "naturalName": room.name, "description": room.description,
+                  "subject": current.get("subject") or "",
                   "maxUsers": room.max_users, "allowPM": room.allow_pm,
                   "broadcastPresenceRoles": list(room.broadcast_presence_roles),
                   "owners": list(room.owners), "admins": list(room.admins), "members": list(room.members),
-                  "outcasts": []}
+                  "outcasts": [], "ownerGroups": [], "adminGroups": [], "memberGroups": [],
+                  "outcastGroups": []}
     for name in ROOM_BOOLEANS:
         body[name] = bool(room.flags.get(name, False))
     if room.password is not None:
         body["password"] = room.password
+    if current.get("creationDate") is not None:
+        body["creationDate"] = current["creationDate"]
     return body
 
 
@@ -272,12 +289,9 @@ def _room_diff(room: RoomSpec, current: dict) -> list[str]:
         want = bool(room.flags.get(name, False))
         if have_flags[name] != want:
             diffs.append(f"{name} {str(have_flags[name]).lower()} -> {str(want).lower()}")
-    for label, want, keys in (("owners", room.owners, ("owners", "owner")),
-                              ("admins", room.admins, ("admins", "admin")),
-                              ("members", room.members, ("members", "member")),
-                              ("broadcastPresenceRoles", room.broadcast_presence_roles,
-                               ("broadcastPresenceRoles", "broadcastPresenceRole"))):
-        have = sorted(str(j).lower() for j in as_list(current.get(label), *keys))
+    for label, want in (("owners", room.owners), ("admins", room.admins), ("members", room.members),
+                        ("outcasts", ()), ("broadcastPresenceRoles", room.broadcast_presence_roles)):
+        have = sorted(str(j).lower() for j in as_list(current, label))
         if have != sorted(w.lower() for w in want):
             diffs.append(f"{label} {have} -> {sorted(want)}")
     if (current.get("description") or "") != room.description:
@@ -383,5 +397,6 @@ def apply(client: "RestApiClient", desired: DesiredState) -> list[Change]:
             client.create_property(prop.key, prop.value)  # POST sets new and existing alike
         elif change.kind == "room":
             room = rooms[change.target]
-            client.upsert_chat_room(room.service, room_body(room))
+            current = client.get_chat_room(room.name, room.service) if change.action == "update" else None
+            client.upsert_chat_room(room.service, room_body(room, current))
     return changes

@@ -54,17 +54,23 @@ def render_openfire_xml(
     anonymous_login: bool = True,
     locale: str = "en",
     users: Sequence[tuple[str, str]] = (),
+    max_room_occupants: int = 500,
 ) -> str:
     """Return the seed openfire.xml as text.
 
     domain: the XMPP domain (the single Jitsi domain); fqdn: the host name Openfire announces
     (in compose, the service's network alias). users: optional (username, password) pairs
     created during setup, e.g. focus and jvb so jicofo and jvb can log in before the first
-    `jitsictl openfire apply`. All values are XML-escaped; the result contains secrets, so write
-    it with mode 0600.
+    `jitsictl openfire apply`. max_room_occupants: the attendance plugin's room capacity
+    (`attendance.jitsi.room.max.occupants`, 0 = no limit), in place from the first boot.
+    All values are XML-escaped; the result contains secrets, so write it with mode 0600.
     """
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+    if isinstance(max_room_occupants, bool) or not isinstance(max_room_occupants, int) \
+            or max_room_occupants < 0:
+        raise OpenfireXmlError(f"max_room_occupants must be 0 (no limit) or a positive whole number, "
+                               f"not {max_room_occupants!r}")
     seen: set[str] = set()
     checked_users = []
     for index, pair in enumerate(users, start=1):
@@ -97,4 +103,5 @@ def render_openfire_xml(
         anonymous_login=bool(anonymous_login),
         locale=_text("locale", locale),
         users=checked_users,
+        max_room_occupants=max_room_occupants,
     )

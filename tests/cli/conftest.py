@@ -45,8 +45,8 @@ VARIANTS: dict[str, dict] = {
         "auth": {"type": "internal"},
         "ports": {"http": 80, "https": 443, "jvb_udp": 10001, "attendance": 9000},
         "letsencrypt": {"enabled": True, "email": "admin@example.org", "domain": "meet.example.org"},
-        "images": {"openfire": "registry.example.org/openfire:v5.0.2",
-                   "openfire_restapi_sha256": "0123456789abcdef" * 4},
+        "images": {"openfire": "registry.example.org/openfire:v5.0.2"},
+        "openfire": {"max_room_occupants": 120},
     },
 }
 

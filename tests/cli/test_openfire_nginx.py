@@ -3,7 +3,9 @@
 The web image cannot run here, so the server block around the snippet reproduces the published
 structure of docker-jitsi-meet stable-11146-2's `web/rootfs/defaults/meet.conf`: the include of
 `nginx-custom/*.conf` at server level, followed by the exact-match locations `= /http-bind` and
-`= /xmpp-websocket` that proxy to Prosody, and the `$connection_upgrade` map of its nginx.conf.
+`= /xmpp-websocket` that proxy to Prosody, its tenant regex locations `~ ^/([^/?&:'"]+)/http-bind`
+and `~ ^/([^/?&:'"]+)/xmpp-websocket` (also to Prosody), and the `$connection_upgrade` map of
+its nginx.conf.
 Two small HTTP servers stand in for Openfire's port 7070 and Prosody's 5280 and record what
 reaches them.
 """
@@ -96,6 +98,13 @@ http {{
             proxy_set_header Upgrade $http_upgrade;
             proxy_pass {prosody.base}/xmpp-websocket?$args;
         }}
+        location ~ ^/([^/?&:'"]+)/http-bind {{ proxy_pass {prosody.base}/http-bind?prefix=$1&$args; }}
+        location ~ ^/([^/?&:'"]+)/xmpp-websocket {{
+            proxy_http_version 1.1;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_pass {prosody.base}/xmpp-websocket?prefix=$1&$args;
+        }}
         location / {{ return 200 "web"; }}
     }}
 }}
@@ -123,13 +132,13 @@ http {{
     prosody.shutdown()
 
 
-def request(port, method, path, body=None, headers=None):
+def request(port, method, path, body=None, headers=None, *, with_body=False):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     conn.request(method, path, body=body, headers=headers or {})
     response = conn.getresponse()
-    response.read()
+    payload = response.read()
     conn.close()
-    return response.status
+    return (response.status, payload.decode()) if with_body else response.status
 
 
 def test_bosh_goes_to_openfire_http_bind(web):
@@ -162,3 +171,19 @@ def test_internal_locations_are_not_reachable_directly(web):
     assert request(port, "GET", "/_openfire/http-bind/") == 404
     assert request(port, "GET", "/maths-3b") == 200  # everything else still served by web
     assert openfire.requests == []
+
+
+def test_tenant_paths_are_refused_with_a_note_not_sent_to_prosody(web):
+    """Openfire has no per-tenant MUC domains: /<tenant>/... would put two schools' rooms of the
+    same name together, so those URLs are refused, saying why, instead of reaching Prosody's
+    (absent) service or Openfire."""
+    port, openfire, prosody = web
+    status, text = request(port, "POST", "/school-a/http-bind?room=maths", body=b"<body rid='1'/>",
+                           headers={"Content-Type": "text/xml"}, with_body=True)
+    assert status == 404 and "tenant paths are not supported with xmpp: openfire" in text
+    assert "open the room at /<room>, without a tenant path" in text
+    assert request(port, "GET", "/school-a/xmpp-websocket?room=maths", headers={
+        "Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Protocol": "xmpp"}) == 404
+    assert openfire.requests == [] and prosody.requests == []
+    assert request(port, "POST", "/http-bind", body=b"<body/>") == 200  # the plain path still works

@@ -351,12 +351,31 @@ def test_up_with_openfire_configures_it_through_its_rest_api(tmp_path, docker_en
         assert {"conference", "internal-muc"} <= names, names
         assert api.get_user("focus") is not None and api.get_user("jvb") is not None
 
+        # The start order: jicofo and jvb join the brewery only when they log in, so they must
+        # start after it exists. The stand-in starts like Openfire (no answer, 302, 503, 200).
+        assert openfire.attrs["State"]["Health"]["Status"] == "healthy"
+        brewery = api.get_chat_room("jvbbrewery", "internal-muc")
+        assert brewery is not None and brewery["membersOnly"] is True
+        for service in ("jicofo", "jvb"):
+            started = next(c for c in project_containers(docker_engine, tmp_path)
+                           if c.labels["com.docker.compose.service"] == service).attrs["State"]["StartedAt"]
+            assert brewery["creationDate"] < started_ms(started), (service, brewery["creationDate"], started)
+
         again = jitsictl("up", "--xmpp", "openfire", cwd=tmp_path, env=docker_engine.env())
         assert again.returncode == 0, again.stderr
         assert "Openfire configured (0 changes)" in again.stderr
     finally:
         assert jitsictl("down", "--volumes", cwd=tmp_path,
                         env=docker_engine.env()).returncode == 0
+
+
+def started_ms(docker_time: str) -> int:
+    """Docker's RFC 3339 time with nanoseconds as epoch milliseconds."""
+    from datetime import datetime
+
+    seconds, _, fraction = docker_time.rstrip("Z").partition(".")
+    stamp = datetime.fromisoformat(seconds + "+00:00").timestamp()
+    return int(stamp * 1000) + int((fraction or "0")[:3].ljust(3, "0"))
 
 
 def yaml_value(path: Path, key: str) -> str:

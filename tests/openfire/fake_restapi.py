@@ -1,30 +1,51 @@
-"""A fake of Openfire 5 with the REST API plugin 1.12, for tests only (Openfire cannot run here).
+"""A fake of Openfire 5.0.3 with the REST API plugin 1.12.0, for tests only (Openfire cannot run in
+CI). Each behaviour below was read in the sources and is checked by tests/openfire/test_fake_contract.py
+(which names the file for each) and by replaying the plugin's own Hurl tests (test_fake_vs_hurl.py).
+Sources: igniterealtime/openfire-restAPI-plugin at 8bcd65c (v1.12.0), `src/java/org/jivesoftware/
+openfire/plugin/rest/` below as `rest/`; igniterealtime/Openfire v5.0.3 `xmppserver/src/main/java/`.
 
-Written from the plugin's documented behaviour (readme.md, entity and controller sources of
-igniterealtime/openfire-restAPI-plugin) and Openfire's autosetup (XMPPServer.runAutoSetup):
-- it boots from an `openfire.xml` the way Openfire's first boot does: `<autosetup>` creates the
-  domain, admin and users; every other non-XML-only property becomes a system property; the
-  REST API answers only when `plugin.restapi.enabled` is true (403 otherwise) and checks the
-  `Authorization` header against `plugin.restapi.secret` (401 without or wrong);
-- `/system/readiness*` and `/system/liveness*` need no authentication;
-- XML by default, JSON with `Accept: application/json`; request bodies in JSON or XML;
-- users: POST 201 / 409 exists / 400 without password, PUT replaces properties, 404 unknown;
-- chat services: POST 201 / 409; chat rooms: POST is an upsert (booleans left out become false,
-  no owner means admin@domain, unknown service is created), GET/PUT/DELETE 404 unknown;
-- system properties: POST sets (201), PUT 404 unknown / 400 key mismatch, DELETE 404 unknown;
-- errors are `<error>`/`{"resource","message","exception"}` in the Accept type, else the
-  request's Content-Type, else XML (RESTExceptionMapper).
-It is checked against the plugin's own Hurl tests in tests/openfire/test_fake_vs_hurl.py.
+- First boot as Openfire's autosetup does it (XMPPServer.runAutoSetup, finalSetupSteps): the
+  domain, admin and users come from `<autosetup>`; every other XML property that is not XML-only
+  is copied into the database.
+- Start-up (`phase`): "console" — the admin console answers but the plugin has not loaded, so
+  its exclude is not registered and admin/AuthCheckFilter redirects every plugin path, readiness
+  included, to login.jsp (302); "starting" — the plugin answers, `/system/readiness` says 503
+  until Openfire has started its plugins and listeners (rest/service/SystemService.java);
+  "ready". A missing `adminConsole.access.allow-wildcards-in-excludes=true` keeps the 302 for good.
+- Auth (rest/AuthFilter.java): status endpoints need none; plugin disabled -> 403; secret
+  compared raw with `Authorization` (401 otherwise). The real plugin logs a wrong key at WARN;
+  `wrong_secrets` counts those attempts.
+- JSON is Jackson with JAXB names as fallback, nulls left out, dates as epoch milliseconds
+  (rest/CustomJacksonMapperProvider.java); list wrappers `{"users"}`, `{"chatRooms"}`,
+  `{"chatService"}`, `{"property"}` (rest/entity/*Entities.java, SystemProperties.java).
+- Users (rest/controller/UserServiceController.java): POST 201 / 409 / 400 without password; PUT
+  replaces ALL properties with those sent (none sent: all removed); search is a case-sensitive
+  substring of the username (rest/utils/UserUtils.java).
+- Chat rooms (rest/controller/MUCRoomController.java createRoom): POST is an upsert that resets
+  every omitted field — booleans false, maxUsers 0 (= no limit, MUCRoom.java), allowPM "anyone",
+  broadcastPresenceRoles none, owners admin@domain, affiliations replaced, subject, password,
+  natural name and description null, creationDate and modificationDate now; creating a room
+  (not updating) is refused with 403 when the service restricts room creation and the first
+  owner is neither a sysadmin nor allowed to create (MultiUserChatServiceImpl.isAllowedToCreate);
+  a missing service is created with its name as description.
+- Chat services: POST 201 / 409 (rest/controller/MUCServiceController.java).
+- System properties (rest/controller/SystemController.java): the listing holds every registered
+  SystemProperty with its current value or default (no value when both are null) plus every
+  database property; a single GET, PUT and DELETE see the database only (404 otherwise);
+  `/system/liveness` is 503 once a non-dynamic property changed since start (restart needed).
+- Errors (rest/exceptions/RESTExceptionMapper.java): `<error>`/`{"resource","message","exception"}`
+  in the single concrete Accept type, else the request's Content-Type, else XML.
 """
 from __future__ import annotations
 
 import json
 import threading
+import time
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 PREFIX = "/plugins/restapi/v1"
 XML_ONLY = {"adminConsole.port", "adminConsole.securePort", "adminConsole.interface", "network.interface",
@@ -33,7 +54,25 @@ ROOM_BOOLEANS = ("persistent", "publicRoom", "registrationEnabled", "canAnyoneDi
                  "canOccupantsChangeSubject", "canOccupantsInvite", "canChangeNickname", "logEnabled",
                  "loginRestrictedToNickname", "membersOnly", "moderated")
 ROOM_TEXT = ("naturalName", "description", "password", "subject")
-AFFILIATIONS = (("owners", "owner"), ("admins", "admin"), ("members", "member"), ("outcasts", "outcast"))
+AFFILIATIONS = ("owners", "admins", "members", "outcasts")
+GROUP_AFFILIATIONS = ("ownerGroups", "adminGroups", "memberGroups", "outcastGroups")
+ROLES = ("moderator", "participant", "visitor")
+PHASES = ("console", "starting", "ready")
+
+# Registered SystemProperty<> objects a booted Openfire 5.0.3 with the REST API plugin lists:
+# key -> (default as saved, dynamic). A few of the ~150; the ones jitsictl touches or reads.
+REGISTERED = {
+    # Openfire http/HttpBindManager.java
+    "httpbind.CORS.enabled": ("true", False),
+    "httpbind.CORS.domains": ("*", True),
+    # Openfire sasl/AnonymousSaslServer.java
+    "xmpp.auth.anonymous": ("false", True),
+    # Openfire admin/AuthCheckFilter.java
+    "adminConsole.access.allow-wildcards-in-excludes": ("false", True),
+    # rest/controller/MUCRoomController.java
+    "plugin.restapi.muc.case-insensitive-lookup.enabled": ("false", True),
+    "plugin.restapi.muc.room-mutex.enabled": ("true", True),
+}
 
 
 class ApiError(Exception):
@@ -42,12 +81,21 @@ class ApiError(Exception):
         self.status, self.message, self.resource, self.exception = status, message, resource, exception
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+def now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def _bool(value: Any) -> bool:
     return value if isinstance(value, bool) else str(value).strip().lower() == "true"
+
+
+def _date(value: Any) -> Optional[int]:
+    """A date as Jackson reads it: epoch milliseconds (a number), or absent."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value)
+    return int(datetime.fromisoformat(str(value)).timestamp() * 1000)  # XML: xs:dateTime
 
 
 def xml_properties(element: ET.Element, prefix: str = "") -> dict[str, str]:
@@ -63,16 +111,26 @@ def xml_properties(element: ET.Element, prefix: str = "") -> dict[str, str]:
 
 
 class FakeOpenfire:
-    """State and behaviour; `serve()` exposes it over HTTP on 127.0.0.1."""
+    """State and behaviour; `FakeServer` exposes it over HTTP on 127.0.0.1."""
 
-    def __init__(self, openfire_xml: str) -> None:
+    def __init__(self, openfire_xml: str, *, phase: str = "ready") -> None:
         self.lock = threading.RLock()
-        self.ready = True
+        self.phase = phase
         self.requests: list[tuple[str, str]] = []  # (method, path) for assertions
+        self.wrong_secrets = 0  # requests the real plugin logs at WARN, with the key they sent
         self.users: dict[str, dict] = {}
         self.services: dict[str, dict] = {}
-        self.properties: dict[str, str] = {}
+        self.properties: dict[str, str] = {}  # what the database holds
         self._boot(openfire_xml)
+        self.initial = {key: self.property_value(key) for key in REGISTERED}
+
+    @property
+    def ready(self) -> bool:
+        return self.phase == "ready"
+
+    @ready.setter
+    def ready(self, value: bool) -> None:
+        self.phase = "ready" if value else "starting"
 
     # -- first boot, as Openfire's autosetup does it ----------------------------------------------
 
@@ -97,23 +155,47 @@ class FakeOpenfire:
         for key, value in xml.items():
             if not key.startswith("autosetup.") and key not in XML_ONLY:
                 self.properties.setdefault(key, value)
-        self.services["conference"] = {"serviceName": "conference", "description": "Public Chatrooms",
-                                       "hidden": False, "rooms": {}}
+        self.add_service("conference", "Public Chatrooms")
+
+    def add_service(self, name: str, description: str, hidden: bool = False) -> dict:
+        service = {"serviceName": name, "description": description, "hidden": hidden, "rooms": {},
+                   "room_creation_restricted": False, "sysadmins": set(), "allowed_to_create": set()}
+        self.services[name.lower()] = service
+        return service
+
+    def property_value(self, key: str) -> Optional[str]:
+        """A property as the listing shows it: the database value, else a registered default."""
+        if key in self.properties:
+            return self.properties[key]
+        return REGISTERED[key][0] if key in REGISTERED else None
+
+    def restart_needed(self) -> bool:
+        return any(not dynamic and self.property_value(key) != self.initial[key]
+                   for key, (_, dynamic) in REGISTERED.items())
 
     # -- request handling -------------------------------------------------------------------------
 
     def handle(self, method: str, path: str, query: dict[str, str], headers: dict[str, str],
                body: bytes) -> tuple[int, Optional[tuple[str, Any]]]:
-        """Return (status, entity) where entity is (root element name, data) or None."""
+        """Return (status, entity) where entity is (root element name, data) or None.
+        A redirect is (302, ("redirect", location))."""
         with self.lock:
             self.requests.append((method, path))
-            if path.startswith("/system/readiness") or path.startswith("/system/liveness"):
+            if self.phase == "console" or self.properties.get(
+                    "adminConsole.access.allow-wildcards-in-excludes") != "true":
+                return 302, ("redirect", "/login.jsp?url=" + quote(PREFIX + path, safe=""))
+            if path.startswith("/system/readiness"):
                 return (200 if self.ready else 503), None
+            if path.startswith("/system/liveness"):
+                return (503 if self.restart_needed() and not path.endswith("/deadlock") else 200), None
             if self.properties.get("plugin.restapi.enabled") != "true":
                 return 403, None
             auth = headers.get("authorization")
-            if auth is None or self.properties.get("plugin.restapi.httpAuth") != "secret" \
+            if auth is None:
+                return 401, None
+            if self.properties.get("plugin.restapi.httpAuth") != "secret" \
                     or auth != self.properties.get("plugin.restapi.secret"):
+                self.wrong_secrets += 1
                 return 401, None
             data = _parse_body(body, headers.get("content-type", ""))
             parts = [unquote(p) for p in path.strip("/").split("/")]
@@ -132,8 +214,8 @@ class FakeOpenfire:
                     key, value = query["propertyKey"], query.get("propertyValue")
                     found = [u for u in found if key in u["properties"]
                              and (value is None or u["properties"][key] == value)]
-                elif query.get("search"):
-                    found = [u for u in found if query["search"].lower() in u["username"]]
+                elif query.get("search") is not None:
+                    found = [u for u in found if query["search"] in u["username"]]
                 return 200, ("users", [self._user_out(u) for u in found])
             if method == "POST":
                 name = (data.get("username") or "").strip()
@@ -161,7 +243,7 @@ class FakeOpenfire:
             for field in ("password", "name", "email"):
                 if data.get(field) is not None:
                     user[field] = data[field]
-            user["properties"] = dict(data.get("properties") or {})  # replaced, as the plugin does
+            user["properties"] = dict(data.get("properties") or {})  # all replaced, even by nothing
             return 200, None
         if method == "DELETE":
             del self.users[user["username"]]
@@ -188,8 +270,7 @@ class FakeOpenfire:
                 raise ApiError(400, "Could not create the chat service", "", "IllegalArgumentException")
             if name in self.services:
                 raise ApiError(409, "Could not create the chat service", name, "AlreadyExistsException")
-            self.services[name] = {"serviceName": name, "description": data.get("description") or "",
-                                   "hidden": _bool(data.get("hidden", False)), "rooms": {}}
+            self.add_service(name, data.get("description"), _bool(data.get("hidden", False)))
             return 201, None
         raise ApiError(405, "Method not allowed", "chatservices")
 
@@ -212,12 +293,10 @@ class FakeOpenfire:
                     rooms = [r for r in rooms if r["publicRoom"]]
                 if query.get("search"):
                     rooms = [r for r in rooms if query["search"].lower() in r["roomName"]]
-                return 200, ("chatRooms", rooms)
+                return 200, ("chatRooms", [_room_out(r) for r in rooms])
             if method == "POST":
                 if service_name.lower() not in self.services:  # the plugin creates missing services
-                    self.services[service_name.lower()] = {"serviceName": service_name.lower(),
-                                                           "description": service_name, "hidden": False,
-                                                           "rooms": {}}
+                    self.add_service(service_name.lower(), service_name)
                 self._upsert_room(self._service(service_name), data)
                 return 201, None
             raise ApiError(405, "Method not allowed", "chatrooms")
@@ -228,10 +307,11 @@ class FakeOpenfire:
         if room is None:
             raise ApiError(404, "Chat room does not exist or is not accessible.", rest[0], "RoomNotFoundException")
         if method == "GET":
-            return 200, ("chatRoom", room)
+            return 200, ("chatRoom", _room_out(room))
         if method == "PUT":
-            if (data.get("roomName") or rest[0]).lower() != room["roomName"]:
-                raise ApiError(400, "Room name in path and entity differ", rest[0], "IllegalArgumentException")
+            if (data.get("roomName") or "").lower() != room["roomName"]:
+                raise ApiError(400, "Could not update the channel. The room name is different to the "
+                               "entity room name.", rest[0], "IllegalArgumentException")
             self._upsert_room(service, data)
             return 200, None
         if method == "DELETE":
@@ -243,25 +323,34 @@ class FakeOpenfire:
         name = (data.get("roomName") or "").strip().lower()
         if not name:
             raise ApiError(400, "Could not create the channel", "", "IllegalArgumentException")
-        lists = {plural: [str(j).lower() for j in (data.get(plural) or [])] for plural, _ in AFFILIATIONS}
+        lists = {key: [str(j).lower() for j in (data.get(key) or [])] for key in AFFILIATIONS}
         if not lists["owners"]:
             lists["owners"] = [f"admin@{self.domain}"]
-        every = [j for plural, _ in AFFILIATIONS for j in lists[plural]]
+        every = [j for key in AFFILIATIONS for j in lists[key]]
         if len(every) != len(set(every)):
             raise ApiError(409, "Could not create the channel", name, "NotAllowedException")
-        existing = service["rooms"].get(name)
-        room = {"roomName": name}
+        if name not in service["rooms"]:
+            creator = lists["owners"][0].split("/")[0]
+            if service["room_creation_restricted"] and creator not in service["sysadmins"] \
+                    and creator not in service["allowed_to_create"]:
+                raise ApiError(403, "Could not create the channel", name, "NotAllowedException")
+        room: dict[str, Any] = {"roomName": name}
         for field in ROOM_TEXT:
-            if data.get(field) is not None:
-                room[field] = str(data[field])
+            room[field] = None if data.get(field) is None else str(data[field])
         room["maxUsers"] = int(data.get("maxUsers") or 0)
         for field in ROOM_BOOLEANS:
             room[field] = _bool(data.get(field, False))  # omitted booleans become false
         room["allowPM"] = data.get("allowPM") or "anyone"
-        room["broadcastPresenceRoles"] = list(data.get("broadcastPresenceRoles") or [])
+        roles = [str(r) for r in (data.get("broadcastPresenceRoles") or [])]
+        unknown = [r for r in roles if r not in ROLES]
+        if unknown:
+            raise ApiError(400, f"Unknown role {unknown[0]}", name, "IllegalArgumentException")
+        room["broadcastPresenceRoles"] = roles
         room.update(lists)
-        room["creationDate"] = existing["creationDate"] if existing else _now()
-        room["modificationDate"] = _now()
+        for key in GROUP_AFFILIATIONS:
+            room[key] = [str(g) for g in (data.get(key) or [])]
+        room["creationDate"] = _date(data.get("creationDate")) or now_ms()
+        room["modificationDate"] = _date(data.get("modificationDate")) or now_ms()
         service["rooms"][name] = room
 
     # system
@@ -271,7 +360,8 @@ class FakeOpenfire:
             raise ApiError(404, "Not faked", "/".join(rest))
         if len(rest) == 1:
             if method == "GET":
-                return 200, ("properties", [{"key": k, "value": v} for k, v in sorted(self.properties.items())])
+                keys = sorted(set(self.properties) | set(REGISTERED))
+                return 200, ("properties", [_property_out(k, self.property_value(k)) for k in keys])
             if method == "POST":
                 if not data.get("key"):
                     raise ApiError(400, "Property key missing", "", "IllegalArgumentException")
@@ -282,7 +372,7 @@ class FakeOpenfire:
         if method == "GET":
             if key not in self.properties:
                 raise ApiError(404, "Could not find property", key, "PropertyNotFoundException")
-            return 200, ("property", {"key": key, "value": self.properties[key]})
+            return 200, ("property", _property_out(key, self.properties[key]))
         if method == "PUT":
             if key not in self.properties:
                 raise ApiError(404, "Could not find property for update", data.get("key", key),
@@ -298,6 +388,15 @@ class FakeOpenfire:
             del self.properties[key]
             return 200, None
         raise ApiError(405, "Method not allowed", key)
+
+
+def _property_out(key: str, value: Optional[str]) -> dict:
+    return {"key": key} if value is None else {"key": key, "value": value}
+
+
+def _room_out(room: dict) -> dict:
+    """A room entity as Jackson writes it: null fields (password, subject...) left out."""
+    return {k: v for k, v in room.items() if v is not None}
 
 
 # -- body parsing and rendering -------------------------------------------------------------------
@@ -326,10 +425,13 @@ def _parse_body(body: bytes, content_type: str) -> dict:
 
 _LIST_ITEM = {"users": "user", "chatServices": "chatService", "chatRooms": "chatRoom",
               "properties": "property", "owners": "owner", "admins": "admin", "members": "member",
-              "outcasts": "outcast", "broadcastPresenceRoles": "broadcastPresenceRole"}
-# JSON member names of collection entities (Jackson with JAXB names as fallback)
+              "outcasts": "outcast", "ownerGroups": "ownerGroup", "adminGroups": "adminGroup",
+              "memberGroups": "memberGroup", "outcastGroups": "outcastGroup",
+              "broadcastPresenceRoles": "broadcastPresenceRole"}
+# JSON member names of collection entities (Jackson: @JsonProperty, else the JAXB element name)
 _JSON_COLLECTION = {"users": "users", "chatServices": "chatService", "chatRooms": "chatRooms",
                     "properties": "property"}
+_DATES = ("creationDate", "modificationDate")
 
 
 def render_json(root: str, data: Any) -> bytes:
@@ -343,6 +445,9 @@ def _to_xml(parent: ET.Element, tag: str, value: Any) -> None:
         ET.SubElement(parent, "property", {k: str(v) for k, v in value.items() if v is not None})
         return
     element = ET.SubElement(parent, tag)
+    if tag in _DATES:  # JAXB writes xs:dateTime
+        element.text = datetime.fromtimestamp(value / 1000, timezone.utc).isoformat(timespec="milliseconds")
+        return
     _fill(element, tag, value)
 
 
@@ -383,12 +488,11 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         accept = headers.get("accept", "")
         if self.server.delay:  # type: ignore[attr-defined]
-            import time
             time.sleep(self.server.delay)  # type: ignore[attr-defined]
         if not split.path.startswith(PREFIX):
             return self._send(404, "text/html", b"<html><body>Not found</body></html>")
         path = split.path[len(PREFIX):] or "/"
-        query = {k: v[-1] for k, v in parse_qs(split.query).items()}
+        query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         try:
             status, entity = self.server.fake.handle(self.command, path, query, headers, body)  # type: ignore[attr-defined]
         except ApiError as err:
@@ -402,14 +506,19 @@ class _Handler(BaseHTTPRequestHandler):
         if entity is None:
             return self._send(status, None, b"")
         root, data = entity
+        if root == "redirect":
+            return self._send(status, None, b"", location=data)
         if "application/json" in accept:
             return self._send(status, "application/json", render_json(root, data))
         return self._send(status, "application/xml", render_xml(root, data))
 
-    def _send(self, status: int, content_type: Optional[str], payload: bytes) -> None:
+    def _send(self, status: int, content_type: Optional[str], payload: bytes,
+              location: Optional[str] = None) -> None:
         self.send_response(status)
         if content_type:
             self.send_header("Content-Type", content_type)
+        if location:
+            self.send_header("Location", location)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
@@ -417,17 +526,24 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = _serve
 
 
+def serve(fake: FakeOpenfire, address: tuple[str, int]) -> ThreadingHTTPServer:
+    """An HTTP server for the fake (not yet serving)."""
+    httpd = ThreadingHTTPServer(address, _Handler)
+    httpd.daemon_threads = True
+    httpd.fake = fake  # type: ignore[attr-defined]
+    httpd.delay = 0.0  # type: ignore[attr-defined]
+    return httpd
+
+
 class FakeServer:
     """The fake on 127.0.0.1:<free port>, served from a thread; use as a context manager."""
 
     def __init__(self, fake: FakeOpenfire) -> None:
         self.fake = fake
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.fake = fake  # type: ignore[attr-defined]
-        self.httpd.delay = 0.0  # type: ignore[attr-defined]
+        self.httpd = serve(fake, ("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-openfire", daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                       name="fake-openfire", daemon=True)
 
     def set_delay(self, seconds: float) -> None:
         self.httpd.delay = seconds  # type: ignore[attr-defined]

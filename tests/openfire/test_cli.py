@@ -106,22 +106,48 @@ def test_installed_command_against_unreachable_openfire(stack_config, tmp_path):
 
 def test_rotated_rest_secret_is_installed_with_the_previous_one(stack_config, openfire_from_render):
     """After `jitsictl render --rotate-secrets`, Openfire still holds the old REST secret; the
-    secrets file keeps it as PREVIOUS_OPENFIRE_RESTAPI_SECRET and apply falls back to it once."""
+    secrets file keeps it as PREVIOUS_OPENFIRE_RESTAPI_SECRET. Apply authenticates with it first
+    (the real plugin logs every wrong key it is sent, at WARN), installs the new secret, and
+    then drops the previous values from the file."""
     from jitsictl.openfire.configure import configure
 
     config_path, config, secrets = stack_config
+    secrets_path = secrets_mod.path_for(config_path)
     fake, server = openfire_from_render
-    configure(config, secrets.values, url=server.url, wait=0)
-    rotated, _ = secrets_mod.rotate(secrets_mod.path_for(config_path), config)
+    configure(config, secrets.values, url=server.url, wait=0, secrets_path=secrets_path)
+    rotated, _ = secrets_mod.rotate(secrets_path, config)
     assert rotated.values["PREVIOUS_OPENFIRE_RESTAPI_SECRET"] == secrets.values["OPENFIRE_RESTAPI_SECRET"]
 
-    planned = configure(config, rotated.values, url=server.url, wait=0, dry_run=True)
+    planned = configure(config, rotated.values, url=server.url, wait=0, dry_run=True,
+                        secrets_path=secrets_path)
     assert "update property plugin.restapi.secret: (secret changed)" in [str(c) for c in planned]
-    configure(config, rotated.values, url=server.url, wait=0)
+    assert "PREVIOUS_OPENFIRE_RESTAPI_SECRET" in secrets_mod.read(secrets_path)[0]  # plan keeps it
+    configure(config, rotated.values, url=server.url, wait=0, secrets_path=secrets_path)
+    assert fake.wrong_secrets == 0  # the new secret was never sent while Openfire held the old
     assert fake.properties["plugin.restapi.secret"] == rotated.values["OPENFIRE_RESTAPI_SECRET"]
     assert fake.users["focus"]["password"] == rotated.values["JICOFO_AUTH_PASSWORD"]
-    without_previous = {k: v for k, v in rotated.values.items() if not k.startswith("PREVIOUS_")}
-    assert configure(config, without_previous, url=server.url, wait=0) == []
+    left, _ = secrets_mod.read(secrets_path)
+    assert not any(name.startswith("PREVIOUS_") for name in left)
+    assert left["OPENFIRE_RESTAPI_SECRET"] == rotated.values["OPENFIRE_RESTAPI_SECRET"]
+    assert configure(config, left, url=server.url, wait=0, secrets_path=secrets_path) == []
+    assert fake.wrong_secrets == 0
+
+
+def test_stale_previous_secret_is_tried_once_then_forgotten(stack_config, openfire_from_render):
+    """Openfire already holds the new secret (an earlier apply was interrupted after installing
+    it): the previous one is refused once, the current one works, and the previous is dropped."""
+    from jitsictl.openfire.configure import configure
+
+    config_path, config, secrets = stack_config
+    secrets_path = secrets_mod.path_for(config_path)
+    fake, server = openfire_from_render
+    rotated, _ = secrets_mod.rotate(secrets_path, config)
+    fake.properties["plugin.restapi.secret"] = rotated.values["OPENFIRE_RESTAPI_SECRET"]
+    configure(config, rotated.values, url=server.url, wait=0, secrets_path=secrets_path)
+    assert fake.wrong_secrets == 1
+    values, _ = secrets_mod.read(secrets_path)
+    configure(config, values, url=server.url, wait=0, secrets_path=secrets_path)
+    assert fake.wrong_secrets == 1
 
 
 def test_default_url_failure_explains_how_to_reach_the_container(stack_config, monkeypatch):

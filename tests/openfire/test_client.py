@@ -9,7 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from jitsictl.openfire.client import NotFound, OpenfireError, RestApiClient
+from jitsictl.openfire.client import (NO_ANSWER_HINT, NOT_LOADED_HINT, STARTING_HINT, NotFound,
+                                      OpenfireError, RestApiClient)
 
 
 def _closed_port() -> int:
@@ -108,7 +109,61 @@ def test_wait_ready_gives_up_with_a_clear_error(openfire):
     fake.ready = False
     with pytest.raises(OpenfireError) as info:
         RestApiClient(server.url, "x", timeout=2).wait_ready(timeout=0.3, interval=0.05)
-    assert "not ready within 0.3s" in str(info.value) and info.value.status == 503
+    assert "not ready within 0.3s (last answer HTTP 503)" in str(info.value)
+    assert info.value.status == 503 and info.value.hint == STARTING_HINT
+
+
+def test_wait_ready_says_the_plugin_has_not_loaded_when_the_console_answers(openfire):
+    fake, server = openfire
+    fake.phase = "console"
+    with pytest.raises(OpenfireError) as info:
+        RestApiClient(server.url, "x", timeout=2).wait_ready(timeout=0.3, interval=0.05)
+    assert info.value.status == 302 and info.value.hint == NOT_LOADED_HINT
+    assert "has not loaded yet" in NOT_LOADED_HINT and "allow-wildcards-in-excludes" in NOT_LOADED_HINT
+
+
+def test_wait_ready_without_any_answer_says_nothing_listens():
+    client = RestApiClient(f"http://127.0.0.1:{_closed_port()}", "x", timeout=1)
+    with pytest.raises(OpenfireError) as info:
+        client.wait_ready(timeout=0.3, interval=0.05)
+    assert info.value.status is None and "(no answer)" in str(info.value)
+    assert info.value.hint == NO_ANSWER_HINT
+
+
+def test_wait_ready_follows_the_start_up_phases(openfire):
+    fake, server = openfire
+    fake.phase = "console"
+    threading.Timer(0.2, lambda: setattr(fake, "phase", "starting")).start()
+    threading.Timer(0.4, lambda: setattr(fake, "phase", "ready")).start()
+    RestApiClient(server.url, "x", timeout=2).wait_ready(timeout=5, interval=0.05)
+    readiness = [path for method, path in fake.requests if path == "/system/readiness"]
+    assert len(readiness) >= 4
+
+
+def test_user_methods_match_the_users_endpoints(openfire, restapi_secret, caplog):
+    """create_user, list_users, set_password, delete_user: what `jitsictl users` is built on."""
+    fake, server = openfire
+    client = RestApiClient(server.url, restapi_secret, timeout=5)
+    caplog.set_level("DEBUG")
+    client.create_user("teacher1", "first-password", name="Ada Teacher", email="ada@example.org",
+                       properties={"jitsictl.role": "teacher"})
+    listed = {u["username"]: u for u in client.list_users()}
+    assert listed["teacher1"] == {"username": "teacher1", "name": "Ada Teacher", "email": "ada@example.org",
+                                  "properties": [{"key": "jitsictl.role", "value": "teacher"}]}
+    assert [u["username"] for u in client.list_users(search="teach")] == ["teacher1"]
+    client.set_password("teacher1", "second-password")
+    assert fake.users["teacher1"]["password"] == "second-password"
+    # the PUT replaces every property: set_password sends them back
+    assert fake.users["teacher1"]["properties"] == {"jitsictl.role": "teacher"}
+    assert fake.users["teacher1"]["name"] == "Ada Teacher"
+    client.delete_user("teacher1")
+    assert client.get_user("teacher1") is None
+    with pytest.raises(NotFound):
+        client.delete_user("teacher1")
+    with pytest.raises(NotFound):
+        client.set_password("teacher1", "third-password")
+    for password in ("first-password", "second-password", "third-password"):
+        assert password not in caplog.text
 
 
 def test_admin_console_redirect_is_explained():

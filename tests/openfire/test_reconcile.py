@@ -48,8 +48,11 @@ def test_fresh_openfire_plan_lists_everything_and_reveals_no_secret(client):
     assert ("service", "create", BREWERY_SERVICE) in kinds
     assert ("service", "create", "conference") not in kinds  # Openfire ships it
     assert ("room", "create", f"{BREWERY_ROOM}@{BREWERY_SERVICE}") in kinds
-    for key in ("httpbind.CORS.domains", "attendance.url", "attendance.secret", "attendance.claims"):
+    for key in ("attendance.url", "attendance.secret", "attendance.claims"):
         assert ("property", "create", key) in kinds
+    # registered Openfire properties are listed with their defaults: changing one is an update
+    assert "update property httpbind.CORS.domains: '*' -> 'https://meet.example.org'" in map(str, changes)
+    assert not any(c.target == "httpbind.CORS.enabled" for c in changes)  # default true already
     _assert_no_secret(changes, desired)
 
 
@@ -108,6 +111,38 @@ def test_room_drift_is_repaired_with_a_complete_upsert(openfire, client):
     assert room["membersOnly"] and room["persistent"] and room["canAnyoneDiscoverJID"]
     assert room["members"] == [f"jvb@{DOMAIN}"]
     assert reconcile.plan(client, desired) == []
+
+
+def test_room_update_keeps_creation_date_and_subject(openfire, client):
+    """The upsert resets what it is not sent; the reconciler sends the room's own creation date
+    and subject back, so repairing drift does not make the brewery look new."""
+    fake, _ = openfire
+    desired = _desired()
+    reconcile.apply(client, desired)
+    room = fake.services[BREWERY_SERVICE]["rooms"][BREWERY_ROOM]
+    room.update(creationDate=1_600_000_000_000, subject="bridges", moderated=True)
+    reconcile.apply(client, desired)
+    room = fake.services[BREWERY_SERVICE]["rooms"][BREWERY_ROOM]
+    assert room["moderated"] is False
+    assert room["creationDate"] == 1_600_000_000_000 and room["subject"] == "bridges"
+
+
+def test_restart_note_fires_for_a_property_openfire_reads_at_start(openfire, client):
+    fake, _ = openfire
+    fake.properties["httpbind.CORS.enabled"] = "false"
+    changes = [c for c in reconcile.plan(client, _desired()) if c.target == "httpbind.CORS.enabled"]
+    assert [str(c) for c in changes] == [
+        "update property httpbind.CORS.enabled: 'false' -> 'true' (takes effect after an Openfire restart)"]
+
+
+def test_room_capacity_is_a_property_of_the_attendance_plugin(openfire, client):
+    fake, _ = openfire
+    reconcile.apply(client, _desired(max_room_occupants=0))
+    assert fake.properties["attendance.jitsi.room.max.occupants"] == "0"
+    changes = reconcile.plan(client, _desired(max_room_occupants=250))
+    assert [str(c) for c in changes] == ["update property attendance.jitsi.room.max.occupants: '0' -> '250'"]
+    with pytest.raises(DesiredStateError, match="max_room_occupants"):
+        _desired(max_room_occupants=-5)
 
 
 def test_password_rotation_updates_once_and_keeps_other_user_properties(openfire, client):
