@@ -492,6 +492,9 @@ class AttendancePluginTest {
             if (!"application/json".equals(exchange.getRequestHeaders().getFirst("Content-Type"))) {
                 problems.add("content type");
             }
+            if (exchange.getRequestHeaders().containsKey("Upgrade")) {
+                problems.add("asked to upgrade the connection: the real receiver refuses that");
+            }
             @SuppressWarnings("unchecked")
             List<Map<String, Object>> batch = (List<Map<String, Object>>) Json.readObject(new String(body, StandardCharsets.UTF_8)).get("events");
             received.addAll(batch);
