@@ -200,7 +200,7 @@ def test_classroom_attendance_equals_the_prosody_paths(stack, tmp_path):
             print(f"\n{name}:")
             for event in events:
                 print("  ", json.dumps(classroom.comparable(event), ensure_ascii=False))
-        assert [classroom.comparable(e) for e in openfire_events] == [classroom.comparable(e) for e in prosody_events]
+        assert classroom.comparable_stream(openfire_events) == classroom.comparable_stream(prosody_events)
 
         def attendance(of: RealReceiver) -> list[dict]:
             meeting = next(m for m in of.meetings() if m["room"] == classroom.ROOM)
