@@ -27,7 +27,6 @@ from tests.prosody.receivers import CaptureReceiver
 from tests.support import contract, vectors
 
 PLUGIN = contract.ROOT / "openfire-plugin"
-CLASSPATH = f"{PLUGIN / 'target/test-classes'}:{PLUGIN / 'target/classes'}"
 RUNNER = "org.jitsictl.openfire.attendance.ScenarioRunner"
 ALL = vectors.all_vectors()
 
@@ -39,15 +38,17 @@ def _newest(paths) -> float:
 @pytest.fixture(scope="module")
 def java_plugin():
     """The plugin compiled by openfire-plugin/scripts/build, rebuilt when its sources are newer."""
-    runner_class = PLUGIN / "target/test-classes" / (RUNNER.replace(".", "/") + ".class")
+    runner_class = PLUGIN / "build/test-classes" / (RUNNER.replace(".", "/") + ".class")
     sources = list((PLUGIN / "src").rglob("*.java"))
     if not runner_class.exists() or runner_class.stat().st_mtime < _newest(sources):
         build = subprocess.run([str(PLUGIN / "scripts/build")], capture_output=True, text=True)
         assert build.returncode == 0, "openfire-plugin/scripts/build failed:\n" + build.stderr[-3000:]
+    classpath = subprocess.run([str(PLUGIN / "scripts/classpath")], capture_output=True, text=True,
+                               check=True).stdout.strip()
 
     def run(vector: vectors.Vector) -> list[dict]:
         done = subprocess.run(
-            ["java", "-cp", CLASSPATH, RUNNER, str(vectors.VECTORS_DIR / f"{vector.name}.json"),
+            ["java", "-cp", classpath, RUNNER, str(vectors.VECTORS_DIR / f"{vector.name}.json"),
              ",".join(vector.settings["claims"])],
             capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr[-3000:]

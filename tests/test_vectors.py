@@ -9,7 +9,8 @@ from tests.support import vectors
 
 ALL = vectors.all_vectors()
 STEP_FIELDS = {"join": {"client", "person", "room"}, "presence": {"client", "nick"}, "leave": {"client"},
-               "disconnect": {"client"}, "kick": {"client", "by"}, "destroy": {"room", "by"}, "crash": set()}
+               "disconnect": {"client"}, "kick": {"client", "by"}, "destroy": {"room", "by"}, "crash": set(),
+               "role": {"client", "by", "role"}}
 SCENARIOS_NAMED_BY_THE_ISSUE = ["rename", "reconnect-within-grace", "reconnect-beyond-grace", "two-tabs", "kick",
                                 "room-destroyed-with-occupants", "server-crash", "system-occupants",
                                 "healthcheck-room", "unicode-names", "breakout-room"]

@@ -26,6 +26,7 @@ import time
 
 from jitsictl.xmpp import WebSocketXmppClient
 from tests.prosody.c2s_client import C2sClient
+from jitsictl.xmpp.stanzas import NS_MUC_ADMIN
 from tests.support import vectors
 from tests.support.prosody_server import ProsodyServer
 
@@ -115,6 +116,12 @@ class VectorRun:
         elif action == "kick":
             target = step["client"]
             await self.clients[step["by"]].kick(self.rooms[target], self.occupants[target])
+        elif action == "role":
+            target = step["client"]
+            resource = self.occupants[target].split("/", 1)[1]
+            await self.clients[step["by"]].iq_set(
+                self.rooms[target], f"<query xmlns='{NS_MUC_ADMIN}'><item nick='{resource}' role='{step['role']}'/></query>",
+                f"giving {target} the role {step['role']}")
         elif action == "destroy":
             room = self.room_jid(step["room"], self.vector.client_join(step["by"]).get("component", "muc"))
             await self.clients[step["by"]].destroy(room)

@@ -50,12 +50,14 @@ def sign_and_post(url: str, secret: str, events: list[dict], timeout: float = 10
 class RealReceiver:
     """The flask-logger receiver in a subprocess, on loopback, with its own SQLite database."""
 
-    def __init__(self, workdir: Path, *, secret: str | None = None, settings: dict | None = None):
+    def __init__(self, workdir: Path, *, secret: str | None = None, settings: dict | None = None,
+                 host: str = "127.0.0.1", port: int | None = None):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.secret = secret or new_webhook_secret()
         self.admin_password = secrets.token_urlsafe(18)
-        self.port = free_port()
+        self.host = host
+        self.port = port or free_port()
         self.database = self.workdir / "attendance.db"
         self.settings = settings or {}
         self.process: subprocess.Popen | None = None
@@ -63,7 +65,7 @@ class RealReceiver:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     @property
     def url(self) -> str:
@@ -91,7 +93,7 @@ class RealReceiver:
             executable = shutil.which("attendance-logger") or executable
         # As deployed: gunicorn with the receiver's event-loop worker, which every production
         # delivery meets (the --dev server takes another path).
-        command = [str(executable), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        command = [str(executable), "serve", "--host", self.host, "--port", str(self.port)]
         self.process = subprocess.Popen(command, env=self.environment(), stdout=self._log, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, cwd=self.workdir)
         deadline = time.monotonic() + timeout

@@ -1,5 +1,10 @@
 package org.dom4j;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
 /** dom4j's Element: only what the plugin and its tests use. */
 public interface Element {
     String getName();
@@ -9,6 +14,15 @@ public interface Element {
     String getText();
 
     void setText(String text);
+
+    /** The first child with this local name (dom4j: in the parent's namespace or none), or null. */
+    Element element(String name);
+
+    Element addElement(String name);
+
+    String attributeValue(String name);
+
+    Element addAttribute(String name, String value);
 
     Element createCopy();
 
@@ -22,6 +36,8 @@ final class TestElement implements Element {
     private final String name;
     private final String namespace;
     private String text = "";
+    private final Map<String, String> attributes = new LinkedHashMap<>();
+    private final List<Element> children = new ArrayList<>();
 
     TestElement(String name, String namespace) {
         this.name = name;
@@ -44,9 +60,37 @@ final class TestElement implements Element {
         this.text = text;
     }
 
+    public Element element(String childName) {
+        for (Element child : children) {
+            if (child.getName().equals(childName)) {
+                return child;
+            }
+        }
+        return null;
+    }
+
+    public Element addElement(String childName) {
+        Element child = new TestElement(childName, namespace);
+        children.add(child);
+        return child;
+    }
+
+    public String attributeValue(String attribute) {
+        return attributes.get(attribute);
+    }
+
+    public Element addAttribute(String attribute, String value) {
+        attributes.put(attribute, value);
+        return this;
+    }
+
     public Element createCopy() {
         TestElement copy = new TestElement(name, namespace);
         copy.text = text;
+        copy.attributes.putAll(attributes);
+        for (Element child : children) {
+            copy.children.add(child.createCopy());
+        }
         return copy;
     }
 }

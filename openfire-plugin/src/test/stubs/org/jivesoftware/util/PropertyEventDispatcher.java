@@ -16,6 +16,7 @@ public class PropertyEventDispatcher {
     }
 
     static void testDispatch(String property, boolean deleted) {
+        SystemProperty.dispatch(property);
         for (PropertyEventListener listener : LISTENERS) {
             if (deleted) {
                 listener.propertyDeleted(property, Map.of());

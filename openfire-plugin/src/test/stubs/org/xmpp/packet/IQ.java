@@ -52,6 +52,7 @@ public class IQ extends Packet {
         return child;
     }
 
+    @Override
     public IQ createCopy() {
         IQ copy = new IQ(type);
         copyInto(copy);

@@ -5,7 +5,7 @@ public abstract class Packet {
     protected JID to;
     protected JID from;
     protected String id;
-    protected PacketError.Condition error;
+    protected PacketError error;
 
     public String getID() {
         return id;
@@ -39,14 +39,21 @@ public abstract class Packet {
         this.from = from;
     }
 
+    /** Tinder gives each condition its default type (feature-not-implemented: cancel, bad-request: modify...). */
     public void setError(PacketError.Condition condition) {
-        this.error = condition;
+        this.error = new PacketError(condition, condition == PacketError.Condition.bad_request
+                ? PacketError.Type.modify : PacketError.Type.cancel);
     }
 
-    /** Test helper: the error condition set on this packet, or null. */
-    public PacketError.Condition testErrorCondition() {
+    public void setError(PacketError error) {
+        this.error = error;
+    }
+
+    public PacketError getError() {
         return error;
     }
+
+    public abstract Packet createCopy();
 
     protected void copyInto(Packet copy) {
         copy.to = to;

@@ -47,6 +47,7 @@ public class Presence extends Packet {
         return child;
     }
 
+    @Override
     public Presence createCopy() {
         Presence copy = new Presence(type);
         copyInto(copy);

@@ -6,8 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Collection;
-import java.util.List;
-import java.util.Map;
+import java.util.Locale;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
@@ -24,6 +23,7 @@ import org.jitsictl.openfire.attendance.core.Spool;
 import org.jivesoftware.openfire.SessionManager;
 import org.jivesoftware.openfire.XMPPServer;
 import org.jivesoftware.openfire.admin.AdminManager;
+import org.jivesoftware.openfire.component.InternalComponentManager;
 import org.jivesoftware.openfire.container.Plugin;
 import org.jivesoftware.openfire.container.PluginManager;
 import org.jivesoftware.openfire.interceptor.InterceptorManager;
@@ -35,18 +35,25 @@ import org.jivesoftware.openfire.muc.Role;
 import org.jivesoftware.openfire.session.ClientSession;
 import org.jivesoftware.openfire.session.LocalSession;
 import org.jivesoftware.util.JiveGlobals;
-import org.jivesoftware.util.PropertyEventDispatcher;
-import org.jivesoftware.util.PropertyEventListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xmpp.component.ComponentException;
-import org.xmpp.component.ComponentManager;
-import org.xmpp.component.ComponentManagerFactory;
 import org.xmpp.packet.JID;
 
 /**
  * The Openfire plugin: attendance events for Jitsi classrooms, and the one-domain Jitsi setup
- * (focus as sysadmin of every MUC service, the {@code focus.<domain>} relay). See readme.html.
+ * ({@link JitsiOneDomainSetup}, the {@code focus.<domain>} relay). See readme.html.
+ *
+ * <p>At start, in this order: the settings are registered; the spool opens and delivery
+ * starts; the MUC listener and the presence interceptor are registered ({@code source.started}
+ * is the first event); then, unless {@code attendance.jitsi.setup} is false, the Jitsi setup
+ * runs once, synchronously: the internal MUC service and the brewery, focus as sysadmin and
+ * sole room creator of every service, the room capacity, the focus relay. Openfire opens its
+ * client ports only after every plugin's {@code initializePlugin} has returned
+ * (ConnectionManagerImpl waits for the plugin monitor's first pass), so on a server start the
+ * brewery exists before jicofo or jvb can log in. The setup then runs again every
+ * {@value #JITSI_SETUP_PERIOD_SECONDS} s (MUC services created later through the REST API)
+ * and at once when one of its settings changes.
  */
 public final class AttendancePlugin implements Plugin {
     /**
@@ -54,8 +61,6 @@ public final class AttendancePlugin implements Plugin {
      * client connected with; the plugin verifies it again before using any claim.
      */
     public static final String TOKEN_SESSION_KEY = "auth_token";
-    /** Read once at start: where the spool lives (default: see {@link #defaultSpoolDirectory}). */
-    public static final String SPOOL_DIR = "attendance.spool.dir";
     static final long JITSI_SETUP_PERIOD_SECONDS = 30;
 
     private static final Logger LOG = LoggerFactory.getLogger(AttendancePlugin.class);
@@ -78,14 +83,15 @@ public final class AttendancePlugin implements Plugin {
 
     private final Clock clock;
     private final EventSink injectedSink;
+    private AttendanceProperties properties;
     private SettingsHolder settings;
     private EventSink sink;
     private AttendanceRecorder recorder;
     private MucAttendanceListener listener;
-    private NickInterceptor interceptor;
-    private PropertyEventListener propertyListener;
-    private ScheduledExecutorService jitsiSetup;
-    private ComponentManager componentManager;
+    private MucPresenceInterceptor interceptor;
+    private ScheduledExecutorService jitsiSetupThread;
+    private JitsiOneDomainSetup jitsiSetup;
+    private FocusRelayComponent focusRelay;
     private String domain;
 
     /** Used by Openfire. */
@@ -101,6 +107,8 @@ public final class AttendancePlugin implements Plugin {
 
     @Override
     public void initializePlugin(PluginManager manager, File pluginDirectory) {
+        // Openfire names a plugin after its directory (PluginMetadataHelper.getCanonicalName).
+        properties = AttendanceProperties.register(pluginDirectory.getName().toLowerCase(Locale.ROOT));
         settings = new SettingsHolder(JiveGlobals::getProperty, LOG::warn);
         domain = XMPPServer.getInstance().getServerInfo().getXMPPDomain();
         sink = injectedSink != null ? injectedSink : startDelivery(pluginDirectory);
@@ -109,20 +117,20 @@ public final class AttendancePlugin implements Plugin {
                 AttendancePlugin::tokenOf, AttendancePlugin::isServerAdmin, AttendancePlugin::roleOf);
         recorder.serverStarted(domain);
         listener = new MucAttendanceListener(recorder);
-        interceptor = new NickInterceptor(recorder, AttendancePlugin::isMucService);
+        interceptor = new MucPresenceInterceptor(recorder, AttendancePlugin::isMucService);
         MUCEventDispatcher.addListener(listener);
         InterceptorManager.getInstance().addInterceptor(interceptor);
 
-        jitsiSetup = Executors.newSingleThreadScheduledExecutor(runnable -> {
+        jitsiSetup = new JitsiOneDomainSetup(XMPPServer.getInstance().getMultiUserChatManager(), domain);
+        applyJitsiSetup();
+        jitsiSetupThread = Executors.newSingleThreadScheduledExecutor(runnable -> {
             Thread thread = new Thread(runnable, "attendance-jitsi-setup");
             thread.setDaemon(true);
             return thread;
         });
-        applyJitsiSetup();
-        jitsiSetup.scheduleWithFixedDelay(this::applyJitsiSetup, JITSI_SETUP_PERIOD_SECONDS,
+        jitsiSetupThread.scheduleWithFixedDelay(this::applyJitsiSetup, JITSI_SETUP_PERIOD_SECONDS,
                 JITSI_SETUP_PERIOD_SECONDS, TimeUnit.SECONDS);
-        propertyListener = new AttendancePropertyListener();
-        PropertyEventDispatcher.addListener(propertyListener);
+        properties.onChange(this::propertyChanged);
         LOG.info("Attendance plugin started for " + domain);
     }
 
@@ -134,13 +142,13 @@ public final class AttendancePlugin implements Plugin {
         if (listener != null) {
             MUCEventDispatcher.removeListener(listener);
         }
-        if (propertyListener != null) {
-            PropertyEventDispatcher.removeListener(propertyListener);
+        if (properties != null) {
+            properties.unregister();
         }
-        if (jitsiSetup != null) {
-            jitsiSetup.shutdownNow();
+        if (jitsiSetupThread != null) {
+            jitsiSetupThread.shutdownNow();
         }
-        removeFocusComponent();
+        removeFocusRelay();
         if (sink != null) {
             sink.close();
         }
@@ -150,6 +158,11 @@ public final class AttendancePlugin implements Plugin {
     /** The recorder, for tests that inspect tracked state. */
     AttendanceRecorder recorder() {
         return recorder;
+    }
+
+    /** The settings in force, for tests. */
+    Settings currentSettings() {
+        return settings.get();
     }
 
     /**
@@ -173,7 +186,7 @@ public final class AttendancePlugin implements Plugin {
     }
 
     private EventSink startDelivery(File pluginDirectory) {
-        String configured = JiveGlobals.getProperty(SPOOL_DIR);
+        String configured = properties.spoolDir.getValue();
         Path dir = configured == null || configured.isBlank()
                 ? defaultSpoolDirectory(pluginDirectory) : Path.of(configured.trim());
         Spool spool;
@@ -181,7 +194,7 @@ public final class AttendancePlugin implements Plugin {
             spool = new Spool(dir);
         } catch (IOException e) {
             throw new IllegalStateException("Attendance: cannot open the spool directory " + dir + ": " + e.getMessage()
-                    + ". Make it writable by Openfire or set " + SPOOL_DIR + " to a writable directory.", e);
+                    + ". Make it writable by Openfire or set " + AttendanceProperties.SPOOL_DIR + " to a writable directory.", e);
         }
         if (spool.size() > 0) {
             LOG.info("Attendance: " + spool.size() + " events from before the restart wait in " + dir);
@@ -201,38 +214,65 @@ public final class AttendancePlugin implements Plugin {
         return current.focusJid != null ? current.focusJid : "focus@" + domain;
     }
 
+    /** A change of an {@code attendance.*} setting applies at once (the delivery re-reads them too). */
+    private void propertyChanged(String key) {
+        settings.refresh();
+        if (key.equals(Settings.JITSI_SETUP) || key.equals(Settings.FOCUS_JID) || key.equals(Settings.ROOM_MAX_OCCUPANTS)) {
+            jitsiSetupThread.execute(this::applyJitsiSetup);
+        }
+    }
+
     private synchronized void applyJitsiSetup() {
         try {
             Settings current = settings.refresh();
             if (!current.jitsiSetup) {
-                removeFocusComponent();
+                removeFocusRelay();
                 return;
             }
-            List<MultiUserChatService> services = XMPPServer.getInstance().getMultiUserChatManager()
-                    .getMultiUserChatServices();
-            JitsiOneDomainSetup.grantSysadmin(services, new JID(focusBareJid()));
-            if (componentManager == null) {
-                ComponentManager components = ComponentManagerFactory.getComponentManager();
-                components.addComponent(FocusRelayComponent.SUBDOMAIN,
-                        new FocusRelayComponent(this::focusSession, this::focusBareJid));
-                componentManager = components;
-                LOG.info("Jitsi setup: relaying " + FocusRelayComponent.SUBDOMAIN + "." + domain + " to " + focusBareJid());
-            }
-        } catch (ComponentException | RuntimeException e) {
+            jitsiSetup.apply(new JID(focusBareJid()), current.roomMaxOccupants);
+            addFocusRelay();
+        } catch (RuntimeException e) {
             LOG.error("Jitsi setup failed; it is retried in " + JITSI_SETUP_PERIOD_SECONDS + " s", e);
         }
     }
 
-    private synchronized void removeFocusComponent() {
-        if (componentManager == null) {
+    /**
+     * Serves {@code focus.<domain>} unless something else already does (another plugin, an
+     * external component): Openfire would spread packets over both.
+     */
+    private synchronized void addFocusRelay() {
+        if (focusRelay != null) {
+            return;
+        }
+        InternalComponentManager components = InternalComponentManager.getInstance();
+        JID address = new JID(null, FocusRelayComponent.SUBDOMAIN + "." + domain, null);
+        if (components.hasComponent(address)) {
+            LOG.warn("Jitsi setup: " + address + " is already served by another component; not relaying it. Remove "
+                    + "that component, or set attendance.jitsi.setup=false if it is meant to be jicofo's client proxy");
+            return;
+        }
+        FocusRelayComponent relay = new FocusRelayComponent(this::focusSession, this::focusBareJid);
+        try {
+            components.addComponent(FocusRelayComponent.SUBDOMAIN, relay);
+        } catch (ComponentException e) {
+            LOG.error("Jitsi setup: could not serve " + address + "; retried in " + JITSI_SETUP_PERIOD_SECONDS + " s", e);
+            return;
+        }
+        focusRelay = relay;
+        LOG.info("Jitsi setup: relaying " + address + " to " + focusBareJid());
+    }
+
+    /** Removes the relay this plugin added, and only it. */
+    private synchronized void removeFocusRelay() {
+        if (focusRelay == null) {
             return;
         }
         try {
-            componentManager.removeComponent(FocusRelayComponent.SUBDOMAIN);
-        } catch (ComponentException | RuntimeException e) {
+            InternalComponentManager.getInstance().removeComponent(FocusRelayComponent.SUBDOMAIN, focusRelay);
+        } catch (RuntimeException e) {
             LOG.warn("Jitsi setup: could not remove the focus relay: " + e.getMessage());
         }
-        componentManager = null;
+        focusRelay = null;
     }
 
     private JID focusSession() {
@@ -258,8 +298,8 @@ public final class AttendancePlugin implements Plugin {
     }
 
     /**
-     * The occupant's role as Openfire's MUC holds it. Openfire 5 API ({@code MUCRoom} class,
-     * {@code Role} enum); on a server without it the event simply carries no role.
+     * The occupant's role as Openfire's MUC holds it, or null when the occupant is not (or no
+     * longer) there; a failure to read it must not cost the event, so it too gives null.
      */
     private static String roleOf(String roomJid, String userJid) {
         try {
@@ -269,7 +309,8 @@ public final class AttendancePlugin implements Plugin {
             MUCOccupant occupant = chatRoom == null ? null : chatRoom.getOccupantByFullJID(new JID(userJid));
             Role role = occupant == null ? null : occupant.getRole();
             return role == null ? null : role.name();
-        } catch (RuntimeException | LinkageError e) {
+        } catch (RuntimeException e) {
+            LOG.warn("Attendance: cannot read the role of " + userJid + " in " + roomJid + ": " + e);
             return null;
         }
     }
@@ -280,35 +321,5 @@ public final class AttendancePlugin implements Plugin {
 
     private static boolean isMucService(String domain) {
         return XMPPServer.getInstance().getMultiUserChatManager().getMultiUserChatService(new JID(domain)) != null;
-    }
-
-    /** Applies a change of an {@code attendance.*} property at once (the delivery re-reads them too). */
-    private final class AttendancePropertyListener implements PropertyEventListener {
-        @Override
-        public void propertySet(String property, Map<String, Object> params) {
-            changed(property);
-        }
-
-        @Override
-        public void propertyDeleted(String property, Map<String, Object> params) {
-            changed(property);
-        }
-
-        @Override
-        public void xmlPropertySet(String property, Map<String, Object> params) {
-        }
-
-        @Override
-        public void xmlPropertyDeleted(String property, Map<String, Object> params) {
-        }
-
-        private void changed(String property) {
-            if (property != null && property.startsWith("attendance.")) {
-                settings.refresh();
-                if (property.equals(Settings.JITSI_SETUP) || property.equals(Settings.FOCUS_JID)) {
-                    jitsiSetup.execute(AttendancePlugin.this::applyJitsiSetup);
-                }
-            }
-        }
     }
 }

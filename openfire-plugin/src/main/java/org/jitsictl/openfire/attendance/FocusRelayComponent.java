@@ -8,8 +8,10 @@ import org.xmpp.component.ComponentException;
 import org.xmpp.component.ComponentManager;
 import org.xmpp.packet.IQ;
 import org.xmpp.packet.JID;
+import org.xmpp.packet.Message;
 import org.xmpp.packet.Packet;
 import org.xmpp.packet.PacketError;
+import org.xmpp.packet.Presence;
 
 /**
  * The {@code focus.<domain>} address jicofo's {@code client-proxy} setting expects: Prosody has
@@ -21,8 +23,14 @@ import org.xmpp.packet.PacketError;
  * jicofo sends to that address is relayed back to the client, from {@code focus.<domain>}.
  * No state is kept: the id travels unchanged and the client's address is in the resource. Only
  * results and errors that come from the focus account itself are relayed to clients, so nobody
- * can use the component to send forged answers. Without a focus session, clients get
- * {@code service-unavailable} at once instead of waiting for a timeout.
+ * can use the component to send forged answers.
+ *
+ * <p>Everything else is answered as mod_client_proxy (prosody-modules) answers it, type
+ * {@code cancel}: a request while no focus session is online, {@code service-unavailable}; a
+ * message, {@code feature-not-implemented}; a presence, {@code bad-request}; from the focus
+ * account, a request or message to anyone through the proxy, {@code feature-not-implemented},
+ * and anything but presence to the proxy itself, {@code bad-request}. Errors and IQ results are
+ * never answered, and, as there, results and errors from anyone but focus are dropped.
  */
 public final class FocusRelayComponent implements Component {
     public static final String SUBDOMAIN = "focus";
@@ -68,30 +76,45 @@ public final class FocusRelayComponent implements Component {
 
     @Override
     public void processPacket(Packet packet) {
-        if (!(packet instanceof IQ iq) || iq.getFrom() == null) {
+        if (packet.getFrom() == null || isError(packet)) {
             return;
         }
         try {
-            if (iq.isRequest()) {
-                relayRequest(iq);
+            boolean fromFocus = packet.getFrom().toBareJID().equalsIgnoreCase(focusBareJid.get());
+            if (fromFocus) {
+                fromFocus(packet);
+            } else if (packet instanceof IQ iq) {
+                if (iq.isRequest()) {
+                    relayRequest(iq);
+                }
+            } else if (packet instanceof Message) {
+                refuse(packet, PacketError.Condition.feature_not_implemented);
             } else {
-                relayAnswer(iq);
+                refuse(packet, PacketError.Condition.bad_request);
             }
         } catch (RuntimeException | ComponentException e) {
-            LOG.error("Focus relay: could not relay an IQ", e);
+            LOG.error("Focus relay: could not relay a stanza", e);
+        }
+    }
+
+    private void fromFocus(Packet packet) throws ComponentException {
+        JID to = packet.getTo();
+        if (to == null || to.getResource() == null) {
+            // To the proxy itself: mod_client_proxy learns sessions from presence; sessions are looked up here.
+            if (!(packet instanceof Presence)) {
+                refuse(packet, PacketError.Condition.bad_request);
+            }
+        } else if (packet instanceof IQ iq && !iq.isRequest()) {
+            relayAnswer(iq);
+        } else if (!(packet instanceof Presence)) {
+            refuse(packet, PacketError.Condition.feature_not_implemented);
         }
     }
 
     private void relayRequest(IQ request) throws ComponentException {
-        if (request.getFrom().toBareJID().equalsIgnoreCase(focusBareJid.get())) {
-            return;
-        }
         JID focus = focusSession.get();
         if (focus == null) {
-            IQ error = IQ.createResultIQ(request);
-            error.setType(IQ.Type.error);
-            error.setError(PacketError.Condition.service_unavailable);
-            manager.sendPacket(this, error);
+            refuse(request, PacketError.Condition.service_unavailable);
             return;
         }
         IQ relayed = request.createCopy();
@@ -101,14 +124,42 @@ public final class FocusRelayComponent implements Component {
     }
 
     private void relayAnswer(IQ answer) throws ComponentException {
-        JID to = answer.getTo();
-        if (to == null || to.getResource() == null
-                || !answer.getFrom().toBareJID().equalsIgnoreCase(focusBareJid.get())) {
-            return;
-        }
         IQ relayed = answer.createCopy();
-        relayed.setTo(new JID(to.getResource()));
+        relayed.setTo(new JID(answer.getTo().getResource()));
         relayed.setFrom(new JID(null, address.getDomain(), null));
         manager.sendPacket(this, relayed);
+    }
+
+    /**
+     * An error reply of type cancel, as Prosody's {@code st.error_reply(stanza, "cancel", condition)};
+     * never to an IQ result (RFC 6120 8.2.3: those are not answered).
+     */
+    private void refuse(Packet packet, PacketError.Condition condition) throws ComponentException {
+        Packet reply;
+        if (packet instanceof IQ iq) {
+            if (!iq.isRequest()) {
+                return;
+            }
+            IQ error = IQ.createResultIQ(iq);
+            error.setType(IQ.Type.error);
+            reply = error;
+        } else {
+            reply = packet.createCopy();
+            reply.setTo(packet.getFrom());
+            reply.setFrom(packet.getTo());
+            if (reply instanceof Message message) {
+                message.setType(Message.Type.error);
+            } else if (reply instanceof Presence presence) {
+                presence.setType(Presence.Type.error);
+            }
+        }
+        reply.setError(new PacketError(condition, PacketError.Type.cancel));
+        manager.sendPacket(this, reply);
+    }
+
+    private static boolean isError(Packet packet) {
+        return (packet instanceof IQ iq && iq.getType() == IQ.Type.error)
+                || (packet instanceof Message message && message.getType() == Message.Type.error)
+                || (packet instanceof Presence presence && presence.getType() == Presence.Type.error);
     }
 }

@@ -10,10 +10,8 @@ import org.xmpp.packet.Message;
 /**
  * Openfire's MUC callbacks, translated into {@link AttendanceRecorder} calls.
  *
- * <p>Both room signatures are implemented: Openfire 5 calls {@code roomCreated(long, JID)},
- * Openfire 4 {@code roomCreated(JID)}; on each server the other pair is simply never called,
- * so one jar fits both. Openfire passes {@code room@service/nick} as the room of
- * {@code occupantLeft}, hence {@code asBareJID()} everywhere. Nothing thrown here may reach
+ * <p>Openfire 5's listener API. Openfire passes {@code room@service/nick} as the room of
+ * {@code occupantLeft}, hence {@code toBareJID()} everywhere. Nothing thrown here may reach
  * Openfire's MUC code: a failure is logged and the chat goes on.
  */
 public final class MucAttendanceListener implements MUCEventListener {
@@ -25,23 +23,13 @@ public final class MucAttendanceListener implements MUCEventListener {
         this.recorder = recorder;
     }
 
-    // Openfire 5.x
+    @Override
     public void roomCreated(long roomID, JID roomJID) {
-        roomCreated(roomJID);
-    }
-
-    // Openfire 5.x
-    public void roomDestroyed(long roomID, JID roomJID) {
-        roomDestroyed(roomJID);
-    }
-
-    // Openfire 4.x
-    public void roomCreated(JID roomJID) {
         guard("roomCreated", () -> recorder.roomCreated(roomJID.toBareJID()));
     }
 
-    // Openfire 4.x
-    public void roomDestroyed(JID roomJID) {
+    @Override
+    public void roomDestroyed(long roomID, JID roomJID) {
         guard("roomDestroyed", () -> recorder.roomDestroyed(roomJID.toBareJID()));
     }
 
@@ -72,6 +60,7 @@ public final class MucAttendanceListener implements MUCEventListener {
                 user.toString()));
     }
 
+    @Override
     public void roomClearChatHistory(long roomID, JID roomJID) {
     }
 

@@ -4,11 +4,12 @@ import java.nio.file.Path;
 import org.jivesoftware.openfire.SessionManager;
 import org.jivesoftware.openfire.XMPPServer;
 import org.jivesoftware.openfire.admin.AdminManager;
+import org.jivesoftware.openfire.component.InternalComponentManager;
 import org.jivesoftware.openfire.interceptor.InterceptorManager;
 import org.jivesoftware.openfire.muc.MUCEventDispatcher;
+import org.jivesoftware.openfire.muc.spi.MUCPersistenceManager;
 import org.jivesoftware.util.JiveGlobals;
 import org.jivesoftware.util.PropertyEventDispatcher;
-import org.xmpp.component.ComponentManagerFactory;
 
 /** A fresh simulated Openfire (the stand-ins' static state) for each test or scenario. */
 final class OpenfireStandIns {
@@ -24,10 +25,15 @@ final class OpenfireStandIns {
         SessionManager.getInstance().testReset();
         AdminManager.getInstance().testReset();
         JiveGlobals.testReset();
+        MUCPersistenceManager.testReset();
         XMPPServer.getInstance().testReset();
         XMPPServer.getInstance().testSetDomain(DOMAIN);
-        ComponentManagerFactory.setComponentManager(null);
+        InternalComponentManager.getInstance().testReset(DOMAIN);
         JiveGlobals.testSetHomePath(home);
+        XMPPServer.getInstance().getMultiUserChatManager().testSetServiceFactory(spec -> {
+            String[] parts = spec.split(";");
+            return new TestMucService(parts[0] + "." + DOMAIN, Boolean.parseBoolean(parts[1]));
+        });
         for (String service : mucServices) {
             XMPPServer.getInstance().getMultiUserChatManager().testAddService(new TestMucService(service));
         }

@@ -25,6 +25,8 @@ import org.jivesoftware.openfire.container.PluginManager;
 import org.jivesoftware.openfire.interceptor.InterceptorManager;
 import org.jivesoftware.openfire.interceptor.PacketRejectedException;
 import org.jivesoftware.openfire.muc.MUCEventDispatcher;
+import org.jivesoftware.openfire.muc.NotAllowedException;
+import org.jivesoftware.openfire.muc.Role;
 import org.jivesoftware.openfire.session.LocalClientSession;
 import org.jivesoftware.util.JiveGlobals;
 import org.xmpp.packet.JID;
@@ -43,7 +45,9 @@ import org.xmpp.packet.Presence;
  * Token users connect with their JWT (signed with the scenario secret) in their session data,
  * where a JWT-authenticating deployment puts it; the plugin verifies it itself. Moving to a
  * breakout room keeps the connection, as Jitsi does. Roles are Openfire's defaults (see
- * {@link TestMucService}): the room's creator is moderator, everyone else participant.
+ * {@link TestMucService}): the room's creator is moderator, everyone else participant; a
+ * role change (a moderator's muc#admin request) changes the occupant's role and the room
+ * sends the occupant its self-presence with the new role, as Openfire's MUCRoom does.
  *
  * <p>Usage: {@code java -cp <classes> org.jitsictl.openfire.attendance.ScenarioRunner
  * <vector.json> [claim,claim,...]} (claims default to the vector's settings).
@@ -120,6 +124,7 @@ public final class ScenarioRunner {
                 case "presence" -> presence(clients.get((String) step.get("client")), (String) step.get("nick"));
                 case "leave" -> leave((String) step.get("client"), true);
                 case "disconnect", "kick" -> leave((String) step.get("client"), false);
+                case "role" -> role(clients.get((String) step.get("client")), (String) step.get("role"));
                 case "destroy" -> destroy(room((String) step.get("room"), "muc"));
                 case "crash" -> crash();
                 default -> throw new IllegalArgumentException("unknown step " + step.get("do"));
@@ -161,7 +166,7 @@ public final class ScenarioRunner {
     }
 
     @SuppressWarnings("unchecked")
-    private void join(Map<String, Object> step) throws PacketRejectedException {
+    private void join(Map<String, Object> step) throws PacketRejectedException, NotAllowedException {
         String client = (String) step.get("client");
         String personKey = (String) step.get("person");
         Map<String, Object> person = people().get(personKey);
@@ -211,6 +216,21 @@ public final class ScenarioRunner {
         throw new IllegalArgumentException("no join for client " + client);
     }
 
+    private void role(Connection connection, String role) throws PacketRejectedException {
+        JID room = new JID(connection.roomJid);
+        service(connection.roomJid).getChatRoom(room.getNode()).getOccupantByFullJID(new JID(connection.userJid))
+                .testSetRole(Role.valueOf(role));
+        Presence self = new Presence();
+        self.setFrom(new JID(room.getNode(), room.getDomain(), connection.resource));
+        self.setTo(new JID(connection.userJid));
+        self.addChildElement("x", MucPresenceInterceptor.MUC_USER_NAMESPACE).addElement("item")
+                .addAttribute("affiliation", "none").addAttribute("role", role);
+        InterceptorManager.getInstance().invokeInterceptors(self, SessionManager.getInstance().getSession(self.getTo()),
+                false, false);
+        InterceptorManager.getInstance().invokeInterceptors(self, SessionManager.getInstance().getSession(self.getTo()),
+                false, true);
+    }
+
     private void presence(Connection connection, String nick) throws PacketRejectedException {
         Presence presence = presenceOf(connection, nick, null);
         intercept(presence, false);
@@ -256,7 +276,7 @@ public final class ScenarioRunner {
         presence.setFrom(new JID(connection.userJid));
         presence.setTo(new JID(connection.roomJid + "/" + connection.resource));
         if (nick != null) {
-            presence.addChildElement("nick", NickInterceptor.NICK_NAMESPACE).setText(nick);
+            presence.addChildElement("nick", MucPresenceInterceptor.NICK_NAMESPACE).setText(nick);
         }
         return presence;
     }

@@ -61,7 +61,7 @@ class ScenarioVectorsTest {
                 Map<String, Object> a = actual.get(j);
                 got.add(summary(a, ((Map<String, Object>) a.get("source")).get("instance")));
                 String instance = (String) ((Map<String, Object>) a.get("source")).get("instance");
-                String previous = instances.putIfAbsent(e.getOrDefault("instance", 1L), instance);
+                String previous = instances.putIfAbsent(((Number) e.getOrDefault("instance", 1)).longValue(), instance);
                 assertEquals(previous == null ? instance : previous, instance, "one instance per server life");
                 assertEquals("2025-11-22T" + clock(((Number) at).longValue()), a.get("time"), "the step's time");
             }

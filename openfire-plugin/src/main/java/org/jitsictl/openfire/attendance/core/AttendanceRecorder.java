@@ -5,6 +5,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiFunction;
 import java.util.function.Function;
@@ -65,7 +66,7 @@ public final class AttendanceRecorder {
         this.roleOf = roleOf;
     }
 
-    private static final java.util.Set<String> ROLES = java.util.Set.of("moderator", "participant", "visitor", "none");
+    private static final Set<String> ROLES = Set.of("moderator", "participant", "visitor", "none");
 
     private record Occupant(String occupantJid, String userJid, String nick, String role, Map<String, Object> identity) {
         Map<String, Object> toJson(String previousNick) {
@@ -193,6 +194,21 @@ public final class AttendanceRecorder {
         if (left[0] != null) {
             sink.accept(events.occupantEvent("occupant.left", state.room, left[0].toJson(null), left[0].identity));
         }
+    }
+
+    /**
+     * The room told an occupant its current role (the self-presence every role change, and
+     * every presence update, ends with). Like Prosody's module, a role change is no event of its
+     * own: the occupant's later events (rename, leave) carry the new role.
+     */
+    public void roleSeen(String roomJid, String resource, String userJid, String role) {
+        RoomState state = rooms.get(roomJid);
+        if (state == null || role == null || !ROLES.contains(role)) {
+            return;
+        }
+        state.occupants.computeIfPresent(resource, (key, occupant) ->
+                !occupant.userJid.equals(userJid) || role.equals(occupant.role) ? occupant
+                        : new Occupant(occupant.occupantJid, occupant.userJid, occupant.nick, role, occupant.identity));
     }
 
     /**

@@ -83,7 +83,10 @@ public final class Delivery implements EventSink {
         this.deadLetters = deadLetters;
         this.log = log;
         this.backoff = backoff;
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10))
+        // HTTP/1.1 only: for http:// URLs the JDK client would otherwise ask to upgrade to h2c,
+        // which the receiver (gunicorn) refuses while the body is in flight: every delivery
+        // then fails its signature check (found on a real Openfire, tests/openfire_live).
+        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10))
                 .followRedirects(HttpClient.Redirect.NEVER).build();
     }
 

@@ -31,10 +31,16 @@ public final class Settings {
     public static final String JWT_SECRET = "attendance.jwt.secret";
     public static final String FOCUS_JID = "attendance.focus.jid";
     public static final String JITSI_SETUP = "attendance.jitsi.setup";
+    public static final String ROOM_MAX_OCCUPANTS = "attendance.jitsi.room.max.occupants";
 
     /** Every property this class reads, in documentation order. */
     public static final List<String> NAMES = List.of(URL, SECRET, CLAIMS, BATCH_SIZE, FLUSH_INTERVAL, TIMEOUT,
-            QUEUE_MAX, SKIP_JIDS, JWT_SECRET, FOCUS_JID, JITSI_SETUP);
+            QUEUE_MAX, SKIP_JIDS, JWT_SECRET, FOCUS_JID, JITSI_SETUP, ROOM_MAX_OCCUPANTS);
+
+    /** Openfire's own default is 30 occupants per room, focus included: too few for a class. */
+    public static final int DEFAULT_ROOM_MAX_OCCUPANTS = 500;
+    /** Far beyond what one Jitsi conference carries; 0 means no limit (Openfire's MUCRoom). */
+    public static final int MAX_ROOM_MAX_OCCUPANTS = 100_000;
 
     public static final List<String> DEFAULT_SKIP_JIDS =
             List.of("focus", "jvb", "jibri", "recorder", "transcriber", "jigasi");
@@ -45,7 +51,7 @@ public final class Settings {
     private static final Pattern DOMAIN_ENTRY = Pattern.compile("@[^@/\\s,]+");
 
     public static final Settings DEFAULTS = new Settings(null, null, List.of(), 50, 2_000, 10_000, 100_000,
-            DEFAULT_SKIP_JIDS, null, null, true);
+            DEFAULT_SKIP_JIDS, null, null, true, DEFAULT_ROOM_MAX_OCCUPANTS);
 
     /** Receiver endpoint, or null: events are then kept in the spool until one is set. */
     public final URI url;
@@ -63,12 +69,17 @@ public final class Settings {
     public final String jwtSecret;
     /** Bare JID of jicofo's account; null: {@code focus@<xmpp domain>}. */
     public final String focusJid;
-    /** Whether to make the focus sysadmin of every MUC service and relay {@code focus.<domain>}. */
+    /**
+     * Whether to do the one-domain Jitsi setup: the brewery, focus as sysadmin and sole room
+     * creator of every MUC service, room capacity, and the {@code focus.<domain>} relay.
+     */
     public final boolean jitsiSetup;
+    /** Occupants a conference room holds at most (focus included); 0: no limit. */
+    public final int roomMaxOccupants;
 
     public Settings(URI url, String secret, List<String> claims, int batchSize, long flushIntervalMillis,
                     long timeoutMillis, int queueMax, List<String> skipJids, String jwtSecret, String focusJid,
-                    boolean jitsiSetup) {
+                    boolean jitsiSetup, int roomMaxOccupants) {
         this.url = url;
         this.secret = secret;
         this.claims = List.copyOf(claims);
@@ -80,6 +91,7 @@ public final class Settings {
         this.jwtSecret = jwtSecret;
         this.focusJid = focusJid;
         this.jitsiSetup = jitsiSetup;
+        this.roomMaxOccupants = roomMaxOccupants;
     }
 
     /**
@@ -120,7 +132,10 @@ public final class Settings {
             }
             throw new IllegalArgumentException("must be true or false");
         }, true);
-        return new Settings(url, secret, claims, batch, flush, timeout, queueMax, skip, jwtSecret, focus, setup);
+        int maxOccupants = p.value(ROOM_MAX_OCCUPANTS, previous.roomMaxOccupants, DEFAULTS.roomMaxOccupants,
+                raw -> (int) whole(raw, 0, MAX_ROOM_MAX_OCCUPANTS), true);
+        return new Settings(url, secret, claims, batch, flush, timeout, queueMax, skip, jwtSecret, focus, setup,
+                maxOccupants);
     }
 
     private static URI parseUrl(String raw) {

@@ -2,7 +2,9 @@ package org.jitsictl.openfire.attendance.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -31,9 +33,27 @@ class JsonAndSigningTest {
     }
 
     @Test
-    void writerReproducesTheExampleBodyFromItsParsedForm() throws Exception {
+    void writerReproducesTheExampleBodyFromTheContractsFieldOrder() throws Exception {
+        Map<String, Object> source = ordered("server", "prosody", "host", "muc.meet.jitsi", "instance", "8f14e45fceea167a");
+        Map<String, Object> room = ordered("jid", "maths-3b@muc.meet.jitsi", "name", "maths-3b");
+        Map<String, Object> occupant = ordered("occupant_jid", "maths-3b@muc.meet.jitsi/a1b2c3d4",
+                "user_jid", "alice@meet.jitsi/web-1", "bare_jid", "alice@meet.jitsi", "nick", "Zo\u00eb \ud83c\udf93",
+                "role", "participant");
+        Map<String, Object> identity = ordered("user_id", "u-1001", "name", "Zo\u00eb Martin", "email", "zoe@school.example",
+                "moderator", false, "group", "class-3b", "claims", ordered("courseid", "MATH101"));
+        Map<String, Object> event = ordered("id", "01JD3N5Z8Q4W0X9F6G7H8J9K0M", "type", "occupant.joined",
+                "time", "2025-11-22T08:00:00.000Z", "source", source, "room", room, "occupant", occupant, "identity", identity);
         String body = (String) signingExample().get("body");
-        assertEquals(body, Json.write(Json.read(body)));
+        assertEquals(body, Json.write(event));
+        assertEquals(event, Json.readObject(body), "read back: the same fields and values (org.json keeps no order)");
+    }
+
+    private static Map<String, Object> ordered(Object... keysAndValues) {
+        Map<String, Object> map = new LinkedHashMap<>();
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            map.put((String) keysAndValues[i], keysAndValues[i + 1]);
+        }
+        return map;
     }
 
     @Test
@@ -61,16 +81,27 @@ class JsonAndSigningTest {
         assertEquals(value.get("emoji"), back.get("emoji"));
         assertEquals(value.get("rtl"), back.get("rtl"));
         assertEquals(value.get("control"), back.get("control"));
-        assertEquals(List.of(0L, -12L, 3.5, 1e-7), back.get("numbers"));
-        assertEquals(text, Json.write(back));
+        assertEquals(List.of(true, false), back.get("flags"));
+        assertNull(back.get("nothing"));
+        assertTrue(back.containsKey("nothing"));
+        List<?> numbers = (List<?>) back.get("numbers");
+        assertEquals(List.of(0L, -12L, 3.5, 1e-7), numbers.stream().map(n -> n instanceof Integer i ? (Object) i.longValue()
+                : n instanceof java.math.BigDecimal d ? (Object) d.doubleValue() : n).toList());
+        assertEquals("[0,-12,3.5,1.0E-7]", Json.write(value.get("numbers")));
     }
 
     @Test
     void readerRejectsMalformedInputClearly() {
-        for (String bad : List.of("{", "{\"a\":}", "[1,]", "\"unterminated", "{\"a\":1} x", "tru", "{'a':1}")) {
-            assertThrows(IllegalArgumentException.class, () -> Json.read(bad), bad);
+        for (String bad : List.of("{", "{\"a\":}", "[1]", "\"unterminated", "{\"a\":1} x", "tru", "")) {
+            assertThrows(IllegalArgumentException.class, () -> Json.readObject(bad), bad);
         }
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Json.read("[1,]"));
-        assertEquals("invalid JSON at offset 3: unexpected character ']'", e.getMessage());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Json.readObject("{\"a\":}"));
+        assertTrue(e.getMessage().startsWith("invalid JSON: "), e.getMessage());
+    }
+
+    @Test
+    void writerRefusesWhatJsonCannotCarry() {
+        assertThrows(IllegalArgumentException.class, () -> Json.write(Double.NaN));
+        assertThrows(IllegalArgumentException.class, () -> Json.write(Map.of("a", new Object())));
     }
 }
