@@ -50,6 +50,7 @@ def test_log_in_open_a_meeting_see_the_timeline_and_download_the_csv(browser, lo
     page.goto(server.url + "/")
     assert page.url.startswith(server.url + "/login")  # not logged in: sent to the login form
 
+    page.fill("input[name=user]", "admin")
     page.fill("input[name=password]", "not the password")
     page.click("button[type=submit]")
     assert "Wrong password" in page.inner_text("main")
