@@ -12,7 +12,6 @@ import csv
 import datetime as dt
 import io
 import json
-import shutil
 import ssl
 from http.client import HTTPResponse, HTTPSConnection
 
@@ -22,7 +21,6 @@ from logger_helpers import ADMIN_PASSWORD, RunningServer, basic_auth, http
 from tests.support import vectors
 from tests.support.nginx import Nginx, free_port, self_signed_certificate
 
-CHROMIUM = "/usr/bin/chromium"
 BASE = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=5)
 
 
@@ -117,19 +115,6 @@ def test_throttling_and_logs_see_the_visitor_not_the_proxy(site):
     logs = logger.logs()
     assert "failed dashboard login from 127.0.0.2" in logs
     assert "from 192.0.2." not in logs and "failed dashboard login from 127.0.0.1" not in logs
-
-
-@pytest.fixture
-def browser():
-    if not shutil.which(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} not installed (scripts/install-system-deps installs chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
 
 
 def test_a_teacher_uses_the_dashboard_through_the_site(site, browser, tmp_path, artifacts):

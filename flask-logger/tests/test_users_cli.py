@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
-import select
 import subprocess
-import time
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from logger_helpers import CLI, server_env
+from tests.support.terminal import on_a_terminal
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
@@ -65,38 +62,10 @@ def test_passwords_are_argon2id_hashes(users, database_url):
     assert stored.startswith("$argon2id$") and "dupont" not in stored
 
 
-def on_a_terminal(argv, env, answers, timeout=30.0) -> tuple[int, str]:
-    """Run a command on a real pseudo-terminal, typing each answer when its prompt shows."""
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(argv, env=env, stdin=follower, stdout=follower, stderr=follower)
-    os.close(follower)
-    output, pending = b"", list(answers)
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            if select.select([leader], [], [], 0.2)[0]:
-                try:
-                    chunk = os.read(leader, 4096)
-                except OSError:  # the command ended
-                    break
-                output += chunk
-                while pending and output.rstrip(b" ").endswith(pending[0][0].rstrip().encode()):
-                    os.write(leader, pending.pop(0)[1].encode() + b"\r")
-                    output += b"\n"
-            elif proc.poll() is not None:
-                break
-        proc.wait(timeout=5)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        os.close(leader)
-    return proc.returncode, output.decode(errors="replace")
-
-
 def test_the_password_comes_from_a_prompt_twice(database_url, tmp_path, app):
     """On a terminal the password is asked (hidden) and confirmed; a short one is asked again."""
     env = server_env(tmp_path, ATTENDANCE_DATABASE_URL=database_url)
-    code, output = on_a_terminal([CLI, "users", "add", "ms.dupont"], env, [
+    code, output = on_a_terminal([CLI, "users", "add", "ms.dupont"], env=env, answers=[
         ("Password:", "short"), ("Password:", "dupont's long password"),
         ("Repeat for confirmation:", "dupont's long password")])
     assert code == 0, output
