@@ -87,4 +87,3 @@ def from_environment(environ=os.environ) -> dict:
     if engine:
         config["ENGINE_SETTINGS"] = engine
     return config
-

@@ -18,22 +18,21 @@ import time
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
+from .config import ConfigError
+
 EVENTS_ACCEPTED = Counter("attendance_events_accepted_total", "Events stored (new ids).")
 EVENTS_DUPLICATE = Counter("attendance_events_duplicate_total", "Events received again with an id already stored.")
 REQUESTS_REJECTED = Counter("attendance_requests_rejected_total", "Ingest requests refused, by reason.", ["reason"])
 REQUEST_SECONDS = Histogram("attendance_request_seconds", "Time to answer a request, by endpoint.", ["endpoint"],
                             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 
-bp = Blueprint("metrics", __name__)
-
-
 MIN_TOKEN_LENGTH = 24
 TOKEN_HINT = "python -c \"import secrets; print(secrets.token_urlsafe(32))\""
 
+bp = Blueprint("metrics", __name__)
+
 
 def _networks(text: str) -> list:
-    from .config import ConfigError
-
     try:
         return [ipaddress.ip_network(part.strip()) for part in text.split(",") if part.strip()]
     except ValueError as exc:
@@ -76,8 +75,6 @@ def metrics_page():
 
 
 def init_app(app) -> None:
-    from .config import ConfigError
-
     token = app.config.get("METRICS_TOKEN")
     if token is not None and len(token) < MIN_TOKEN_LENGTH:
         raise ConfigError(f"ATTENDANCE_METRICS_TOKEN is too short ({len(token)} characters): use at least "
