@@ -34,6 +34,9 @@ class Throttled(Exception):
 
 
 def init_app(app) -> None:
+    for key, unit in (("SESSION_HOURS", "hours"), ("SESSION_IDLE_MINUTES", "minutes")):
+        if app.config[key] < 1:
+            raise ConfigError(f"ATTENDANCE_{key} must be at least 1 ({unit}), got {app.config[key]}")
     storage = app.extensions["storage"]
     accounts = app.extensions["accounts"] = Accounts(storage)
     app.extensions["sessions"] = Sessions(storage, lifetime_seconds=app.config["SESSION_HOURS"] * 3600,

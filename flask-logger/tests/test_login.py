@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import subprocess
 from urllib.parse import urlsplit
 
 import pytest
@@ -11,7 +12,7 @@ from flask.sessions import SecureCookieSessionInterface
 
 from attendance_logger import create_app
 from attendance_logger.config import ConfigError, decode_webhook_secret
-from logger_helpers import ADMIN_PASSWORD, WEBHOOK_SECRET, basic_auth
+from logger_helpers import ADMIN_PASSWORD, CLI, WEBHOOK_SECRET, basic_auth, free_port, server_env
 
 TEACHER_PASSWORD = "a long teacher password"
 
@@ -169,6 +170,24 @@ def test_a_short_admin_password_stops_the_start(tmp_path, password):
     with pytest.raises(ConfigError, match=r"ATTENDANCE_ADMIN_PASSWORD is too short .* at least 12 characters"):
         create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}", "WEBHOOK_SECRET": WEBHOOK_SECRET,
                     "ADMIN_PASSWORD": password})
+
+
+@pytest.mark.parametrize("variable, value, complaint", [
+    ("ATTENDANCE_ADMIN_PASSWORD", "pw-x7", "ATTENDANCE_ADMIN_PASSWORD is too short (5 characters): use at least 12"),
+    ("ATTENDANCE_SESSION_HOURS", "0", "ATTENDANCE_SESSION_HOURS must be at least 1 (hours)"),
+    ("ATTENDANCE_SESSION_IDLE_MINUTES", "soon", "ATTENDANCE_SESSION_IDLE_MINUTES must be a whole number"),
+    ("ATTENDANCE_PROXY_HOPS", "-1", "ATTENDANCE_PROXY_HOPS must be 0 (no proxy) or the number of proxies"),
+    ("ATTENDANCE_METRICS_TOKEN", "tok-q9z", "ATTENDANCE_METRICS_TOKEN is too short (7 characters)"),
+    ("ATTENDANCE_METRICS_NETWORKS", "10.0.0.0/33", "ATTENDANCE_METRICS_NETWORKS: '10.0.0.0/33' does not appear to be"),
+])
+def test_serve_explains_a_bad_security_setting(tmp_path, variable, value, complaint):
+    result = subprocess.run([CLI, "serve", "--dev", "--port", str(free_port())], env=server_env(tmp_path, **{variable: value}),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert complaint in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    if variable in ("ATTENDANCE_ADMIN_PASSWORD", "ATTENDANCE_METRICS_TOKEN"):
+        assert value not in result.stderr  # a secret, even a bad one, is never shown
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
