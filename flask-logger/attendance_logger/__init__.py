@@ -28,20 +28,18 @@ def create_app(test_config: dict | None = None):
         AUTO_MIGRATE=True,
         SQLITE_SYNCHRONOUS="FULL",
         REFRESH_INTERVAL_SECONDS=5.0,
-        CLOCK=time.time,  # what "now" is for signature timestamps (tests pin it)
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
+        CLOCK=time.time,  # what "now" is for signature timestamps, sessions and throttling (tests pin it)
+        SESSION_HOURS=12,
+        SESSION_IDLE_MINUTES=120,
+        PROXY_HOPS=0,
+        METRICS_TOKEN=None,
+        METRICS_NETWORKS="127.0.0.0/8,::1/128",
     )
     app.config.update(config_module.from_environment())
     if test_config:
         app.config.update(test_config)
 
-    webhook_key = config_module.decode_webhook_secret(app.config["WEBHOOK_SECRET"])
-    app.extensions["webhook_key"] = webhook_key
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = config_module.session_key(webhook_key)
-    if not app.config.get("ADMIN_PASSWORD"):
-        app.logger.warning("ATTENDANCE_ADMIN_PASSWORD is not set: the read API and dashboard refuse every login")
+    app.extensions["webhook_key"] = config_module.decode_webhook_secret(app.config["WEBHOOK_SECRET"])
 
     if app.config["SQLITE_SYNCHRONOUS"] not in ("FULL", "NORMAL"):
         raise config_module.ConfigError("ATTENDANCE_SQLITE_SYNCHRONOUS must be FULL or NORMAL, got "
@@ -58,18 +56,36 @@ def create_app(test_config: dict | None = None):
     except ValueError as exc:
         raise config_module.ConfigError(f"attendance settings: {exc}") from None
 
-    from . import api, auth, dashboard, health, ingest, metrics
+    from . import api, auth, dashboard, health, ingest, metrics, security_headers
 
     @app.before_request
     def _start_refresher():
         app.extensions["attendance"].start_background_refresh(app.config["REFRESH_INTERVAL_SECONDS"])
 
     metrics.init_app(app)
+    security_headers.init_app(app)
+    auth.init_app(app)
     app.register_blueprint(ingest.bp)
     app.register_blueprint(api.bp)
-    app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(health.bp)
     app.wsgi_app = ingest.IngestEndpoint(app)
+    trust_proxy(app)
     logging.getLogger("attendance_logger").setLevel(logging.INFO)
     return app
+
+
+def trust_proxy(app) -> None:
+    """Behind ATTENDANCE_PROXY_HOPS proxies (1: the web container's nginx), take the client
+    address, scheme, host and path prefix from their X-Forwarded-* headers: links, redirects and
+    cookies then carry `/attendance`, cookies are Secure under https, and throttling and logs see
+    the visitor's address. With 0 (the default) those headers are ignored, as anyone can send them."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from .config import ConfigError
+
+    hops = app.config["PROXY_HOPS"]
+    if hops < 0:
+        raise ConfigError(f"ATTENDANCE_PROXY_HOPS must be 0 (no proxy) or the number of proxies in front, got {hops}")
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)

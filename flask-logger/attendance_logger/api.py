@@ -1,12 +1,15 @@
-"""The read API (authenticated): meetings, a meeting's attendance as JSON or CSV, a course's CSV."""
+"""The read API (authenticated): meetings, a meeting's attendance as JSON or CSV, a course's CSV.
+
+Every read goes through access.view(): a teacher reads only the meetings of their courses."""
 from __future__ import annotations
 
 import datetime as dt
 import re
 
-from flask import Blueprint, Response, abort, current_app, jsonify, request, stream_with_context
+from flask import Blueprint, Response, abort, jsonify, request, stream_with_context
 
 from . import reports
+from .access import CourseNotReadable, view
 from .attendance import MeetingNotFound
 from .auth import api_login_required
 from .storage import from_ms, to_ms
@@ -60,13 +63,9 @@ def _bad_query(exc):
     return jsonify({"error": "bad_query", "message": str(exc)}), 400
 
 
-def _attendance():
-    return current_app.extensions["attendance"]
-
-
 def _meeting_or_404(meeting_id: str):
     try:
-        return _attendance().meeting(meeting_id)
+        return view().meeting(meeting_id)
     except MeetingNotFound:
         abort(404, description=f"no meeting with id {meeting_id!r}")
 
@@ -74,7 +73,7 @@ def _meeting_or_404(meeting_id: str):
 @bp.get("/meetings")
 @api_login_required
 def list_meetings():
-    rows = _attendance().meetings(**meeting_filters(request.args))
+    rows = view().meetings(**meeting_filters(request.args))
     return jsonify({"meetings": [meeting_summary(r) for r in rows]})
 
 
@@ -102,7 +101,7 @@ def safe_filename(text: str) -> str:
 @api_login_required
 def meeting_attendance_csv(meeting_id: str):
     meeting = _meeting_or_404(meeting_id)
-    settings = _attendance().settings
+    settings = view().settings
     name = safe_filename(f"{meeting.room_name}-{meeting.started_at:%Y%m%dT%H%M}")
     return csv_response(reports.meeting_csv(meeting, settings), f"{name}.csv")
 
@@ -110,8 +109,12 @@ def meeting_attendance_csv(meeting_id: str):
 @bp.get("/courses/<course>/attendance.csv")
 @api_login_required
 def course_attendance_csv(course: str):
-    attendance = _attendance()
-    return csv_response(reports.course_csv(attendance.course(course), attendance.settings, course=course),
+    readable = view()
+    try:
+        meetings = readable.course(course)
+    except CourseNotReadable as exc:
+        abort(404, description=str(exc))
+    return csv_response(reports.course_csv(meetings, readable.settings, course=course),
                         f"{safe_filename(course)}-attendance.csv")
 
 

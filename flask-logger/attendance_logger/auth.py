@@ -1,29 +1,89 @@
-"""Who may read attendance: the school's administrator, by password.
+"""Who is reading: an account logged in to the dashboard (a session cookie), or a script sending
+HTTP Basic. Either way the account lands in `g.account`, which access.view() reads.
 
-The read API takes HTTP Basic (user `admin`); the dashboard a session cookie set by the login
-form. Passwords are compared in constant time and never logged.
+Passwords are checked by accounts.py and never logged, nor are the account names tried (people
+type passwords into the wrong field). Wrong passwords are throttled (logins.LoginThrottle); the
+client address is the one the proxy forwarded when ATTENDANCE_PROXY_HOPS says to trust it.
 """
 from __future__ import annotations
 
 import functools
-import hmac
 import logging
+from urllib.parse import urlsplit
 
-from flask import (Blueprint, current_app, flash, jsonify, redirect, render_template, request, session,
-                   url_for)
+from flask import (Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for)
 
-ADMIN_USER = "admin"
+from .accounts import Account, AccountError, Accounts, check_password
+from .config import ConfigError
+from .logins import LoginThrottle, Sessions
+
+COOKIE = "attendance_session"
 bp = Blueprint("auth", __name__)
 log = logging.getLogger("attendance_logger.auth")
 
 
-def password_ok(user: str | None, password: str | None) -> bool:
-    expected = current_app.config.get("ADMIN_PASSWORD")
-    if not expected or user is None or password is None:
-        return False
-    user_ok = hmac.compare_digest(user.encode(), ADMIN_USER.encode())
-    password_ok_ = hmac.compare_digest(password.encode(), expected.encode())
-    return user_ok and password_ok_
+class Throttled(Exception):
+    def __init__(self, seconds: int):
+        super().__init__(seconds)
+        self.seconds = seconds
+
+    @property
+    def advice(self) -> str:
+        minutes = -(-self.seconds // 60)
+        return f"try again in {minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def init_app(app) -> None:
+    for key, unit in (("SESSION_HOURS", "hours"), ("SESSION_IDLE_MINUTES", "minutes")):
+        if app.config[key] < 1:
+            raise ConfigError(f"ATTENDANCE_{key} must be at least 1 ({unit}), got {app.config[key]}")
+    storage = app.extensions["storage"]
+    accounts = app.extensions["accounts"] = Accounts(storage)
+    app.extensions["sessions"] = Sessions(storage, lifetime_seconds=app.config["SESSION_HOURS"] * 3600,
+                                          idle_seconds=app.config["SESSION_IDLE_MINUTES"] * 60)
+    app.extensions["login_throttle"] = LoginThrottle(storage)
+    password = app.config.get("ADMIN_PASSWORD")
+    if password:
+        try:
+            check_password(password, "ATTENDANCE_ADMIN_PASSWORD")
+        except AccountError as exc:
+            raise ConfigError(str(exc)) from None
+        if app.config["AUTO_MIGRATE"]:  # else the tables may not be there yet
+            accounts.keep_bootstrap_admin(password)
+    else:
+        app.logger.warning("ATTENDANCE_ADMIN_PASSWORD is not set: only accounts made with "
+                           "`attendance-logger users add` can read attendance")
+    app.register_blueprint(bp)
+    app.context_processor(lambda: {"account": g.get("account")})
+
+
+def _now_ms() -> int:
+    return int(current_app.config["CLOCK"]() * 1000)
+
+
+def _client() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _check_password(name: str, password: str) -> Account | None:
+    """The account if `password` is its password; raises Throttled after too many failures."""
+    throttle: LoginThrottle = current_app.extensions["login_throttle"]
+    now = _now_ms()
+    wait = throttle.wait_seconds(name, _client(), now)
+    if wait:
+        log.info("login refused from %s: too many failed logins", _client())
+        raise Throttled(wait)
+    account = current_app.extensions["accounts"].check(name, password)
+    if account is None:
+        throttle.failed(name, _client(), now)
+        return None
+    throttle.succeeded(name)
+    return account
+
+
+def _session_account() -> Account | None:
+    name = current_app.extensions["sessions"].account_of(request.cookies.get(COOKIE), _now_ms())
+    return current_app.extensions["accounts"].get(name) if name else None
 
 
 def api_login_required(view):
@@ -31,18 +91,28 @@ def api_login_required(view):
 
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
-        if session.get("user") == ADMIN_USER:
-            return view(*args, **kwargs)
+        account = _session_account()
         credentials = request.authorization
-        if credentials and password_ok(credentials.username, credentials.password):
-            return view(*args, **kwargs)
-        log.info("refused read of %s from %s: no valid credentials", request.path, request.remote_addr)
-        response = jsonify({"error": "unauthorized",
-                            "message": "attendance is personal data: authenticate with HTTP Basic, "
-                                       "user 'admin' and ATTENDANCE_ADMIN_PASSWORD"})
-        response.status_code = 401
-        response.headers["WWW-Authenticate"] = 'Basic realm="attendance", charset="UTF-8"'
-        return response
+        if account is None and credentials and credentials.type == "basic":
+            try:
+                account = _check_password(credentials.username or "", credentials.password or "")
+            except Throttled as throttled:
+                response = jsonify({"error": "too_many_failed_logins",
+                                    "message": f"too many failed logins: {throttled.advice}"})
+                response.status_code = 429
+                response.headers["Retry-After"] = str(throttled.seconds)
+                return response
+        if account is None:
+            log.info("refused read of %s from %s: no valid credentials", request.path, _client())
+            response = jsonify({"error": "unauthorized",
+                                "message": "attendance is personal data: authenticate with HTTP Basic as an account "
+                                           "made with `attendance-logger users add`, or as user 'admin' with "
+                                           "ATTENDANCE_ADMIN_PASSWORD"})
+            response.status_code = 401
+            response.headers["WWW-Authenticate"] = 'Basic realm="attendance", charset="UTF-8"'
+            return response
+        g.account = account
+        return view(*args, **kwargs)
 
     return wrapped
 
@@ -50,32 +120,64 @@ def api_login_required(view):
 def login_required(view):
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
-        if session.get("user") != ADMIN_USER:
-            return redirect(url_for("auth.login", next=request.full_path))
+        g.account = _session_account()
+        if g.account is None:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         return view(*args, **kwargs)
 
     return wrapped
 
 
+def _safe_next(target: str | None) -> str:
+    """Where to go after logging in: a path of this site only. Browsers drop tabs and newlines
+    inside URLs and read backslashes as slashes, so `/\\t/evil.example` would leave the site."""
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and not any(c.isspace() or not c.isprintable() for c in target)):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return request.script_root + target
+    return url_for("dashboard.meetings")
+
+
+@bp.before_request
+def _forms_from_this_site_only():
+    """Refuse login and logout forms posted from another site (a browser names it in Origin)."""
+    origin = request.headers.get("Origin")
+    if request.method == "POST" and origin is not None and origin != f"{request.scheme}://{request.host}":
+        log.info("refused a form posted from another origin to %s from %s", request.path, _client())
+        message = ("This form was sent from another site and was refused. If you opened the dashboard at this "
+                   "address, the proxy in front of the receiver must forward the Host and X-Forwarded-Proto "
+                   "headers, and the receiver trust it (ATTENDANCE_PROXY_HOPS).")
+        return render_template("login.html", error=message), 403
+    return None
+
+
 @bp.route("/login", methods=("GET", "POST"))
 def login():
-    if request.method == "POST":
-        if password_ok(ADMIN_USER, request.form.get("password", "")):
-            session.clear()
-            session["user"] = ADMIN_USER
-            target = request.args.get("next", "")
-            # Only local paths: never bounce a freshly logged-in admin to another site.
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for("dashboard.meetings")
-            return redirect(target)
-        log.info("failed dashboard login from %s", request.remote_addr)
-        flash("Wrong password." if current_app.config.get("ADMIN_PASSWORD")
-              else "No admin password is configured: set ATTENDANCE_ADMIN_PASSWORD and restart.")
-        return render_template("login.html"), 401
-    return render_template("login.html")
+    if request.method == "GET":
+        return render_template("login.html")
+    name = request.form.get("user", "").strip()
+    try:
+        account = _check_password(name, request.form.get("password", ""))
+    except Throttled as throttled:
+        return render_template("login.html", error=f"Too many failed logins: {throttled.advice}.", user=name), \
+            429, {"Retry-After": str(throttled.seconds)}
+    if account is None:
+        log.info("failed dashboard login from %s", _client())
+        return render_template("login.html", error="Wrong password or account name.", user=name), 401
+    sessions: Sessions = current_app.extensions["sessions"]
+    sessions.end(request.cookies.get(COOKIE))
+    token = sessions.start(account.name, _now_ms())
+    response = redirect(_safe_next(request.args.get("next")))
+    response.set_cookie(COOKIE, token, max_age=sessions.lifetime_ms // 1000, path=request.script_root or "/",
+                        secure=request.is_secure, httponly=True, samesite="Lax")
+    return response
 
 
 @bp.post("/logout")
 def logout():
-    session.clear()
-    return redirect(url_for("auth.login"))
+    current_app.extensions["sessions"].end(request.cookies.get(COOKIE))
+    response = redirect(url_for("auth.login"))
+    response.delete_cookie(COOKIE, path=request.script_root or "/", secure=request.is_secure, httponly=True,
+                           samesite="Lax")
+    return response

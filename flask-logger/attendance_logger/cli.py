@@ -1,4 +1,4 @@
-"""`attendance-logger` command line: serve, db upgrade, purge, report."""
+"""`attendance-logger` command line: serve, db upgrade, purge, report, users."""
 from __future__ import annotations
 
 import datetime as dt
@@ -135,6 +135,139 @@ def report(meeting_id: str, as_csv: bool) -> None:
         body = reports.meeting_json(meeting)
         body["id"] = meeting_id
         click.echo(json.dumps(body, ensure_ascii=False, indent=2))
+
+
+@cli.group()
+def users() -> None:
+    """Accounts that may read attendance: admins see every course, teachers the courses granted to them.
+
+    Passwords are read from a prompt (asked twice) or, with --password-stdin, from the first line of
+    standard input: never from the command line, which other users of the machine can see.
+    """
+
+
+def _accounts():
+    from .accounts import Accounts
+
+    storage = _storage()
+    storage.upgrade()
+    return Accounts(storage)
+
+
+def _account_call(call, *args, **kwargs):
+    from .accounts import AccountError
+
+    try:
+        return call(*args, **kwargs)
+    except AccountError as exc:
+        _fail(str(exc))
+
+
+def _new_password(from_stdin: bool) -> str:
+    from .accounts import AccountError, check_password
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            _fail("no password on standard input (--password-stdin reads its first line)")
+        return password
+
+    def long_enough(value: str) -> str:
+        try:
+            check_password(value)
+        except AccountError as exc:
+            raise click.BadParameter(str(exc)) from None
+        return value
+
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True, value_proc=long_enough)
+
+
+_PASSWORD_STDIN = click.option("--password-stdin", "password_stdin", is_flag=True,
+                               help="Read the password from the first line of standard input instead of a prompt.")
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["teacher", "admin"]), default="teacher", show_default=True,
+              help="admin: every course; teacher: the courses granted.")
+@click.option("--course", "courses", multiple=True, metavar="COURSEID",
+              help="A course the teacher sees (its courseid claim); repeat for more.")
+@_PASSWORD_STDIN
+def users_add(name: str, role: str, courses: tuple[str, ...], password_stdin: bool) -> None:
+    """Add an account."""
+    accounts = _accounts()
+    _account_call(accounts.check_new, name, role=role, courses=courses)  # before asking a password for nothing
+    account = _account_call(accounts.add, name, _new_password(password_stdin), role=role, courses=courses)
+    click.echo(f"added {account.role} {account.name}" + (f" for {', '.join(sorted(courses))}" if courses else ""))
+    _warn_about_unseen(accounts, courses)
+
+
+def _warn_about_unseen(accounts, courses) -> None:
+    """Courses are granted by their courseid claim, which no list confirms: flag likely typos."""
+    for course in sorted(set(courses) - accounts.known_courses(courses)):
+        click.echo(f"note: no meeting has carried courseid {course!r} yet; it must match the token's courseid "
+                   "claim exactly (case included)", err=True)
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True, help="JSON for scripts.")
+def users_list(as_json: bool) -> None:
+    """List the accounts with their role and courses."""
+    found = _accounts().list()
+    if as_json:
+        click.echo(json.dumps({"accounts": [{"name": a.name, "role": a.role, "courses": sorted(a.courses)}
+                                            for a in found]}, indent=2))
+        return
+    for account in found:
+        courses = "all courses" if account.sees_every_course else (", ".join(sorted(account.courses)) or "no course yet")
+        click.echo(f"{account.name}\t{account.role}\t{courses}")
+
+
+@users.command("remove")
+@click.argument("name")
+def users_remove(name: str) -> None:
+    """Remove an account; its sessions end at once."""
+    _account_call(_accounts().remove, name)
+    click.echo(f"removed {name}" + _bootstrap_note(name))
+
+
+@users.command("passwd")
+@click.argument("name")
+@_PASSWORD_STDIN
+def users_passwd(name: str, password_stdin: bool) -> None:
+    """Set an account's password; its sessions end at once."""
+    accounts = _accounts()
+    _account_call(accounts.require, name)
+    _account_call(accounts.set_password, name, _new_password(password_stdin))
+    click.echo(f"password of {name} changed; its sessions have ended" + _bootstrap_note(name))
+
+
+def _bootstrap_note(name: str) -> str:
+    from .accounts import BOOTSTRAP_ADMIN
+
+    if name == BOOTSTRAP_ADMIN and os.environ.get("ATTENDANCE_ADMIN_PASSWORD"):
+        return " (note: while ATTENDANCE_ADMIN_PASSWORD is set, the receiver sets it back at its next start)"
+    return ""
+
+
+@users.command("grant")
+@click.argument("name")
+@click.argument("courses", nargs=-1, required=True, metavar="COURSEID...")
+def users_grant(name: str, courses: tuple[str, ...]) -> None:
+    """Let a teacher see more courses (their courseid claims)."""
+    accounts = _accounts()
+    _account_call(accounts.grant, name, courses)
+    click.echo(f"{name} now sees {', '.join(sorted(accounts.get(name).courses))}")
+    _warn_about_unseen(accounts, courses)
+
+
+@users.command("revoke")
+@click.argument("name")
+@click.argument("courses", nargs=-1, required=True, metavar="COURSEID...")
+def users_revoke(name: str, courses: tuple[str, ...]) -> None:
+    """Stop a teacher seeing some courses (takes effect at the next page or request)."""
+    _account_call(_accounts().revoke, name, courses)
+    click.echo(f"revoked {', '.join(courses)} from {name}")
 
 
 def main() -> None:

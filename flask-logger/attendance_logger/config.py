@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import os
 
 GENERATE_SECRET_HINT = (
@@ -66,12 +64,17 @@ def from_environment(environ=os.environ) -> dict:
         config["ADMIN_PASSWORD"] = environ["ATTENDANCE_ADMIN_PASSWORD"]
     if "ATTENDANCE_SQLITE_SYNCHRONOUS" in environ:
         config["SQLITE_SYNCHRONOUS"] = environ["ATTENDANCE_SQLITE_SYNCHRONOUS"].strip().upper()
-    if "ATTENDANCE_SESSION_KEY" in environ:
-        config["SECRET_KEY"] = environ["ATTENDANCE_SESSION_KEY"]
+    if environ.get("ATTENDANCE_METRICS_TOKEN"):
+        config["METRICS_TOKEN"] = environ["ATTENDANCE_METRICS_TOKEN"]
+    if "ATTENDANCE_METRICS_NETWORKS" in environ:
+        config["METRICS_NETWORKS"] = environ["ATTENDANCE_METRICS_NETWORKS"]
     for name, key in (("ATTENDANCE_MAX_BATCH_EVENTS", "MAX_BATCH_EVENTS"),
                       ("ATTENDANCE_MAX_BODY_BYTES", "MAX_CONTENT_LENGTH"),
                       ("ATTENDANCE_TIMESTAMP_TOLERANCE_SECONDS", "TIMESTAMP_TOLERANCE_SECONDS"),
-                      ("ATTENDANCE_REFRESH_INTERVAL_SECONDS", "REFRESH_INTERVAL_SECONDS")):
+                      ("ATTENDANCE_REFRESH_INTERVAL_SECONDS", "REFRESH_INTERVAL_SECONDS"),
+                      ("ATTENDANCE_PROXY_HOPS", "PROXY_HOPS"),
+                      ("ATTENDANCE_SESSION_HOURS", "SESSION_HOURS"),
+                      ("ATTENDANCE_SESSION_IDLE_MINUTES", "SESSION_IDLE_MINUTES")):
         if name in environ:
             config[key] = _int(name, environ[name])
     engine = {}
@@ -84,8 +87,3 @@ def from_environment(environ=os.environ) -> dict:
     if engine:
         config["ENGINE_SETTINGS"] = engine
     return config
-
-
-def session_key(webhook_key: bytes) -> bytes:
-    """A cookie-signing key shared by all workers without another secret to manage."""
-    return hmac.new(webhook_key, b"attendance-logger session cookies", hashlib.sha256).digest()

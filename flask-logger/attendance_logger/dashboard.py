@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, render_template, request
 
+from .access import view
 from .api import BadQuery, meeting_filters, meeting_summary
 from .attendance import MeetingNotFound
 from .auth import login_required
@@ -17,7 +18,7 @@ bp = Blueprint("dashboard", __name__)
 def meetings():
     error = None
     try:
-        rows = current_app.extensions["attendance"].meetings(**meeting_filters(request.args))
+        rows = view().meetings(**meeting_filters(request.args))
     except BadQuery as exc:
         rows, error = [], str(exc)
     return render_template("meetings.html", meetings=[meeting_summary(r) for r in rows],
@@ -27,12 +28,13 @@ def meetings():
 @bp.get("/meetings/<meeting_id>")
 @login_required
 def meeting(meeting_id: str):
+    readable = view()
     try:
-        found = current_app.extensions["attendance"].meeting(meeting_id)
+        found = readable.meeting(meeting_id)
     except MeetingNotFound:
         abort(404)
     return render_template("meeting.html", meeting=found, meeting_id=meeting_id,
-                           timeline=timeline(found), settings=current_app.extensions["attendance"].settings)
+                           timeline=timeline(found), settings=readable.settings)
 
 
 def timeline(meeting) -> list[dict]:

@@ -3,7 +3,7 @@
 Times are integer milliseconds since the Unix epoch (UTC): they compare and index the same way
 on SQLite and PostgreSQL, and event times carry exactly milliseconds.
 """
-from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -89,4 +89,39 @@ webhook_ids = Table(
     Column("id", String(255), primary_key=True),
     Column("accepted_ms", BigInteger, nullable=False),
     Index("ix_webhook_ids_accepted", "accepted_ms"),
+)
+
+# Who may read attendance: the accounts, the courses each teacher sees, their login sessions.
+accounts = Table(
+    "accounts", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("role", String(16), nullable=False),  # accounts.ROLES
+    Column("password_hash", String(255), nullable=False),  # argon2id, PHC string format
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+account_courses = Table(
+    "account_courses", metadata,
+    Column("account", String(64), ForeignKey("accounts.name", ondelete="CASCADE"), primary_key=True),
+    Column("course", String(255), primary_key=True),
+)
+
+# A dashboard login: the cookie holds a random token, the database only its SHA-256.
+sessions = Table(
+    "sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("account", String(64), ForeignKey("accounts.name", ondelete="CASCADE"), nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("seen_ms", BigInteger, nullable=False),
+    Index("ix_sessions_account", "account"),
+)
+
+# Failed logins of the last minutes, by "account:<name>" and "client:<address>" (logins.LoginThrottle).
+login_failures = Table(
+    "login_failures", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(320), nullable=False),
+    Column("time_ms", BigInteger, nullable=False),
+    Index("ix_login_failures_key_time", "key", "time_ms"),
+    Index("ix_login_failures_time", "time_ms"),
 )

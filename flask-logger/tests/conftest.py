@@ -1,4 +1,4 @@
-"""Fixtures for the receiver's tests: real SQLite and real PostgreSQL, an app, signed requests."""
+"""Fixtures for the receiver's tests: real SQLite and real PostgreSQL, an app, signed requests, Chromium."""
 from __future__ import annotations
 
 import os
@@ -14,6 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from attendance_logger import create_app  # noqa: E402
 from logger_helpers import (ADMIN_PASSWORD, ARTIFACTS, PG_BIN, WEBHOOK_SECRET, PostgresServer,  # noqa: E402
                             Sender, ServedReceiver, basic_auth, signed_headers)
+
+CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="session")
@@ -77,6 +79,20 @@ def sender(client):
 @pytest.fixture
 def auth():
     return basic_auth()
+
+
+@pytest.fixture
+def browser():
+    """Debian's headless Chromium, driven by Playwright's Python package."""
+    if not shutil.which(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} not installed (scripts/install-system-deps installs chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()
 
 
 @pytest.fixture(scope="session")

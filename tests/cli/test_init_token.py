@@ -2,11 +2,7 @@
 from __future__ import annotations
 
 import os
-import pty
-import select
-import subprocess
 import sys
-import time
 
 import jwt
 import pytest
@@ -15,6 +11,8 @@ from jitsictl import config as config_mod
 from jitsictl import secrets as secrets_mod
 from jitsictl import token as token_mod
 from jitsictl.config import ConfigError
+
+from tests.support.terminal import on_a_terminal
 
 from .conftest import ROOT, run_cli, write_project
 
@@ -50,35 +48,8 @@ def test_init_refuses_to_overwrite_and_rejects_bad_flags(tmp_path):
 
 def _drive_pty(args, answers, cwd, timeout=30.0):
     """Run jitsictl on a real pseudo-terminal, answering each prompt when it appears."""
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "jitsictl", *args], cwd=cwd, stdin=follower,
-                            stdout=follower, stderr=follower, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    os.close(follower)
-    output = b""
-    pending = list(answers)
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([leader], [], [], 0.2)
-            if ready:
-                try:
-                    chunk = os.read(leader, 4096)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                output += chunk
-                while pending and pending[0][0].encode() in output.rsplit(b"\n", 1)[-1]:
-                    os.write(leader, pending.pop(0)[1].encode() + b"\r")
-                    output += b"\n"
-            elif proc.poll() is not None:
-                break
-        proc.wait(timeout=5)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        os.close(leader)
-    return proc.returncode, output.decode(errors="replace")
+    return on_a_terminal([sys.executable, "-m", "jitsictl", *args], answers, cwd=cwd, timeout=timeout,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 def test_init_prompts_on_a_terminal_for_missing_values(tmp_path):

@@ -12,21 +12,14 @@ reaches them.
 from __future__ import annotations
 
 import http.client
-import shutil
-import signal
-import socket
-import subprocess
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-from pathlib import Path
 
 import pytest
 
-from .test_render_golden import render_variant
+from tests.support.nginx import Nginx, free_port
 
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"  # Debian installs it outside a user's PATH
+from .test_render_golden import render_variant
 
 
 class Recorder(ThreadingHTTPServer):
@@ -59,16 +52,8 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def web(tmp_path):
-    if not Path(NGINX).exists():
-        pytest.skip("nginx is not installed (scripts/install-system-deps installs nginx-light)")
     openfire, prosody = Recorder(), Recorder()
     out = render_variant("openfire-none", tmp_path)
     snippet_dir = out / "config/web/nginx-custom"
@@ -76,19 +61,7 @@ def web(tmp_path):
     assert "http://openfire:7070/" in snippet
     (snippet_dir / "jitsictl-openfire.conf").write_text(snippet.replace("http://openfire:7070", openfire.base))
     port = free_port()
-    run = tmp_path / "nginx"
-    run.mkdir()
-    (run / "nginx.conf").write_text(f"""
-worker_processes 1;
-error_log {run}/error.log;
-pid {run}/nginx.pid;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {run}/body; proxy_temp_path {run}/proxy;
-    fastcgi_temp_path {run}/fastcgi; uwsgi_temp_path {run}/uwsgi; scgi_temp_path {run}/scgi;
-    map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
-    server {{
+    nginx = Nginx(tmp_path / "nginx", port, f"""
         listen 127.0.0.1:{port};
         include {snippet_dir}/*.conf;
         location = /http-bind {{ proxy_pass {prosody.base}/http-bind?$args; }}
@@ -106,28 +79,9 @@ http {{
             proxy_pass {prosody.base}/xmpp-websocket?prefix=$1&$args;
         }}
         location / {{ return 200 "web"; }}
-    }}
-}}
-""")
-    check = subprocess.run([NGINX, "-t", "-p", str(run), "-c", str(run / "nginx.conf")],
-                           capture_output=True, text=True)
-    assert check.returncode == 0, check.stderr
-    proc = subprocess.Popen([NGINX, "-p", str(run), "-c", str(run / "nginx.conf"), "-g", "daemon off;"],
-                            stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            assert proc.poll() is None, proc.stderr.read().decode()
-            time.sleep(0.05)
+""", http_extra="map $http_upgrade $connection_upgrade { default upgrade; '' close; }").start()
     yield port, openfire, prosody
-    proc.send_signal(signal.SIGQUIT)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    nginx.stop()
     openfire.shutdown()
     prosody.shutdown()
 

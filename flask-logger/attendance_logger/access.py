@@ -1,0 +1,72 @@
+"""Who reads which attendance: the one access rule, and the only way reads reach attendance.
+
+The rule (`readable`): an admin reads every meeting; a teacher reads a meeting when one of its
+courses is granted to them. A meeting's courses are the `courseid` claims its participants'
+tokens carried (the meeting_courses index); a meeting without any is for admins only.
+
+Every read endpoint, page and export gets its data from `view()`, the reader's View of the
+attendance, which applies the rule; a meeting the reader may not read is "not found", exactly as
+a meeting that does not exist, so the answers never tell whether another course's meeting exists.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+from flask import current_app, g
+from sqlalchemy import select
+
+from .accounts import Account
+from .attendance import MeetingNotFound
+from .tables import meeting_courses
+
+
+class CourseNotReadable(Exception):
+    def __init__(self, course: str):
+        super().__init__(f"course {course!r} is not among your courses")
+
+
+def readable(account: Account, courses: Iterable[str]) -> bool:
+    """The access rule: may `account` read what belongs to `courses`?"""
+    return account.sees_every_course or not account.courses.isdisjoint(courses)
+
+
+class View:
+    """The attendance as one account may read it."""
+
+    def __init__(self, attendance, account: Account):
+        self.attendance = attendance
+        self.account = account
+        self.settings = attendance.settings
+
+    def meetings(self, *, course: str | None = None, limit: int = 1000, **filters) -> list:
+        """Index rows of the meetings matching `filters` (see Storage.list_meetings), newest first."""
+        if self.account.sees_every_course:
+            return self.attendance.meetings(course=course, **filters)
+        courses = [course] if course is not None else sorted(self.account.courses)
+        found = {}
+        for one in courses:
+            if readable(self.account, [one]):
+                found.update((row.id, row) for row in self.attendance.meetings(course=one, **filters))
+        return sorted(found.values(), key=lambda row: (-row.started_ms, row.id))[:limit]
+
+    def meeting(self, meeting_id: str):
+        """One meeting's attendance (engine.Meeting); MeetingNotFound if absent or not readable."""
+        meeting = self.attendance.meeting(meeting_id)
+        if not self.account.sees_every_course:
+            with self.attendance.storage.read() as conn:
+                courses = conn.execute(select(meeting_courses.c.course)
+                                       .where(meeting_courses.c.meeting == meeting_id)).scalars().all()
+            if not readable(self.account, courses):
+                raise MeetingNotFound(meeting_id)
+        return meeting
+
+    def course(self, course: str) -> Iterator:
+        """The course's meetings, oldest first (Attendance.course); CourseNotReadable if not granted."""
+        if not readable(self.account, [course]):
+            raise CourseNotReadable(course)
+        return self.attendance.course(course)
+
+
+def view() -> View:
+    """The logged-in reader's view (auth's decorators have put the account in `g`)."""
+    return View(current_app.extensions["attendance"], g.account)
