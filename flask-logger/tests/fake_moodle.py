@@ -48,7 +48,7 @@ CAPABILITY_NAMES = {
 # What a web-service user given a "Web service" role with the sync's capabilities holds.
 SYNC_CAPABILITIES = frozenset({
     "webservice/rest:use", "moodle/course:view", "moodle/course:viewparticipants", "moodle/user:viewdetails",
-    "moodle/course:useremail", "moodle/site:accessallgroups", "mod/attendance:view",
+    "moodle/course:useremail", "moodle/user:viewalldetails", "moodle/site:accessallgroups", "mod/attendance:view",
     "mod/attendance:takeattendances", "mod/attendance:manageattendances"})
 
 # The default status set copied into every new Attendance activity (mod_attendance db/install.php):
@@ -216,11 +216,14 @@ class FakeMoodle:
         self.capabilities: set[str] = set(SYNC_CAPABILITIES)
         self.debugging = False
         self.rest_enabled = True
-        self.delay = 0.0
+        self.delay = 0.0  # seconds before answering any request
+        self.slow: dict[str, float] = {}  # function -> seconds before answering it
         self._failures: list[int] = []
         self.calls: list[tuple[str, dict]] = []  # (function, parameters), never the token
         self.service = ""  # the service of the call being answered
         self._lock = threading.RLock()
+        self._idle = threading.Condition()
+        self._busy = 0
         self.ws_user = self.add_user("wsattendance", "Attendance", "Sync", "wsattendance@school.example")
         self._server: http.server.ThreadingHTTPServer | None = None
         self.port = 0
@@ -284,13 +287,12 @@ class FakeMoodle:
 
     def start(self) -> FakeMoodle:
         """Listen (again, on the same port after stop)."""
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), _handler(self))
-        server.daemon_threads = True
-        if self.tls:
-            server.socket = self.tls.wrap_socket(server.socket, server_side=True)
+        server = _Server(("127.0.0.1", self.port), _handler(self))
+        if self.tls:  # the handshake happens in the request's thread, on its first read
+            server.socket = self.tls.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
         self.port = server.server_address[1]
         self._server = server
-        threading.Thread(target=server.serve_forever, name="fake-moodle", daemon=True).start()
+        threading.Thread(target=server.serve_forever, args=(0.05,), name="fake-moodle", daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -302,9 +304,30 @@ class FakeMoodle:
 
     # -- the REST server (webservice/rest/server.php, locallib.php, webservice/lib.php) -----------
 
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait until no request is being answered (a slow answer goes on after its client gave up)."""
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._busy == 0, timeout):
+                raise TimeoutError("the fake Moodle is still answering")
+
     def handle(self, method: str, path: str, query: str, body: bytes) -> tuple[int, str, bytes]:
-        if self.delay:
-            time.sleep(self.delay)
+        with self._idle:
+            self._busy += 1
+        try:
+            pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+            if method == "POST":
+                pairs += urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+            params = php_form(pairs)
+            pause = self.delay + self.slow.get(params.get("wsfunction"), 0.0)
+            if pause:
+                time.sleep(pause)
+            return self._answer(path, params)
+        finally:
+            with self._idle:
+                self._busy -= 1
+                self._idle.notify_all()
+
+    def _answer(self, path: str, params: dict) -> tuple[int, str, bytes]:
         with self._lock:
             if self._failures:
                 status = self._failures.pop(0)
@@ -313,10 +336,6 @@ class FakeMoodle:
                 return 404, "text/html", b"<html><body>Not found</body></html>"
             if not self.rest_enabled:
                 return 403, "text/html", b""  # server.php: 403 and die, nothing written
-            pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
-            if method == "POST":
-                pairs += urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
-            params = php_form(pairs)
             restformat = params.pop("moodlewsrestformat", "xml")
             restformat = restformat if restformat in ("json", "xml") else "xml"
             token = params.pop("wstoken", None)
@@ -638,6 +657,13 @@ def _xmlize(value) -> str:
     if value is None:
         return '<VALUE null="null"/>\n'
     return f"<VALUE>{escape(str(int(value) if isinstance(value, bool) else value))}</VALUE>\n"
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # a client that gave up (timeout, refused certificate) is part of the tests
 
 
 def _handler(site: FakeMoodle):
