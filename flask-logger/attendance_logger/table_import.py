@@ -122,7 +122,8 @@ def read_table(data: bytes, source: str, columns: list[Column]) -> Table:
     if scores[","] == scores[";"]:
         found = ", ".join(repr(cell) for cell in _split_header(lines[header_index], ",")) or "nothing"
         raise ImportFailed(source, [Problem(header_index + 1, None, None,
-                                            f"the first line must name the columns ({', '.join(c.name for c in columns)}) "
+                                            "the first line must name the columns "
+                                            f"({', '.join(c.name for c in columns)}) "
                                             f"separated by , or ; but it holds {found}")])
     header = _split_header(lines[header_index], delimiter)
     problems: list[Problem] = []

@@ -294,11 +294,11 @@ def parse_timetable_ics(data: bytes, source: str = "timetable.ics", *, window_st
 
 def _occurrences(query, window_start: dt.datetime, window_end: dt.datetime, default_zone):
     """(UTC start, occurrence) of every event occurrence starting in the window, in order of start.
-    Read a week at a time: the library's own iterator slows down with every occurrence, and a week
+    Read a day at a time: the library's own iterator slows down with every occurrence, and a day
     bounds the work an absurd RRULE can cause before MAX_OCCURRENCES stops it."""
     cursor = window_start
     while cursor < window_end:
-        stop = min(cursor + dt.timedelta(days=7), window_end)
+        stop = min(cursor + dt.timedelta(days=1), window_end)
         found = []
         for occurrence in query.between(cursor, stop):
             start = occurrence.decoded("DTSTART")

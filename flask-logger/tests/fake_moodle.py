@@ -690,7 +690,7 @@ def _handler(site: FakeMoodle):
     return Handler
 
 
-# -- fixtures: import them into a test module to use them ------------------------------------------
+# -- fixtures: a test module imports them to use them ------------------------------------------------
 
 @pytest.fixture(scope="session")
 def moodle_ca(tmp_path_factory):

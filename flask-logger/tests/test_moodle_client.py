@@ -11,6 +11,7 @@ from attendance_logger.moodle.client import (SYNC_FUNCTIONS, MoodleClient, Moodl
                                              encode_params)
 from fake_moodle import FakeMoodle, moodle, moodle_ca  # noqa: F401 (fixtures)
 
+
 UTC = dt.timezone.utc
 LESSON = dt.datetime(2026, 9, 14, 8, 30, tzinfo=UTC)
 

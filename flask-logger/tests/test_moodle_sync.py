@@ -13,6 +13,7 @@ from attendance_logger.moodle.sync import (CourseState, MeetingAttendance, Perso
                                            apply_plan, marker, plan_sync, read_course_state)
 from fake_moodle import moodle, moodle_ca  # noqa: F401 (fixtures)
 
+
 UTC = dt.timezone.utc
 NINE = dt.datetime(2026, 9, 14, 9, 0, tzinfo=UTC)
 STATUSES = (Status(11, "P", "Present", 2), Status(13, "L", "Late", 1), Status(14, "E", "Excused", 1),
@@ -115,7 +116,7 @@ def test_group_sessions_expect_only_their_group():
     plan = plan_sync(meeting(person("u:101", user_id="101"), person("u:103", user_id="103"), group_id=5),
                      state(session(group=5, listed={101, 102})))
     assert set(marks_of(plan)) == {101, 102}
-    assert "Carlos Ruiz [103]: not expected in this session (another group)" in plan.not_marked
+    assert "Carlos Ruiz [103]: not on this session's list of students (another group?)" in plan.not_marked
 
 
 # -- statuses -----------------------------------------------------------------------------------------
@@ -123,9 +124,9 @@ def test_group_sessions_expect_only_their_group():
 def test_statuses_are_resolved_against_the_activitys_own_set():
     spanish = (Status(41, "P", "Presente", 2), Status(42, "F", "Falta", 0), Status(43, "R", "Retraso", 1))
     plan = plan_sync(meeting(person("u:101", user_id="101")), state(session(statuses=spanish)))
-    assert [p.split(" is not")[0] for p in plan.problems] == [
+    assert [p.split(" names")[0] for p in plan.problems] == [
         "status 'L' (for late)", "status 'L' (for partial)", "status 'A' (for absent)"]
-    assert all("status set, which has P, F, R" in p for p in plan.problems)
+    assert all("activity 7's set, which has P, F, R" in p for p in plan.problems)
     mapping = StatusMapping(late="R", partial="R", absent="F")
     plan = plan_sync(meeting(person("u:101", user_id="101")), state(session(statuses=spanish)),
                      settings=SyncSettings(statuses=mapping))
@@ -311,7 +312,7 @@ def test_statuses_of_a_new_activity_are_read_once_its_first_session_exists(moodl
 
 
 def test_a_status_missing_from_a_new_sessions_set_stops_before_writing(moodle, school):
-    with pytest.raises(SyncRefused, match="status\\(es\\) X are not in session"):
+    with pytest.raises(SyncRefused, match="status\\(es\\) X name no single status in session"):
         sync(school, class_meeting(school), statuses=StatusMapping(partial="X"))
     [session_id] = moodle.sessions
     assert moodle.taken(session_id) == {}

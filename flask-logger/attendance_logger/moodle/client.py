@@ -190,7 +190,8 @@ class MoodleClient:
             if not isinstance(failure, _Retry):
                 return failure
             if attempt == self.attempts:
-                raise MoodleUnavailable(function, "unreachable", f"no answer after {attempt} attempts: {failure.reason}",
+                raise MoodleUnavailable(function, "unreachable",
+                                        f"no answer after {attempt} attempts: {failure.reason}",
                                         "check that Moodle is up and reachable from this host; the sync will try "
                                         "again later")
             wait = min(self.max_backoff, self.backoff * 2 ** (attempt - 1)) * (0.5 + self._jitter() / 2)

@@ -32,7 +32,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import math
 from typing import Callable, Mapping
 
 from ..names import fold_name
@@ -167,7 +166,8 @@ class SyncPlan:
                          f"{s.duration_seconds // 60} min ({s.reason})")
         for mark in self.marks:
             status = f"{mark.acronym}" + (f" (status {mark.status_id})" if mark.status_id else "")
-            lines.append(f"  {mark.action:9} {mark.fullname} [{mark.user_id}]: {mark.outcome} -> {status}; {mark.because}")
+            lines.append(f"  {mark.action:9} {mark.fullname} [{mark.user_id}]: {mark.outcome} -> {status}; "
+                         f"{mark.because}")
         for kind, people in (("unknown", self.unknown), ("ambiguous", self.ambiguous)):
             for person in people:
                 also = f" (could be users {', '.join(map(str, person.candidates))})" if person.candidates else ""
@@ -283,8 +283,8 @@ def _unmapped_acronyms(mapping: StatusMapping, statuses, attendance_id: int) -> 
     if statuses is None:
         return []
     have = ", ".join(s.acronym for s in statuses) or "none"
-    return [f"status {mapping.acronym(outcome)!r} (for {outcome}) is not in Attendance activity {attendance_id}'s "
-            f"status set, which has {have}: map {outcome} to one of those"
+    return [f"status {mapping.acronym(outcome)!r} (for {outcome}) names no single status in Attendance activity "
+            f"{attendance_id}'s set, which has {have}: map {outcome} to one of those"
             for outcome in OUTCOMES if _status_id(statuses, mapping.acronym(outcome)) is None]
 
 
@@ -369,7 +369,8 @@ class _People:
     not_marked: list[str] = dataclasses.field(default_factory=list)
 
 
-def _candidates(person: PersonAttendance, users: tuple[EnrolledUser, ...], course: str) -> tuple[list[EnrolledUser], str]:
+def _candidates(person: PersonAttendance, users: tuple[EnrolledUser, ...],
+                course: str) -> tuple[list[EnrolledUser], str]:
     """The enrolled users `person` may be, by the strongest identifier they carry, and why."""
     if person.user_id:
         found = [u for u in users if str(u.id) == person.user_id.strip()]
@@ -414,7 +415,8 @@ def _match_people(meeting: MeetingAttendance, state: CourseState, settings: Sync
         elif not is_student(found[0]):
             people.not_marked.append(f"{found[0].fullname} [{found[0].id}]: not a student in {state.course.shortname}")
         elif found[0].id not in expected:
-            people.not_marked.append(f"{found[0].fullname} [{found[0].id}]: not expected in this session (another group)")
+            people.not_marked.append(f"{found[0].fullname} [{found[0].id}]: not on this session's list of students "
+                                     "(another group?)")
         else:
             outcome, keys = best.get(found[0].id, ("absent", []))
             if OUTCOMES.index(person.outcome) < OUTCOMES.index(outcome):
@@ -435,8 +437,8 @@ def _match_people(meeting: MeetingAttendance, state: CourseState, settings: Sync
 
 
 def apply_plan(client: MoodleClient, plan: SyncPlan, *, on_session: Callable[[int], None],
-               audit: Callable[[AuditEntry], None], now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
-               ) -> SyncResult:
+               audit: Callable[[AuditEntry], None],
+               now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> SyncResult:
     """Carry out `plan`. `on_session(session_id)` is called as soon as the session is known, before
     any status is written (store it: a re-sync then updates that session instead of creating
     another). Every write is reported to `audit`. Raises SyncRefused for a plan with problems,
@@ -471,8 +473,8 @@ def apply_plan(client: MoodleClient, plan: SyncPlan, *, on_session: Callable[[in
         missing = sorted({m.acronym for m in marks if _status_id(statuses, m.acronym) is None})
         if missing:
             have = ", ".join(s.acronym for s in statuses) or "none"
-            raise SyncRefused([f"status(es) {', '.join(missing)} are not in session {session_id}'s status set "
-                               f"(it has {have}); change the status mapping, then sync again"])
+            raise SyncRefused([f"status(es) {', '.join(missing)} name no single status in session {session_id}'s "
+                               f"set (it has {have}); change the status mapping, then sync again"])
         marks = tuple(dataclasses.replace(m, status_id=_status_id(statuses, m.acronym)) for m in marks)
 
     # What to store for the next sync: our status for what is (or becomes) ours, and our old
