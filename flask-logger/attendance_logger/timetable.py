@@ -29,6 +29,9 @@ import datetime as dt
 import re
 import zoneinfo
 
+import icalendar
+import recurring_ical_events
+
 from .named_pattern import NamedPattern
 from .table_import import Column, ImportFailed, Problem, Table, read_table
 
@@ -95,6 +98,13 @@ def _offset(moment: dt.datetime) -> str:
     return f"{text[:3]}:{text[3:]}"
 
 
+def _default_zone(name: str | None, source: str) -> zoneinfo.ZoneInfo | None:
+    try:
+        return zone_named(name) if name else None
+    except _Bad as exc:
+        raise ImportFailed(source, [Problem(None, None, None, f"default time zone: {exc}")]) from None
+
+
 def _in_zone(naive: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
     return localize(naive, zone) if isinstance(zone, zoneinfo.ZoneInfo) else naive.replace(tzinfo=zone)
 
@@ -145,16 +155,10 @@ def parse_timetable_csv(data: bytes, source: str = "timetable.csv", *,
     """The lessons of a timetable CSV (columns in the module's docstring). Times without an offset
     or a timezone column are read in `default_timezone`."""
     table = read_table(data, source, COLUMNS)
-    problems: list[Problem] = []
     if "duration" not in table.headers and "end" not in table.headers:
-        problems.append(Problem(1, None, None, "no duration or end column; add one of them"))
-        raise ImportFailed(source, problems)
-    default_zone = None
-    if default_timezone:
-        try:
-            default_zone = zone_named(default_timezone)
-        except _Bad as exc:
-            raise ImportFailed(source, [Problem(None, None, None, f"default time zone: {exc}")]) from None
+        raise ImportFailed(source, [Problem(1, None, None, "no duration or end column; add one of them")])
+    default_zone = _default_zone(default_timezone, source)
+    problems: list[Problem] = []
     lessons = []
     for row in table.rows:
         lesson = _lesson_from_row(table, row, default_zone, problems)
@@ -246,15 +250,9 @@ def parse_timetable_ics(data: bytes, source: str = "timetable.ics", *, window_st
     """The lessons of an iCalendar file that start in [window_start, window_end) (aware datetimes),
     recurrences expanded. Floating times (no TZID, no Z) are read in `default_timezone`. More than
     `max_events` occurrences in the window is refused as a mistake."""
-    import icalendar
-    import recurring_ical_events
-
     if window_start.tzinfo is None or window_end.tzinfo is None or window_end <= window_start:
         raise ValueError("the import window needs aware datetimes, its end after its start")
-    try:
-        default_zone = zone_named(default_timezone) if default_timezone else None
-    except _Bad as exc:
-        raise ImportFailed(source, [Problem(None, None, None, f"default time zone: {exc}")]) from None
+    default_zone = _default_zone(default_timezone, source)
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:

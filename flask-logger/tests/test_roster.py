@@ -1,6 +1,10 @@
 """Class lists from CSV files as spreadsheets write them; a bad file imports nothing."""
 from __future__ import annotations
 
+import shutil
+import subprocess
+from xml.sax.saxutils import escape
+
 import pytest
 
 from attendance_logger.roster import RosterEntry, parse_roster
@@ -90,3 +94,44 @@ def test_many_problems_are_reported_up_to_a_limit():
     with pytest.raises(ImportFailed) as caught:
         parse_roster(b"name,email,course\n" + rows)
     assert len(caught.value.problems) == 20 and str(caught.value).endswith("... and 80 more problems")
+
+
+FLAT_ODS = """<?xml version="1.0" encoding="UTF-8"?>
+<office:document xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+  xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+  xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"
+  office:mimetype="application/vnd.oasis.opendocument.spreadsheet">
+ <office:body><office:spreadsheet><table:table table:name="Class list">{rows}</table:table></office:spreadsheet></office:body>
+</office:document>"""
+
+
+def spreadsheet_row(*cells) -> str:
+    def cell(value):
+        if isinstance(value, int):
+            return f'<table:table-cell office:value-type="float" office:value="{value}"><text:p>{value}</text:p>' \
+                   "</table:table-cell>"
+        return f'<table:table-cell office:value-type="string"><text:p>{escape(value)}</text:p></table:table-cell>'
+    return "<table:table-row>" + "".join(cell(v) for v in cells) + "</table:table-row>"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("separator", [";", ","])
+def test_a_class_list_saved_by_libreoffice_calc(tmp_path, separator):
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        pytest.skip("LibreOffice is not installed (Debian libreoffice-calc-nogui); it writes the CSV a school would")
+    rows = [spreadsheet_row("User ID", "Name", "Email", "Course", "Group"),
+            spreadsheet_row(12, "Ana García", "ana@school.example", "MAT-1A", "A"),
+            spreadsheet_row("013", "O'Neil; Beatriz \"Bea\"", "bea@school.example", "MAT-1A", ""),
+            spreadsheet_row(14, "Jürgen Müller, Jr.", "", "FIS-2B", "B")]
+    (tmp_path / "class.fods").write_text(FLAT_ODS.format(rows="".join(rows)), encoding="utf-8")
+    # Filter options: field separator, text delimiter ", character set UTF-8 (76), from line 1.
+    options = f"{ord(separator)},34,76,1"
+    subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to",
+                    f"csv:Text - txt - csv (StarCalc):{options}", "--outdir", str(tmp_path), str(tmp_path / "class.fods")],
+                   check=True, capture_output=True, timeout=120)
+    entries = parse_roster((tmp_path / "class.csv").read_bytes(), "class.csv")
+    assert [(e.user_id, e.name, e.email, e.course, e.group) for e in entries] == [
+        ("12", "Ana García", "ana@school.example", "MAT-1A", "A"),
+        ("013", "O'Neil; Beatriz \"Bea\"", "bea@school.example", "MAT-1A", None),
+        ("14", "Jürgen Müller, Jr.", None, "FIS-2B", "B")]

@@ -269,8 +269,9 @@ class MoodleClient:
                     "(or manageattendances/changeattendances) in the activity")
         elif errorcode == "invalidparameter":
             hint = "Moodle refused a parameter; turn on debugging in Moodle to see which"
-        return MoodleError(function, errorcode, message, hint, debuginfo=str(debuginfo) if debuginfo else None,
-                           exception=str(envelope.get("exception")))
+        kind = MoodleUnavailable if errorcode == "sitemaintenance" else MoodleError
+        return kind(function, errorcode, message, hint, debuginfo=str(debuginfo) if debuginfo else None,
+                    exception=str(envelope.get("exception")))
 
     # -- the calls the sync makes ---------------------------------------------------------------
 
