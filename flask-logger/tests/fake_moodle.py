@@ -216,6 +216,7 @@ class FakeMoodle:
         self.capabilities: set[str] = set(SYNC_CAPABILITIES)
         self.debugging = False
         self.rest_enabled = True
+        self.maintenance = False
         self.delay = 0.0  # seconds before answering any request
         self.slow: dict[str, float] = {}  # function -> seconds before answering it
         self._failures: list[int] = []
@@ -369,6 +370,9 @@ class FakeMoodle:
             del self.tokens[token]
             raise MoodleException("webservice_access_exception", "accessexception", "Access control exception",
                                   "Invalid token - token expired - check validuntil time for the token")
+        if self.maintenance:  # webservice_server::authenticate_user, without moodle/site:maintenanceaccess
+            raise MoodleException("moodle_exception", "sitemaintenance",
+                                  "The site is undergoing maintenance and is currently not available")
         if "webservice/rest:use" not in self.capabilities:
             raise MoodleException("webservice_access_exception", "accessexception", "Access control exception",
                                   "You are not allowed to use the rest protocol (missing capability: "

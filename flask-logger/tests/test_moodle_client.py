@@ -161,6 +161,13 @@ def test_debuginfo_only_when_moodle_has_debugging_on(moodle, school):
     assert unknown.value.errorcode == "invalidrecord" and "mod_attendance installed" in unknown.value.hint
 
 
+def test_maintenance_mode_is_moodle_being_unavailable(moodle, school):
+    moodle.maintenance = True
+    with pytest.raises(MoodleUnavailable) as caught:
+        client_for(moodle).site_info()
+    assert caught.value.errorcode == "sitemaintenance" and "try again later" in caught.value.hint
+
+
 def test_disabled_rest_protocol_and_a_wrong_address(moodle, school):
     moodle.rest_enabled = False
     with pytest.raises(MoodleError, match="REST protocol are disabled"):
