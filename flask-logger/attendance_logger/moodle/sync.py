@@ -55,6 +55,10 @@ class PersonAttendance:
     late: bool = False
     moderator: bool = False
 
+    def __post_init__(self):
+        if self.status not in ("present", "partial", "absent"):
+            raise ValueError(f"participant {self.key}: status {self.status!r} is not present, partial or absent")
+
     @property
     def outcome(self) -> str:
         return "late" if self.status == "present" and self.late else self.status
