@@ -140,9 +140,9 @@ def test_corpus_is_at_least_thirty_requests():
 
 
 @pytest.mark.parametrize("name,build,status,reason", TRANSPORT_CASES, ids=[c[0] for c in TRANSPORT_CASES])
-def test_transport_and_signature_refusals(app, ingest_client, sign, name, build, status, reason):
+def test_transport_and_signature_refusals(app, client, sign, name, build, status, reason):
     body, headers = build(sign)
-    response = ingest_client.post("/v1/events", data=body, headers=headers)
+    response = client.post("/v1/events", data=body, headers=headers)
     assert response.status_code == status, response.get_data(as_text=True)[:300]
     answer = response.get_json()
     assert answer["error"] == reason
@@ -151,9 +151,9 @@ def test_transport_and_signature_refusals(app, ingest_client, sign, name, build,
 
 
 @pytest.mark.parametrize("name,event", SCHEMA_CASES, ids=[c[0] for c in SCHEMA_CASES])
-def test_schema_violations_refuse_the_whole_batch(app, ingest_client, sign, name, event):
+def test_schema_violations_refuse_the_whole_batch(app, client, sign, name, event):
     body = _json({"events": [valid_event(), event]})
-    response = ingest_client.post("/v1/events", data=body.encode(), headers=sign(body))
+    response = client.post("/v1/events", data=body.encode(), headers=sign(body))
     assert response.status_code == 400
     answer = response.get_json()
     assert answer["error"] == "schema"
@@ -161,21 +161,21 @@ def test_schema_violations_refuse_the_whole_batch(app, ingest_client, sign, name
     assert stored(app) == 0
 
 
-def test_replayed_webhook_id_and_timestamp_are_refused(app, ingest_client, sign):
+def test_replayed_webhook_id_and_timestamp_are_refused(app, client, sign):
     body = _json(valid_event())
     headers = sign(body)
-    assert ingest_client.post("/v1/events", data=body.encode(), headers=headers).status_code == 200
+    assert client.post("/v1/events", data=body.encode(), headers=headers).status_code == 200
     second = _json(valid_event())
     moment = dt.datetime.fromtimestamp(int(headers["webhook-timestamp"]), dt.timezone.utc)
     headers_again = sign(second, webhook_id=headers["webhook-id"], timestamp=moment)
-    response = ingest_client.post("/v1/events", data=second.encode(), headers=headers_again)
+    response = client.post("/v1/events", data=second.encode(), headers=headers_again)
     assert response.status_code == 401 and response.get_json()["error"] == "replayed"
     assert stored(app) == 1
 
 
-def test_overlong_timestamp_is_refused(app, ingest_client, sign):
+def test_overlong_timestamp_is_refused(app, client, sign):
     body = _json(valid_event())
     headers = dict(sign(body), **{"webhook-timestamp": "0" * 3 + str(int(dt.datetime.now().timestamp()))})
-    response = ingest_client.post("/v1/events", data=body.encode(), headers=headers)
+    response = client.post("/v1/events", data=body.encode(), headers=headers)
     assert response.status_code == 401 and response.get_json()["error"] == "bad_timestamp"
     assert stored(app) == 0

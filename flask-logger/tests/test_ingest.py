@@ -37,48 +37,48 @@ def test_signing_example_is_accepted(app, client):
 
 @pytest.mark.parametrize("extra", [{"ratio": 0.1, "text": "é \u2028 \x01 \U0001f600 \"q\" \\"},
                                    {"big": 2 ** 70, "small": -2 ** 63}], ids=["text", "beyond-64-bit"])
-def test_event_body_is_stored_as_python_json_writes_it(app, ingest_sender, extra):
+def test_event_body_is_stored_as_python_json_writes_it(app, sender, extra):
     """The fast encoder (orjson) writes what json.dumps would, and gives way to it where it
     cannot (integers beyond 64 bits in fields the schema leaves open)."""
     event = dict(contract.invalid_events()["valid_base"], id=str(uuid.uuid4()), **extra)
-    assert ingest_sender.post(event).status_code == 200
+    assert sender.post(event).status_code == 200
     with app.extensions["storage"].read() as conn:
         body = conn.execute(select(events.c.body)).scalar()
     assert body == json.dumps(event, ensure_ascii=False, separators=(",", ":"))
 
 
-def test_single_event_and_batch_are_stored_once(app, ingest_sender):
+def test_single_event_and_batch_are_stored_once(app, sender):
     vector = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json")
     batch = vector.materialize(dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1))
-    first = ingest_sender.post(batch[0])
+    first = sender.post(batch[0])
     assert first.status_code == 200 and first.get_json() == {"accepted": 1, "duplicates": 0}
-    again = ingest_sender.post({"events": batch})
+    again = sender.post({"events": batch})
     assert again.get_json() == {"accepted": len(batch) - 1, "duplicates": 1}
-    retry = ingest_sender.post({"events": batch})  # a plugin retry: same event ids, new webhook-id
+    retry = sender.post({"events": batch})  # a plugin retry: same event ids, new webhook-id
     assert retry.status_code == 200 and retry.get_json() == {"accepted": 0, "duplicates": len(batch)}
     assert stored_count(app) == len(batch)
 
 
-def test_replayed_request_is_refused_and_stores_nothing(app, ingest_client, sign):
+def test_replayed_request_is_refused_and_stores_nothing(app, client, sign):
     vector = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json")
     body = json.dumps({"events": vector.materialize(dt.datetime.now(dt.timezone.utc))[:2]})
     headers = sign(body)
-    assert ingest_client.post("/v1/events", data=body, headers=headers).status_code == 200
-    replay = ingest_client.post("/v1/events", data=body, headers=headers)
+    assert client.post("/v1/events", data=body, headers=headers).status_code == 200
+    replay = client.post("/v1/events", data=body, headers=headers)
     assert replay.status_code == 401
     assert replay.get_json()["error"] == "replayed"
     assert stored_count(app) == 2
 
 
-def test_retry_with_lost_answer_is_answered_as_duplicates(app, ingest_client, sign):
+def test_retry_with_lost_answer_is_answered_as_duplicates(app, client, sign):
     """A sender keeps the webhook-id on a retry but re-signs it with a fresh timestamp
     (schema/README.md): the receiver stored the first attempt, the sender never heard."""
     vector = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json")
     body = json.dumps({"events": vector.materialize(dt.datetime.now(dt.timezone.utc))[:2]})
     first = sign(body, timestamp=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=30))
-    assert ingest_client.post("/v1/events", data=body, headers=first).status_code == 200
+    assert client.post("/v1/events", data=body, headers=first).status_code == 200
     retry = sign(body, webhook_id=first["webhook-id"])
-    answer = ingest_client.post("/v1/events", data=body, headers=retry)
+    answer = client.post("/v1/events", data=body, headers=retry)
     assert answer.status_code == 200, answer.get_json()
     assert answer.get_json() == {"accepted": 0, "duplicates": 2}
     assert stored_count(app) == 2
@@ -197,7 +197,7 @@ def test_ingest_answers_503_when_the_database_is_gone(postgres, tmp_path):
     assert read.status_code == 503 and read.get_json()["error"] == "database_unavailable"
 
 
-def test_a_database_error_while_storing_answers_503_and_stores_nothing(app, ingest_sender):
+def test_a_database_error_while_storing_answers_503_and_stores_nothing(app, sender):
     """Errors of the statements run on the raw DBAPI cursor are reported like SQLAlchemy's:
     the sender hears "later", and the transaction (replay key included) is rolled back."""
     from sqlalchemy import text
@@ -212,20 +212,20 @@ def test_a_database_error_while_storing_answers_503_and_stores_nothing(app, inge
                               "$$ BEGIN RAISE EXCEPTION 'refused by test'; END $$"))
             conn.execute(text("CREATE TRIGGER refuse BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse()"))
     event = dict(contract.invalid_events()["valid_base"], id=str(uuid.uuid4()))
-    response = ingest_sender.post(event)
+    response = sender.post(event)
     assert response.status_code == 503 and response.get_json()["error"] == "database_unavailable"
     with storage.write() as conn:
         conn.execute(text("DROP TRIGGER refuse" if storage.is_sqlite else "DROP TRIGGER refuse ON events"))
     assert stored_count(app) == 0
-    assert ingest_sender.post(event).get_json() == {"accepted": 1, "duplicates": 0}  # nothing was kept
+    assert sender.post(event).get_json() == {"accepted": 1, "duplicates": 0}  # nothing was kept
 
 
-def test_escaped_emoji_surrogate_pair_is_accepted(app, ingest_client, sign):
+def test_escaped_emoji_surrogate_pair_is_accepted(app, client, sign):
     """A surrogate pair escaped the way ASCII-only JSON writers send emoji is a real character."""
     event = vectors.load(vectors.VECTORS_DIR / "11-unicode-names.json").materialize(dt.datetime.now(dt.timezone.utc))[4]
     body = json.dumps(event, ensure_ascii=True)
     assert "\\ud83c\\udf93" in body
-    answer = ingest_client.post("/v1/events", data=body, headers=sign(body))
+    answer = client.post("/v1/events", data=body, headers=sign(body))
     assert answer.status_code == 200, answer.get_json()
     assert stored_count(app) == 1
 

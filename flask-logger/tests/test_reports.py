@@ -150,6 +150,16 @@ def test_formula_injection_is_neutralised_in_every_person_supplied_cell(dangerou
     assert reports.safe_cell("Anne-Marie = @home") == "Anne-Marie = @home"
 
 
+@pytest.mark.parametrize("space", [" ", "  ", "\t", "\u00a0", "\u2003", "\u3000", "\u202f", " \u00a0\t"],
+                         ids=["space", "spaces", "tab", "nbsp", "em-space", "ideographic", "narrow-nbsp", "mixed"])
+@pytest.mark.parametrize("trigger", ["=", "+", "-", "@"])
+def test_formula_injection_is_neutralised_after_leading_spaces(space, trigger):
+    """Spreadsheets skip leading spaces (LibreOffice also non-breaking ones) before a formula."""
+    cell = space + trigger + "HYPERLINK(\"http://evil.example\")"
+    assert reports.safe_cell(cell) == "'" + cell
+    assert reports.safe_cell(space + "Anne") == space + "Anne"
+
+
 def test_safe_cell_writes_claim_values_of_every_json_type():
     assert [reports.safe_cell(v) for v in (None, True, False, 3, 2.5, "x")] == ["", "true", "false", "3", "2.5", "x"]
     assert reports.safe_cell(-3) == "'-3"  # a negative number typed as a claim is text, not a formula
