@@ -33,7 +33,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import instances, metrics, signing
-from .storage import database_error_name, insert_for, mark_rooms_dirty
+from .storage import database_error_name, insert_for, mark_rooms_dirty, statement
 from .tables import events, webhook_ids
 from .times import to_ms
 
@@ -47,6 +47,7 @@ MAX_DEPTH = 32
 # Integers a signed 64-bit integer holds: the plugins (Lua, Java), PostgreSQL and most JSON
 # readers cannot keep more.
 INTEGER_RANGE = range(-2 ** 63, 2 ** 63)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -162,7 +163,11 @@ def parse_json(body: bytes):
         raise _too_deep() from None
     except ValueError as exc:
         raise Refusal(400, "bad_json", f"body is not valid JSON: {exc}") from None
-    _check_strings(payload)
+    if not _nesting_within(payload, MAX_DEPTH):
+        raise _too_deep()
+    # In UTF-8 JSON text, NUL and lone surrogates can only be written as escapes.
+    if "\\u0000" in text or _SURROGATE_ESCAPE.search(text):
+        _check_strings(payload)
     return payload
 
 
@@ -188,11 +193,22 @@ def _integer(text: str) -> int:
     return value
 
 
-def _check_strings(value, depth: int = 0) -> None:
-    """Refuse U+0000 (escaped as \\u0000) and lone surrogates anywhere, keys included, and
-    nesting deeper than MAX_DEPTH (before the schema validator or json.dumps walk it)."""
-    if depth > MAX_DEPTH:
-        raise _too_deep()
+def _nesting_within(payload, limit: int) -> bool:
+    """Whether no object or array lies deeper than `limit` (before the schema validator or
+    json.dumps walk them)."""
+    level, depth = [payload], 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return False
+        level = [child for container in level
+                 for child in (container.values() if type(container) is dict else container)
+                 if type(child) in (dict, list)]
+    return True
+
+
+def _check_strings(value) -> None:
+    """Refuse U+0000 and lone surrogates anywhere, keys included."""
     if isinstance(value, str):
         if "\x00" in value:
             raise Refusal(400, "bad_json", "a string holds U+0000 (NUL), which XMPP cannot carry and "
@@ -204,10 +220,10 @@ def _check_strings(value, depth: int = 0) -> None:
     elif isinstance(value, dict):
         for key, item in value.items():
             _check_strings(key)
-            _check_strings(item, depth + 1)
+            _check_strings(item)
     elif isinstance(value, list):
         for item in value:
-            _check_strings(item, depth + 1)
+            _check_strings(item)
 
 
 def schema_problems(batch: list, labels: list[str]) -> list[str]:
@@ -265,12 +281,12 @@ def store(storage, batch: list[dict], replay_key: str) -> tuple[int, int]:
     rows = [event_row(event, now_ms) for event in batch]
     try:
         with storage.write() as conn:
-            claimed = conn.execute(insert_for(conn, webhook_ids).values(id=replay_key, accepted_ms=now_ms)
-                                   .on_conflict_do_nothing(index_elements=["id"]).returning(webhook_ids.c.id)).first()
+            claimed = conn.execute(statement(conn, _claim), {"id": replay_key, "accepted_ms": now_ms}).first()
             if claimed is None:
                 raise Replayed(replay_key)
-            new_ids = set(conn.execute(insert_for(conn, events).values(rows).on_conflict_do_nothing(
-                index_elements=["id"]).returning(events.c.id)).scalars())
+            # One statement for all rows (SQLAlchemy writes a multi-row VALUES); RETURNING names
+            # the rows that were new, ON CONFLICT DO NOTHING skips the others.
+            new_ids = set(conn.execute(statement(conn, _insert_events), rows).scalars())
             new_rows = [row for row in rows if row["id"] in new_ids]
             if new_rows:
                 instances.track(conn, new_rows)
@@ -283,6 +299,14 @@ def store(storage, batch: list[dict], replay_key: str) -> tuple[int, int]:
         raise Refusal(401, "replayed", "this exact request (webhook-id and webhook-timestamp) was already "
                       "accepted and its events are stored: re-sign a retry with a fresh timestamp") from None
     return len(new_ids), len(rows) - len(new_ids)
+
+
+def _claim(conn):
+    return insert_for(conn, webhook_ids).on_conflict_do_nothing(index_elements=["id"]).returning(webhook_ids.c.id)
+
+
+def _insert_events(conn):
+    return insert_for(conn, events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id)
 
 
 _last_replay_cleanup = [0.0]

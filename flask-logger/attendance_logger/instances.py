@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
 from .rules import InstanceInfo
-from .storage import insert_for, mark_rooms_dirty
+from .storage import insert_for, mark_rooms_dirty, statement
 from .tables import events, instances, meetings
 from .times import from_ms
 
@@ -42,9 +42,7 @@ def track(conn: Connection, rows: list[dict]) -> None:
                           "superseded": False}
         elif row["time_ms"] < seen[name]["first_seen_ms"]:
             seen[name]["first_seen_ms"] = row["time_ms"]
-    known = {row.instance: row for row in conn.execute(
-        select(instances.c.instance, instances.c.superseded, instances.c.first_seen_ms)
-        .where(instances.c.instance.in_(sorted(seen))))}
+    known = {row.instance: row for row in conn.execute(statement(conn, _known), {"names": sorted(seen)})}
     new = [seen[name] for name in sorted(seen) if name not in known]
     earlier = [seen[name] for name in sorted(seen) if name in known and seen[name]["first_seen_ms"] < known[name].first_seen_ms]
     reclose = {name for name, row in known.items() if row.superseded}
@@ -61,6 +59,11 @@ def track(conn: Connection, rows: list[dict]) -> None:
             .where(meetings.c.instance == name,
                    meetings.c.ended_ms.is_(None) | (meetings.c.closed_by == "source.started"))
             .group_by(meetings.c.room_jid)).all()))
+
+
+def _known(_conn):
+    return (select(instances.c.instance, instances.c.superseded, instances.c.first_seen_ms)
+            .where(instances.c.instance.in_(bindparam("names", expanding=True))))
 
 
 def _supersede(conn: Connection, server: str, domain: str) -> set[str]:

@@ -36,20 +36,37 @@ def insert_for(conn: Connection, table):
     return (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(table)
 
 
+def statement(conn: Connection, build):
+    """`build(conn)`'s statement, built once per kind of database: ingest runs the same few
+    statements for every delivery, and building one costs SQLAlchemy more than running it."""
+    key = (conn.dialect.name, build)
+    built = _BUILT.get(key)
+    if built is None:
+        built = _BUILT[key] = build(conn)
+    return built
+
+
+_BUILT: dict = {}
+
+
+def _mark_rooms(conn: Connection):
+    mark = insert_for(conn, rooms)
+    earlier = case((rooms.c.dirty_from_ms.is_(None), mark.excluded.dirty_from_ms),
+                   (mark.excluded.dirty_from_ms < rooms.c.dirty_from_ms, mark.excluded.dirty_from_ms),
+                   else_=rooms.c.dirty_from_ms)
+    return mark.on_conflict_do_update(index_elements=["jid"], set_={
+        "dirty_from_ms": earlier, "version": rooms.c.version + 1, "touched_ms": mark.excluded.touched_ms})
+
+
 def mark_rooms_dirty(conn: Connection, dirty: dict[str, int]) -> None:
     """Rooms whose meetings must be recomputed from the given time (ms) on, at the next refresh
     (meetings_index.py). `version` tells a refresh computed before this that it is out of date."""
     if not dirty:
         return
     now_ms = int(time.time() * 1000)
-    mark = insert_for(conn, rooms)
-    earlier = case((rooms.c.dirty_from_ms.is_(None), mark.excluded.dirty_from_ms),
-                   (mark.excluded.dirty_from_ms < rooms.c.dirty_from_ms, mark.excluded.dirty_from_ms),
-                   else_=rooms.c.dirty_from_ms)
     # In jid order, so concurrent transactions take the rows' locks in the same order.
-    conn.execute(mark.on_conflict_do_update(index_elements=["jid"], set_={
-        "dirty_from_ms": earlier, "version": rooms.c.version + 1, "touched_ms": mark.excluded.touched_ms}),
-        [{"jid": jid, "dirty_from_ms": ms, "version": 1, "touched_ms": now_ms} for jid, ms in sorted(dirty.items())])
+    conn.execute(statement(conn, _mark_rooms), [{"jid": jid, "dirty_from_ms": ms, "version": 1, "touched_ms": now_ms}
+                                                for jid, ms in sorted(dirty.items())])
 
 
 def compact_json(obj) -> str:
