@@ -50,7 +50,6 @@ def presence_json(presence: rules.Presence) -> str:
 
 def presence_from_json(text: str) -> rules.Presence | None:
     """The inverse of presence_json; None for a presence kept in another format."""
-    # json, not orjson: orjson reads integers beyond 64 bits (a claim may hold one) as floats.
     data = json.loads(text)
     if data.get("format") != PRESENCE_FORMAT:
         return None

@@ -162,9 +162,10 @@ class Storage:
         """Queue for SQLite's single write lock in the kernel rather than in SQLite's busy handler.
 
         A writer that finds the database locked sleeps 1, 2, 5, 10... ms before trying again, so
-        two gunicorn workers taking turns made every commit wait several ms for a lock freed in
-        ~0.3 ms (measured: p50 12.6 ms, 500 req/s, CPU 38% idle). flock wakes the next writer the
-        moment the lock is released. Other writers (the sqlite3 shell) still meet busy_timeout.
+        writers taking turns (a worker's threads, other workers, the CLI) made every commit wait
+        several ms for a lock freed in ~0.3 ms (measured: p50 12.6 ms, 500 req/s, CPU 38% idle).
+        flock wakes the next writer the moment the lock is released. Other writers (the sqlite3
+        shell) still meet busy_timeout.
         """
         if self._writer_lock_path is None:
             yield
