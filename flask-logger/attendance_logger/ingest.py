@@ -231,7 +231,7 @@ def schema_problems(batch: list, labels: list[str]) -> list[str]:
     (`events[3].occupant: "user_jid" is a required property`)."""
     validator = schema_validator()
     problems = []
-    for event, label in zip(batch, labels):
+    for event, label in zip(batch, labels, strict=True):
         if validator.is_valid(event):
             if not _real_time(event["time"]):
                 problems.append(f"{label}.time: {event['time']!r} is no moment of the calendar (RFC 3339, UTC)")

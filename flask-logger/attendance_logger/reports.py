@@ -27,6 +27,7 @@ from .rules import Meeting, Participant, Settings
 from .times import format_time
 
 BOM = "\ufeff"
+DEFAULT_SETTINGS = Settings()
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 ROWS_PER_CHUNK = 200
 
@@ -138,7 +139,7 @@ class _CsvChunks:
         return text
 
 
-def meeting_csv(meeting: Meeting, settings: Settings = Settings()) -> Iterator[str]:
+def meeting_csv(meeting: Meeting, settings: Settings = DEFAULT_SETTINGS) -> Iterator[str]:
     """One meeting's attendance as CSV chunks: the columns of `meeting_columns`, one row each."""
     out = _CsvChunks()
     out.add(meeting_columns(settings))
@@ -152,7 +153,7 @@ def meeting_csv(meeting: Meeting, settings: Settings = Settings()) -> Iterator[s
         yield rest
 
 
-def course_csv(meetings: Iterable[Meeting], settings: Settings = Settings(), *,
+def course_csv(meetings: Iterable[Meeting], settings: Settings = DEFAULT_SETTINGS, *,
                course: str | None = None) -> Iterator[str]:
     """A course's attendance as CSV chunks: one row per student per meeting, meetings as they come.
 

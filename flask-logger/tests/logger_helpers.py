@@ -191,7 +191,7 @@ class RunningServer:
             wait_for_http(self.url + "/healthz", timeout=30)
         except OSError:
             self.stop()
-            raise AssertionError("server did not come up:\n" + self.logs())
+            raise AssertionError("server did not come up:\n" + self.logs()) from None
 
     def post_events(self, payload, **sign_options):
         body = json.dumps(payload, ensure_ascii=False)

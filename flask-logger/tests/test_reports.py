@@ -26,7 +26,7 @@ def vector_events(name):
     return vectors.load(vectors.VECTORS_DIR / f"{name}.json").materialize(BASE)
 
 
-def meetings_of(name, events=None, settings=Settings()):
+def meetings_of(name, events=None, settings=reports.DEFAULT_SETTINGS):
     return compute(vector_events(name) if events is None else events, settings, now=LATER)
 
 

@@ -59,7 +59,7 @@ def test_serve_runs_one_worker_unless_told(tmp_path):
     for env, expected in (({}, 1), ({"ATTENDANCE_WORKERS": "3"}, 3)):
         server = RunningServer("gunicorn-default", tmp_path, **env)
         try:
-            wait_until(lambda: server.worker_count() == expected)  # healthz answers once the first is up
+            wait_until(lambda server=server, expected=expected: server.worker_count() == expected)  # healthz answers once the first is up
             time.sleep(0.5)
             assert server.worker_count() == expected
             event = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json").materialize(dt.datetime.now(dt.timezone.utc))[0]
