@@ -113,6 +113,31 @@ class Sender:
             assert response.status_code == 200, response.get_json()
 
 
+def refuse_inserts(storage, table: str, room_like: str | None = None) -> None:
+    """A trigger that makes the database refuse inserts into `table` (those whose room_jid is
+    LIKE `room_like`, if given), as a failing disk or a constraint would."""
+    from sqlalchemy import text
+
+    with storage.write() as conn:
+        if storage.is_sqlite:
+            when = f" WHEN NEW.room_jid LIKE '{room_like}'" if room_like else ""
+            conn.execute(text(f"CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table}{when} "
+                              "BEGIN SELECT RAISE(ABORT, 'refused by test'); END"))
+        else:
+            condition = f"NEW.room_jid LIKE '{room_like}'" if room_like else "true"
+            conn.execute(text(f"CREATE FUNCTION refuse_{table}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                              f"IF {condition} THEN RAISE EXCEPTION 'refused by test'; END IF; RETURN NEW; END $$"))
+            conn.execute(text(f"CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} FOR EACH ROW "
+                              f"EXECUTE FUNCTION refuse_{table}()"))
+
+
+def allow_inserts(storage, table: str) -> None:
+    from sqlalchemy import text
+
+    with storage.write() as conn:
+        conn.execute(text(f"DROP TRIGGER refuse_{table}" + ("" if storage.is_sqlite else f" ON {table}")))
+
+
 def wait_until(condition, timeout: float = 15.0, interval: float = 0.05) -> bool:
     """Poll `condition` until it is true (True) or `timeout` seconds passed (False)."""
     deadline = time.monotonic() + timeout

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from attendance_logger import ingest
 from attendance_logger.tables import events, instances
+from logger_helpers import allow_inserts, refuse_inserts
 from tests.support import contract, vectors
 
 
@@ -198,24 +199,13 @@ def test_ingest_answers_503_when_the_database_is_gone(postgres, tmp_path):
 
 
 def test_a_database_error_while_storing_answers_503_and_stores_nothing(app, sender):
-    """Errors of the statements run on the raw DBAPI cursor are reported like SQLAlchemy's:
-    the sender hears "later", and the transaction (replay key included) is rolled back."""
-    from sqlalchemy import text
-
+    """The sender hears "later", and the transaction (replay key included) is rolled back."""
     storage = app.extensions["storage"]
-    with storage.write() as conn:  # every event insert fails, on both databases
-        if storage.is_sqlite:
-            conn.execute(text("CREATE TRIGGER refuse BEFORE INSERT ON events "
-                              "BEGIN SELECT RAISE(ABORT, 'refused by test'); END"))
-        else:
-            conn.execute(text("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
-                              "$$ BEGIN RAISE EXCEPTION 'refused by test'; END $$"))
-            conn.execute(text("CREATE TRIGGER refuse BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse()"))
+    refuse_inserts(storage, "events")
     event = dict(contract.invalid_events()["valid_base"], id=str(uuid.uuid4()))
     response = sender.post(event)
     assert response.status_code == 503 and response.get_json()["error"] == "database_unavailable"
-    with storage.write() as conn:
-        conn.execute(text("DROP TRIGGER refuse" if storage.is_sqlite else "DROP TRIGGER refuse ON events"))
+    allow_inserts(storage, "events")
     assert stored_count(app) == 0
     assert sender.post(event).get_json() == {"accepted": 1, "duplicates": 0}  # nothing was kept
 

@@ -14,10 +14,10 @@ import random
 import uuid
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from attendance_logger.tables import events
-from logger_helpers import basic_auth
+from logger_helpers import basic_auth, refuse_inserts
 from tests.support import contract
 
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
@@ -122,16 +122,7 @@ def test_a_nul_character_is_refused_with_400(app, sender, field):
 
 def test_a_delivery_the_database_refuses_does_not_fail_another(app, sender, backend):
     """Each delivery is its own transaction: one the database refuses gets its 503 alone."""
-    storage = app.extensions["storage"]
-    with storage.write() as conn:
-        if storage.is_sqlite:
-            conn.execute(text("CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.room_jid LIKE 'poison%' "
-                              "BEGIN SELECT RAISE(ABORT, 'refused by test'); END"))
-        else:
-            conn.execute(text("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                              "IF NEW.room_jid LIKE 'poison%' THEN RAISE EXCEPTION 'refused by test'; END IF; "
-                              "RETURN NEW; END $$"))
-            conn.execute(text("CREATE TRIGGER refuse BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse()"))
+    refuse_inserts(app.extensions["storage"], "events", room_like="poison%")
     import concurrent.futures
 
     def deliver(n):

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select
 
 from attendance_logger.tables import events, meetings
-from logger_helpers import CLI, RunningServer, basic_auth, http, server_env, wait_until
+from logger_helpers import CLI, RunningServer, basic_auth, http, refuse_inserts, server_env, wait_until
 from tests.support import vectors
 
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
@@ -76,15 +76,7 @@ def test_purge_keeps_a_meeting_still_going_on(app, client, sender, database_url,
 
 def test_logs_carry_no_personal_data_or_sql_parameters(app, client, sender, caplog):
     """A failing statement's traceback quoted its parameters: names, e-mails, presence JSON."""
-    storage = app.extensions["storage"]
-    with storage.write() as conn:
-        if storage.is_sqlite:
-            conn.execute(text("CREATE TRIGGER refuse BEFORE INSERT ON meetings "
-                              "BEGIN SELECT RAISE(ABORT, 'refused by test'); END"))
-        else:
-            conn.execute(text("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
-                              "$$ BEGIN RAISE EXCEPTION 'refused by test'; END $$"))
-            conn.execute(text("CREATE TRIGGER refuse BEFORE INSERT ON meetings FOR EACH ROW EXECUTE FUNCTION refuse()"))
+    refuse_inserts(app.extensions["storage"], "meetings")
     lesson = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json").materialize(NOW - dt.timedelta(hours=3))
     with caplog.at_level(logging.DEBUG):
         sender.post_all(lesson)
