@@ -33,7 +33,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import instances, metrics, signing
-from .storage import database_error_name, insert_for, mark_rooms_dirty, statement
+from .storage import compact_json, database_error_name, insert_for, mark_rooms_dirty, statement
 from .tables import events, webhook_ids
 from .times import to_ms
 
@@ -270,7 +270,7 @@ def event_row(event: dict, received_ms: int) -> dict:
         "source_host": source["host"],
         "source_instance": source["instance"],
         "received_ms": received_ms,
-        "body": json.dumps(event, ensure_ascii=False, separators=(",", ":")),
+        "body": compact_json(event),
     }
 
 
@@ -286,7 +286,7 @@ def store(storage, batch: list[dict], replay_key: str) -> tuple[int, int]:
                 raise Replayed(replay_key)
             # One statement for all rows (SQLAlchemy writes a multi-row VALUES); RETURNING names
             # the rows that were new, ON CONFLICT DO NOTHING skips the others.
-            new_ids = set(conn.execute(statement(conn, _insert_events), rows).scalars())
+            new_ids = set(conn.execute(statement(conn, _insert_events), rows if len(rows) > 1 else rows[0]).scalars())
             new_rows = [row for row in rows if row["id"] in new_ids]
             if new_rows:
                 instances.track(conn, new_rows)

@@ -42,7 +42,11 @@ def track(conn: Connection, rows: list[dict]) -> None:
                           "superseded": False}
         elif row["time_ms"] < seen[name]["first_seen_ms"]:
             seen[name]["first_seen_ms"] = row["time_ms"]
-    known = {row.instance: row for row in conn.execute(statement(conn, _known), {"names": sorted(seen)})}
+    known = {}
+    for name in sorted(seen):  # nearly always one
+        row = conn.execute(statement(conn, _known), {"name": name}).first()
+        if row is not None:
+            known[name] = row
     new = [seen[name] for name in sorted(seen) if name not in known]
     earlier = [seen[name] for name in sorted(seen) if name in known and seen[name]["first_seen_ms"] < known[name].first_seen_ms]
     reclose = {name for name, row in known.items() if row.superseded}
@@ -63,7 +67,7 @@ def track(conn: Connection, rows: list[dict]) -> None:
 
 def _known(_conn):
     return (select(instances.c.instance, instances.c.superseded, instances.c.first_seen_ms)
-            .where(instances.c.instance.in_(bindparam("names", expanding=True))))
+            .where(instances.c.instance == bindparam("name")))
 
 
 def _supersede(conn: Connection, server: str, domain: str) -> set[str]:

@@ -24,6 +24,7 @@ import logging
 import selectors
 import time
 
+from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
@@ -109,6 +110,17 @@ class ReceiverWorker(ThreadWorker):
         super().set_accept_enabled(enabled)
 
 
+class AccessLogger(glogging.Logger):
+    """gunicorn's logger; an access line's fields are built from what ACCESS_LOG_FORMAT shows
+    (gunicorn's own copies every header and environ entry into each line's dictionary)."""
+
+    def atoms(self, resp, req, environ, request_time):
+        status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
+        return {"h": environ.get("REMOTE_ADDR", "-"), "t": self.now(), "m": environ.get("REQUEST_METHOD"),
+                "U": environ.get("PATH_INFO"), "s": status, "B": getattr(resp, "sent", None),
+                "L": "%d.%06d" % (request_time.seconds, request_time.microseconds)}
+
+
 class _Server(BaseApplication):
     def __init__(self, app, options: dict):
         self.application = app
@@ -147,6 +159,7 @@ def run_gunicorn(app, *, host: str, port: int, workers: int, threads: int, idle_
         "timeout": 60,
         "accesslog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
+        "logger_class": f"{__name__}.AccessLogger",
     }).run()
 
 

@@ -65,13 +65,16 @@ def mark_rooms_dirty(conn: Connection, dirty: dict[str, int]) -> None:
         return
     now_ms = int(time.time() * 1000)
     # In jid order, so concurrent transactions take the rows' locks in the same order.
-    conn.execute(statement(conn, _mark_rooms), [{"jid": jid, "dirty_from_ms": ms, "version": 1, "touched_ms": now_ms}
-                                                for jid, ms in sorted(dirty.items())])
+    marks = [{"jid": jid, "dirty_from_ms": ms, "version": 1, "touched_ms": now_ms} for jid, ms in sorted(dirty.items())]
+    conn.execute(statement(conn, _mark_rooms), marks if len(marks) > 1 else marks[0])
 
 
 def compact_json(obj) -> str:
     """Compact UTF-8 JSON, as events and kept results are stored."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    return _COMPACT_JSON.encode(obj)
+
+
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def load_shared(bodies: Iterable[str]) -> list[dict]:
@@ -119,7 +122,9 @@ class Storage:
         # (names, e-mails, presence JSON).
         if not self.is_sqlite:
             return create_engine(self.url, pool_pre_ping=True, hide_parameters=True)
-        engine = create_engine(self.url, connect_args={"timeout": 30}, hide_parameters=True)
+        # Every use ends its transaction (write/read): no ROLLBACK is needed when a connection
+        # goes back to the pool.
+        engine = create_engine(self.url, connect_args={"timeout": 30}, hide_parameters=True, pool_reset_on_return=None)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection, _record):
