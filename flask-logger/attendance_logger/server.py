@@ -22,6 +22,7 @@ import errno
 import functools
 import logging
 import selectors
+import socket
 import time
 
 from gunicorn import glogging
@@ -88,6 +89,14 @@ class ReceiverWorker(ThreadWorker):
             return
         self.nr_conns += 1
         conn = TConn(self.cfg, _RequestDeadline(client, self.request_seconds), address, listener.getsockname())
+        try:
+            client.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)  # the request is there already, as it usually is
+        except OSError:
+            pass
+        else:
+            conn.data_ready = True
+            self.enqueue_req(conn)
+            return
         conn.timeout = time.monotonic() + self.cfg.keepalive
         self.pending_conns.append(conn)
         self.poller.register(conn.sock, selectors.EVENT_READ,

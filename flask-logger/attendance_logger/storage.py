@@ -11,6 +11,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import threading
 import time
 from contextlib import contextmanager
 from importlib import resources
@@ -102,6 +103,7 @@ class Storage:
         self._engine: Engine | None = None
         self._pid = None
         self._writer_lock_path = _sqlite_writer_lock_path(url)
+        self._local = threading.local()
 
     # -- connections ---------------------------------------------------------------------
     @property
@@ -155,10 +157,26 @@ class Storage:
         return engine
 
     @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        """This thread's connection, kept between transactions: taking one from the pool and
+        returning it cost more than a delivery's statements. A failed one is opened again; a
+        transaction begun inside another gets one of its own."""
+        local = self._local
+        conn = getattr(local, "conn", None)
+        if conn is None or conn.invalidated or conn.closed or local.pid != os.getpid():
+            conn = local.conn = self.engine.connect()
+            local.pid = os.getpid()
+        if not conn.in_transaction():
+            yield conn
+            return
+        with self.engine.connect() as other:
+            yield other
+
+    @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction, committed when the block ends without an exception."""
-        with self._sqlite_writer_turn(), self.engine.connect() as conn:
-            conn = conn.execution_options(write=True)
+        with self._sqlite_writer_turn(), self._connection() as conn:
+            conn.execution_options(write=True)
             with conn.begin():
                 yield conn
 
@@ -189,7 +207,8 @@ class Storage:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read transaction: one snapshot for everything read in the block."""
-        with self.engine.connect() as conn:
+        with self._connection() as conn:
+            conn.execution_options(write=False)
             with conn.begin():
                 yield conn
 
