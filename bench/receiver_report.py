@@ -21,7 +21,7 @@ refreshing the meetings index after each lesson as reads during a term would. Th
   recomputed from its events (the worst case, once after an upgrade; skip it with
   --skip-recompute).
 
-Also prints the engine alone on one lesson's already-parsed events, to separate it from the
+Also prints the attendance rules alone on one lesson's already-parsed events, to separate it from the
 database and JSON decoding. Targets (issue 3): meeting report < 100 ms; course export < 5 s;
 < 150 MB RSS per worker during the export.
 """
@@ -48,7 +48,7 @@ import receiver_workload  # noqa: E402
 from logger_helpers import PostgresServer, basic_auth  # noqa: E402  (the receiver tests' helpers)
 from receiver_ingest import receiver_server  # noqa: E402
 
-from attendance_logger import engine  # noqa: E402
+from attendance_logger import ingest, rules  # noqa: E402
 from attendance_logger.attendance import Attendance  # noqa: E402
 from attendance_logger.storage import Storage  # noqa: E402
 from attendance_logger.tables import meetings  # noqa: E402
@@ -69,7 +69,7 @@ def seed(storage: Storage, meetings: int, events: int, participants: int) -> flo
         lesson = receiver_workload.lesson_events(start=FIRST_LESSON + dt.timedelta(weeks=week), participants=participants,
                                                  events=events, course=COURSE, seed=week)
         for start in range(0, len(lesson), BATCH):
-            storage.store(lesson[start:start + BATCH], str(uuid.uuid4()))
+            ingest.store(storage, lesson[start:start + BATCH], str(uuid.uuid4()))
         attendance.refresh()
         if (week + 1) % 10 == 0 or week + 1 == meetings:
             print(f"  seeded {week + 1} lessons, {storage.counts()['events']:,} events "
@@ -152,7 +152,7 @@ def main() -> None:
         # The latest ones arrive between reads, as during a lesson.
         live, live_later = live[:-LIVE_BATCH * RUNS], live[-LIVE_BATCH * RUNS:]
         for start in range(0, len(live), BATCH):
-            storage.store(live[start:start + BATCH], str(uuid.uuid4()))
+            ingest.store(storage, live[start:start + BATCH], str(uuid.uuid4()))
         print(f"seeded in {seconds:.0f} s, plus one running lesson of {len(live):,} events", flush=True)
 
         lesson = receiver_workload.lesson_events(start=FIRST_LESSON, participants=args.participants,
@@ -160,9 +160,9 @@ def main() -> None:
         runs = []
         for _ in range(7):
             began = time.perf_counter()
-            meeting, = engine.compute(lesson)
+            meeting, = rules.compute(lesson)
             runs.append(time.perf_counter() - began)
-        print(f"{'engine alone, one lesson (parsed events)':<48} best {min(runs) * 1000:7.1f} ms   "
+        print(f"{'rules alone, one lesson (parsed events)':<48} best {min(runs) * 1000:7.1f} ms   "
               f"median {statistics.median(runs) * 1000:7.1f} ms   ({len(meeting.participants)} participants)")
 
         secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
@@ -189,7 +189,7 @@ def main() -> None:
 
         def more_events():
             start = next(batches)
-            storage.store(live_later[start:start + LIVE_BATCH], str(uuid.uuid4()))
+            ingest.store(storage, live_later[start:start + LIVE_BATCH], str(uuid.uuid4()))
 
         timed(f"  after {LIVE_BATCH} new events each", server.port, f"/v1/meetings/{live_id}/attendance", auth,
               before_each=more_events)

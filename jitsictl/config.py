@@ -95,11 +95,13 @@ class LetsEncrypt:
 
 @dataclass
 class Thresholds:
+    """Rendered as the receiver's ATTENDANCE_* variables of the same names (whole numbers)."""
+
     reconnect_grace_seconds: int = 60
     late_after_seconds: int = 300
     left_early_seconds: int = 300
-    present_percent: int = 75
-    partial_percent: int = 25
+    present_min_percent: int = 75
+    partial_min_percent: int = 25
 
 
 @dataclass
@@ -389,12 +391,12 @@ def _validate_attendance(attendance: Attendance) -> None:
     for name in ("reconnect_grace_seconds", "late_after_seconds", "left_early_seconds"):
         if getattr(thresholds, name) < 0:
             raise ConfigError(f"attendance.thresholds.{name}", "must not be negative", "use 0 or more")
-    for name in ("present_percent", "partial_percent"):
+    for name in ("present_min_percent", "partial_min_percent"):
         if not 0 <= getattr(thresholds, name) <= 100:
             raise ConfigError(f"attendance.thresholds.{name}", "must be between 0 and 100", "")
-    if thresholds.partial_percent > thresholds.present_percent:
-        raise ConfigError("attendance.thresholds.partial_percent",
-                          "must not exceed present_percent", "lower it or raise present_percent")
+    if thresholds.partial_min_percent > thresholds.present_min_percent:
+        raise ConfigError("attendance.thresholds.partial_min_percent",
+                          "must not exceed present_min_percent", "lower it or raise present_min_percent")
 
 
 def _validate_openfire(openfire: Openfire) -> None:
@@ -489,10 +491,10 @@ attendance:
     late_after_seconds: {_q(t.late_after_seconds)}
     # Leaving this long before the meeting ended flags the participant as left early.
     left_early_seconds: {_q(t.left_early_seconds)}
-    # Status by percent of the meeting attended: present >= present_percent,
-    # partial >= partial_percent, else absent.
-    present_percent: {_q(t.present_percent)}
-    partial_percent: {_q(t.partial_percent)}
+    # Status by percent of the meeting attended: present >= present_min_percent,
+    # partial >= partial_min_percent, else absent.
+    present_min_percent: {_q(t.present_min_percent)}
+    partial_min_percent: {_q(t.partial_min_percent)}
 
 openfire:
   # Used with xmpp: openfire. Most people in one conference room (the focus is not counted);

@@ -13,7 +13,6 @@ def create_app(test_config: dict | None = None):
 
     from . import config as config_module
     from .attendance import Attendance
-    from .group_commit import GroupCommitter
     from .storage import Storage
 
     app = Flask(__name__, instance_relative_config=False)
@@ -24,7 +23,7 @@ def create_app(test_config: dict | None = None):
         MAX_BATCH_EVENTS=500,
         MAX_CONTENT_LENGTH=1024 * 1024,
         TIMESTAMP_TOLERANCE_SECONDS=300,
-        ENGINE_SETTINGS={},
+        SETTINGS={},  # rules.Settings, or a mapping Settings.from_mapping reads
         AUTO_MIGRATE=True,
         SQLITE_SYNCHRONOUS="FULL",
         REFRESH_INTERVAL_SECONDS=5.0,
@@ -50,9 +49,8 @@ def create_app(test_config: dict | None = None):
     if app.config["AUTO_MIGRATE"]:
         storage.upgrade()
     app.extensions["storage"] = storage
-    app.extensions["committer"] = GroupCommitter(storage)
     try:
-        app.extensions["attendance"] = Attendance(storage, app.config["ENGINE_SETTINGS"])
+        app.extensions["attendance"] = Attendance(storage, app.config["SETTINGS"])
     except ValueError as exc:
         raise config_module.ConfigError(f"attendance settings: {exc}") from None
 
@@ -69,8 +67,8 @@ def create_app(test_config: dict | None = None):
     app.register_blueprint(api.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(health.bp)
-    app.wsgi_app = ingest.IngestEndpoint(app)
     trust_proxy(app)
+    ingest.schema_validator()  # built before gunicorn forks its workers
     logging.getLogger("attendance_logger").setLevel(logging.INFO)
     return app
 

@@ -12,7 +12,7 @@ from . import reports
 from .access import CourseNotReadable, view
 from .attendance import MeetingNotFound
 from .auth import api_login_required
-from .storage import from_ms, to_ms
+from .times import format_ms, to_ms
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -35,21 +35,14 @@ def parse_bound(name: str, value: str | None) -> int | None:
         if moment.tzinfo is None:
             raise ValueError
         return to_ms(moment)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: the day after 9999-12-31
         raise BadQuery(f"{name}={value!r} is not a date (2025-11-22) or an RFC 3339 time with a zone "
                        "(2025-11-22T08:00:00Z)") from None
 
 
-def iso(ms: int | None) -> str | None:
-    moment = from_ms(ms)
-    if moment is None:
-        return None
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
 def meeting_summary(row) -> dict:
     return {"id": row.id, "room": row.room_name, "room_jid": row.room_jid, "meeting_id": row.meeting_id,
-            "started_at": iso(row.started_ms), "ended_at": iso(row.ended_ms), "closed_by": row.closed_by,
+            "started_at": format_ms(row.started_ms), "ended_at": format_ms(row.ended_ms), "closed_by": row.closed_by,
             "participants": row.participant_count}
 
 

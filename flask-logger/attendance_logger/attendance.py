@@ -1,6 +1,6 @@
-"""Attendance of stored meetings: the store supplies events, the engine computes, reports render.
+"""Attendance of stored meetings: the store supplies events, the rules compute, reports render.
 
-When the meetings index is refreshed, each meeting's presence (engine.Presence: what its events
+When the meetings index is refreshed, each meeting's presence (rules.Presence: what its events
 say before any setting applies) is kept as JSON, and so is a finished meeting's attendance;
 reports read the attendance back. A running meeting (its numbers grow with the clock), or one
 whose attendance was kept under other settings, is classified from its kept presence under the
@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Iterator
 
-from . import engine, reports
+from . import reports, rules
 from .meetings_index import MeetingsIndex, read_meetings
 from .storage import compact_json
 
@@ -35,7 +35,7 @@ class MeetingNotFound(Exception):
     pass
 
 
-def presence_json(presence: engine.Presence) -> str:
+def presence_json(presence: rules.Presence) -> str:
     """A presence as compact JSON: people as arrays, session times in ms from the meeting's start
     (a leave of null: still connected), so a lesson of 10,000 connections takes ~200 kB."""
     start = presence.start
@@ -48,9 +48,8 @@ def presence_json(presence: engine.Presence) -> str:
                          "closed_by": presence.closed_by, "people": people})
 
 
-def presence_from_json(text: str) -> engine.Presence | None:
+def presence_from_json(text: str) -> rules.Presence | None:
     """The inverse of presence_json; None for a presence kept in another format."""
-    # json, not orjson: orjson reads integers beyond 64 bits (a claim may hold one) as floats.
     data = json.loads(text)
     if data.get("format") != PRESENCE_FORMAT:
         return None
@@ -59,29 +58,29 @@ def presence_from_json(text: str) -> engine.Presence | None:
     def sessions(flat):
         return [(start + flat[i], None if flat[i + 1] is None else start + flat[i + 1]) for i in range(0, len(flat), 2)]
 
-    people = [engine.PersonPresence(key=key, name=name, names=names, email=email, user_id=user_id,
+    people = [rules.PersonPresence(key=key, name=name, names=names, email=email, user_id=user_id,
                                     moderator=moderator, claims=claims, sessions=sessions(flat))
               for key, name, names, email, user_id, moderator, claims, flat in data["people"]]
-    return engine.Presence(key=data["key"], room_jid=data["room_jid"], room_name=data["room"],
+    return rules.Presence(key=data["key"], room_jid=data["room_jid"], room_name=data["room"],
                            meeting_id=data["meeting_id"], instance=data["instance"], start=start,
                            end=data["end"], closed_by=data["closed_by"], people=people)
 
 
-def meeting_from_json(data: dict) -> engine.Meeting:
+def meeting_from_json(data: dict) -> rules.Meeting:
     """The inverse of reports.meeting_json."""
-    parse = engine.parse_time
+    parse = rules.parse_time
 
     def maybe(value):
         return None if value is None else parse(value)
 
-    participants = [engine.Participant(
+    participants = [rules.Participant(
         key=p["key"], name=p["name"], names=list(p["names"]), email=p["email"], user_id=p["user_id"],
         claims=dict(p["claims"]), moderator=p["moderator"],
         intervals=[(parse(a), parse(b)) for a, b in p["intervals"]],
         first_join=parse(p["first_join"]), last_leave=maybe(p["last_leave"]),
         present_seconds=float(p["present_seconds"]), percent=p["percent"], status=p["status"], late=p["late"],
         left_early=p["left_early"], still_present=p["still_present"]) for p in data["participants"]]
-    return engine.Meeting(
+    return rules.Meeting(
         key=data["id"], room_jid=data["room_jid"], room_name=data["room"], meeting_id=data["meeting_id"],
         started_at=parse(data["started_at"]), ended_at=maybe(data["ended_at"]), closed_by=data["closed_by"],
         participants=participants, duration_seconds=float(data["duration_seconds"]))
@@ -91,24 +90,24 @@ class Attendance:
     def __init__(self, storage, settings: dict):
         self.storage = storage
         self.index = MeetingsIndex(storage)
-        self.settings = engine.Settings.from_mapping(settings or {})
+        self.settings = settings if isinstance(settings, rules.Settings) else rules.Settings.from_mapping(settings or {})
         self.fingerprint = hashlib.sha256(json.dumps(dataclasses.asdict(self.settings), sort_keys=True)
                                           .encode()).hexdigest()[:16]
         self._refresher: threading.Thread | None = None
 
     @staticmethod
-    def _compute(events, instances) -> tuple[engine.Reading, list[engine.Presence]]:
+    def _compute(events, instances) -> tuple[rules.PresenceBuilder, list[rules.Presence]]:
         return read_meetings(events, instances)
 
-    def _summarize(self, presence: engine.Presence) -> tuple[engine.Meeting, dict]:
+    def _summarize(self, presence: rules.Presence) -> tuple[rules.Meeting, dict]:
         """A meeting's attendance under the current settings, and the columns kept of it."""
         meeting = self._classify(presence)
         return meeting, self._columns(presence, meeting)
 
-    def _classify(self, presence: engine.Presence, now: dt.datetime | None = None) -> engine.Meeting:
-        return engine.classify(presence, self.settings, engine.to_ms(now or dt.datetime.now(dt.timezone.utc)))
+    def _classify(self, presence: rules.Presence, now: dt.datetime | None = None) -> rules.Meeting:
+        return rules.classify(presence, self.settings, rules.to_ms(now or dt.datetime.now(dt.timezone.utc)))
 
-    def _columns(self, presence: engine.Presence, meeting: engine.Meeting) -> dict:
+    def _columns(self, presence: rules.Presence, meeting: rules.Meeting) -> dict:
         if meeting.ended_at is None:
             result = result_settings = None
         else:
@@ -131,7 +130,7 @@ class Attendance:
         self.refresh()
         return self.storage.list_meetings(**filters)
 
-    def meeting(self, meeting_id: str, now: dt.datetime | None = None) -> engine.Meeting:
+    def meeting(self, meeting_id: str, now: dt.datetime | None = None) -> rules.Meeting:
         """One meeting's attendance (its room and breakout rooms)."""
         self.refresh()
         row = self.storage.get_meeting(meeting_id)
@@ -139,7 +138,7 @@ class Attendance:
             raise MeetingNotFound(meeting_id)
         return self._meeting_of(row, now)
 
-    def _meeting_of(self, row, now=None) -> engine.Meeting:
+    def _meeting_of(self, row, now=None) -> rules.Meeting:
         if row.result is not None and row.result_settings == self.fingerprint:
             return meeting_from_json(json.loads(row.result))
         presence = presence_from_json(row.presence) if row.presence is not None else None
@@ -153,14 +152,14 @@ class Attendance:
             self.storage.keep_result(row.id, based_on=row.presence, **self._columns(presence, meeting))
         return meeting
 
-    def _presence_from_events(self, row) -> engine.Presence:
+    def _presence_from_events(self, row) -> rules.Presence:
         events, instances = self.storage.meeting_inputs(row)
         for presence in read_meetings(events, instances)[1]:
             if presence.key == row.engine_key:
                 return presence
         raise MeetingNotFound(row.id)  # its events were purged since the index was built
 
-    def course(self, course: str, now: dt.datetime | None = None) -> Iterator[engine.Meeting]:
+    def course(self, course: str, now: dt.datetime | None = None) -> Iterator[rules.Meeting]:
         """The course's meetings one at a time, oldest first, so exports stream in bounded memory."""
         self.refresh()
         for summary in self.storage.course_meetings(course):

@@ -32,7 +32,7 @@ def _attendance():
     from .config import ConfigError, from_environment
 
     try:
-        settings = from_environment().get("ENGINE_SETTINGS", {})
+        settings = from_environment()["SETTINGS"]
         storage = _storage()
         storage.upgrade()
         return Attendance(storage, settings)
@@ -54,9 +54,19 @@ def cli() -> None:
 @click.option("--workers", type=click.IntRange(min=1), default=lambda: os.environ.get("ATTENDANCE_WORKERS", "1"),
               show_default="1", help="gunicorn worker processes (ATTENDANCE_WORKERS).")
 @click.option("--threads", type=click.IntRange(min=1), default=lambda: os.environ.get("ATTENDANCE_THREADS", "8"),
-              show_default="8", help="Threads per gunicorn worker for the read API and dashboard (ATTENDANCE_THREADS).")
+              show_default="8", help="Threads per gunicorn worker: requests answered at once (ATTENDANCE_THREADS).")
+@click.option("--idle-timeout", type=click.IntRange(min=1),
+              default=lambda: os.environ.get("ATTENDANCE_IDLE_TIMEOUT_SECONDS", "5"), show_default="5",
+              help="Seconds a connection may stay idle before a request or between two (ATTENDANCE_IDLE_TIMEOUT_SECONDS).")
+@click.option("--request-timeout", type=click.IntRange(min=1),
+              default=lambda: os.environ.get("ATTENDANCE_REQUEST_TIMEOUT_SECONDS", "10"), show_default="10",
+              help="Seconds a request's headers and body may take to arrive (ATTENDANCE_REQUEST_TIMEOUT_SECONDS).")
+@click.option("--max-connections", type=click.IntRange(min=1),
+              default=lambda: os.environ.get("ATTENDANCE_MAX_CONNECTIONS", "200"), show_default="200",
+              help="Open connections per worker; more wait to be accepted (ATTENDANCE_MAX_CONNECTIONS).")
 @click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn.")
-def serve(host: str, port: int, workers: int, threads: int, dev: bool) -> None:
+def serve(host: str, port: int, workers: int, threads: int, idle_timeout: int, request_timeout: int,
+          max_connections: int, dev: bool) -> None:
     """Receive events and serve the API and dashboard."""
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -69,7 +79,8 @@ def serve(host: str, port: int, workers: int, threads: int, dev: bool) -> None:
     if dev:
         run_dev(app, host=host, port=port)
         return
-    run_gunicorn(app, host=host, port=port, workers=workers, threads=threads)
+    run_gunicorn(app, host=host, port=port, workers=workers, threads=threads, idle_seconds=idle_timeout,
+                 request_seconds=request_timeout, max_connections=max_connections)
 
 
 def _create_app_or_exit():

@@ -15,17 +15,6 @@ GENERATE_SECRET_HINT = (
 )
 MIN_SECRET_BYTES = 16  # 128 bits
 
-# Engine settings: environment name -> (Settings field, parser).
-ENGINE_SETTINGS = {
-    "ATTENDANCE_RECONNECT_GRACE_SECONDS": ("reconnect_grace_seconds", float),
-    "ATTENDANCE_LATE_AFTER_SECONDS": ("late_after_seconds", float),
-    "ATTENDANCE_LEFT_EARLY_SECONDS": ("left_early_seconds", float),
-    "ATTENDANCE_PRESENT_MIN_PERCENT": ("present_min_percent", float),
-    "ATTENDANCE_PARTIAL_MIN_PERCENT": ("partial_min_percent", float),
-    "ATTENDANCE_CLAIMS": ("claims", lambda v: [c.strip() for c in v.split(",") if c.strip()]),
-}
-
-
 class ConfigError(Exception):
     """A configuration mistake the operator must fix; the message says how."""
 
@@ -77,13 +66,10 @@ def from_environment(environ=os.environ) -> dict:
                       ("ATTENDANCE_SESSION_IDLE_MINUTES", "SESSION_IDLE_MINUTES")):
         if name in environ:
             config[key] = _int(name, environ[name])
-    engine = {}
-    for name, (field, parse) in ENGINE_SETTINGS.items():
-        if name in environ:
-            try:
-                engine[field] = parse(environ[name])
-            except ValueError:
-                raise ConfigError(f"{name} must be a number, got {environ[name]!r}") from None
-    if engine:
-        config["ENGINE_SETTINGS"] = engine
+    from .rules import Settings
+
+    try:
+        config["SETTINGS"] = Settings.from_mapping({k: v for k, v in environ.items() if k.startswith("ATTENDANCE_")})
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     return config

@@ -1,4 +1,8 @@
-"""GET /healthz: 200 when the database answers, 503 otherwise (Docker HEALTHCHECK, load balancers)."""
+"""GET /healthz: 200 when events can be stored now, 503 otherwise (Docker HEALTHCHECK, load balancers).
+
+It commits a write, as ingest does: a database that answers reads but refuses writes
+(read-only file, full disk) is not healthy.
+"""
 import logging
 
 from flask import Blueprint, current_app, jsonify
@@ -13,9 +17,9 @@ log = logging.getLogger("attendance_logger.health")
 @bp.get("/healthz")
 def healthz():
     try:
-        current_app.extensions["storage"].ping()
+        current_app.extensions["storage"].check_writable()
     except Exception as exc:  # any database failure means "not healthy"; say which, not how
-        log.warning("health check failed: %s", type(exc).__name__)
+        log.warning("health check failed: %s", database_error_name(exc))
         return jsonify({"status": "unhealthy", "database": "unreachable"}), 503
     return jsonify({"status": "ok", "database": "ok"})
 

@@ -2,76 +2,81 @@
 
 Ingest marks rooms dirty from the earliest event it added (storage.py). `refresh` recomputes a
 dirty room from the start of its first affected meeting on, window by window so memory stays
-bounded however long the room's history, and keeps each meeting's presence (engine.Presence) and
+bounded however long the room's history, and keeps each meeting's presence (rules.Presence) and
 a finished meeting's attendance as JSON so a report reads one row. It computes from a read
 snapshot without the write lock and writes only if no event reached the room meanwhile
 (`rooms.version`).
 
 A lesson in progress is refreshed after every read that follows new events. So that this does
-not read all its events each time, the engine's Reading of the room's last window is kept in
-memory (`LiveReadings`) and only the events it has not read are added to it.
+not read all its events each time, the rules' PresenceBuilder of the room's last window is
+kept in memory (`KeptBuilders`) and only the events it has not read are added to it.
 """
 from __future__ import annotations
 
+import re
 import threading
 import time
+import uuid
 from collections import OrderedDict
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
 
-from . import engine
-from .storage import meeting_public_id, to_ms
+from . import instances as server_instances
+from . import rules
 from .tables import events, meeting_courses, meetings, rooms
+from .times import to_ms
 
 COURSE_CLAIM = "courseid"
+MEETING_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://jitsictl.invalid/attendance-logger/meeting")
+_URL_SAFE_KEY = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 
-def read_meetings(events_read, instances) -> tuple[engine.Reading, list[engine.Presence]]:
-    """The engine's reading of some events, and the presence of each meeting in them."""
-    reading = engine.Reading()
-    reading.add(events_read)
-    return reading, reading.presences(instances)
+def read_meetings(events_read, instances) -> tuple[rules.PresenceBuilder, list[rules.Presence]]:
+    """The rules' builder fed some events, and the presence of each meeting in them."""
+    builder = rules.PresenceBuilder()
+    builder.add(events_read)
+    return builder, builder.presences(instances)
 
 
-class LiveReadings:
-    """Readings of rooms' last windows (a lesson in progress), one per room, by (room jid,
+class KeptBuilders:
+    """Builders of rooms' last windows (a lesson in progress), one per room, by (room jid,
     window start).
 
-    A reading is taken out while a refresh adds to it, so two threads never share one. At most
+    A builder is taken out while a refresh adds to it, so two threads never share one. At most
     `size` are kept (a 20,000-event lesson's takes ~5 MB), the least recently used dropped first.
     """
 
     def __init__(self, size: int = 16):
         self.size = size
-        self._readings: OrderedDict[tuple[str, int], engine.Reading] = OrderedDict()
+        self._builders: OrderedDict[tuple[str, int], rules.PresenceBuilder] = OrderedDict()
         self._lock = threading.Lock()
 
-    def take(self, jid: str, start: int) -> engine.Reading | None:
+    def take(self, jid: str, start: int) -> rules.PresenceBuilder | None:
         with self._lock:
-            return self._readings.pop((jid, start), None)
+            return self._builders.pop((jid, start), None)
 
-    def keep(self, jid: str, start: int, reading: engine.Reading) -> None:
+    def keep(self, jid: str, start: int, builder: rules.PresenceBuilder) -> None:
         with self._lock:
-            for key in [key for key in self._readings if key[0] == jid]:
-                del self._readings[key]  # from an earlier window start: never asked for again
-            self._readings[(jid, start)] = reading
-            while len(self._readings) > self.size:
-                self._readings.popitem(last=False)
+            for key in [key for key in self._builders if key[0] == jid]:
+                del self._builders[key]  # from an earlier window start: never asked for again
+            self._builders[(jid, start)] = builder
+            while len(self._builders) > self.size:
+                self._builders.popitem(last=False)
 
 
 class MeetingsIndex:
     def __init__(self, storage, window_events: int = 10_000):
         self.storage = storage
         self.window_events = window_events
-        self.live = LiveReadings()
+        self.live = KeptBuilders()
 
     def refresh(self, compute, summarize, *, budget_seconds: float | None = None,
                 quiet_seconds: float | None = None) -> bool:
         """Recompute the meetings of dirty rooms; False if the time budget ran out first.
 
         `compute(events, instances)` reads events (`read_meetings`); `summarize(presence)` gives
-        a meeting's attendance (engine.Meeting) and the columns kept with it (`presence`,
+        a meeting's attendance (rules.Meeting) and the columns kept with it (`presence`,
         `result`, `result_settings`). Cheap when nothing is dirty.
         `quiet_seconds`: only rooms that received no event for that long (a lesson in progress
         would otherwise be recomputed over and over while nobody looks at it).
@@ -95,7 +100,7 @@ class MeetingsIndex:
         room meanwhile (`rooms.version`). After three lost races in a row the window is computed
         under the lock. Returns False when the deadline passed with the room still dirty.
 
-        The reading of a last window with a meeting still running is kept for the next refresh
+        The builder of a last window with a meeting still running is kept for the next refresh
         once written (or when it was itself a kept one brought up to date).
         """
         lost = 0
@@ -108,7 +113,7 @@ class MeetingsIndex:
                 if state is None or state.dirty_from_ms is None:
                     return True  # clean, or another worker refreshed it meanwhile
                 start = self._first_affected(conn, jid, state.dirty_from_ms)
-                finished, next_start, reading, resumed = self._compute_window(conn, jid, start, compute)
+                finished, next_start, builder, resumed = self._compute_window(conn, jid, start, compute)
                 if locked:
                     self._replace_meetings(conn, jid, start, next_start, finished, summarize)
                     lost, written = 0, True
@@ -120,8 +125,8 @@ class MeetingsIndex:
                         lost, written = 0, True
                     else:
                         lost += 1
-            if reading is not None and (written or resumed) and any(p.end is None for p in finished):
-                self.live.keep(jid, start, reading)
+            if builder is not None and (written or resumed) and any(p.end is None for p in finished):
+                self.live.keep(jid, start, builder)
             if deadline is not None and time.monotonic() > deadline:
                 return False
 
@@ -159,8 +164,8 @@ class MeetingsIndex:
         conn.execute(update(rooms).where(rooms.c.jid == jid).values(dirty_from_ms=next_start))
 
     def _compute_window(self, conn: Connection, jid: str, start: int, compute):
-        """The meetings (engine.Presence) of one window of the room from `start`, where the next
-        window starts, and for the room's last window the engine's reading of it and whether that
+        """The meetings (rules.Presence) of one window of the room from `start`, where the next
+        window starts, and for the room's last window the rules' builder of it and whether that
         was a kept one brought up to date.
 
         A window holds about `window_events` events and ends where a meeting of the
@@ -173,15 +178,15 @@ class MeetingsIndex:
         while True:
             window_end = self._window_end(conn, jid, start, size)
             if window_end is None:
-                reading = self._resume(conn, jid, start)
-                if reading is not None:
-                    instances = self.storage.instances_named(conn, reading.instance_names)
-                    return reading.presences(instances), None, reading, True
+                builder = self._resume(conn, jid, start)
+                if builder is not None:
+                    instances = server_instances.named(conn, builder.instance_names)
+                    return builder.presences(instances), None, builder, True
             room_events = self.storage.events_between(conn, jid, start, None if window_end is None else window_end - 1)
-            reading, computed = compute(room_events, self.storage.instance_info(conn, room_events))
+            builder, computed = compute(room_events, server_instances.of_events(conn, room_events))
             del room_events
             if window_end is None:
-                return computed, None, reading, False
+                return computed, None, builder, False
             finished = [p for p in computed if p.end is not None and p.end < window_end]
             finished_ids = {id(p) for p in finished}
             unfinished = [p.start for p in computed if id(p) not in finished_ids]
@@ -190,20 +195,20 @@ class MeetingsIndex:
                 return finished, next_start, None, False
             size *= 2
 
-    def _resume(self, conn: Connection, jid: str, start: int) -> engine.Reading | None:
-        """The kept reading of the room's events from `start`, with the events it has not read
+    def _resume(self, conn: Connection, jid: str, start: int) -> rules.PresenceBuilder | None:
+        """The kept builder of the room's events from `start`, with the events it has not read
         added; None when none is kept, or it cannot be brought up to date (an event it read is
-        gone, or a new one sorts before its last: only a reading of all of them is right)."""
-        reading = self.live.take(jid, start)
-        if reading is None:
+        gone, or a new one sorts before its last: only a builder of all of them is right)."""
+        builder = self.live.take(jid, start)
+        if builder is None:
             return None
         stored = self.storage.room_event_ids(conn, jid, start)
-        new = stored - reading.ids
-        if len(stored) - len(new) != len(reading.ids):
+        new = stored - builder.ids
+        if len(stored) - len(new) != len(builder.ids):
             return None
-        if new and not reading.add(self.storage.events_with_ids(conn, new)):
+        if new and not builder.add(self.storage.events_with_ids(conn, new)):
             return None
-        return reading
+        return builder
 
     @staticmethod
     def _window_end(conn: Connection, jid: str, start: int, size: int) -> int | None:
@@ -219,6 +224,14 @@ class MeetingsIndex:
         return boundary if boundary is not None and boundary > start else None
 
 
+def meeting_public_id(key: str) -> str:
+    """The meeting's id in URLs: its key (Jitsi's meeting_id or a stable uuid5), which reports
+    also print, unless a server sent a meeting_id unusable in a URL path."""
+    if _URL_SAFE_KEY.fullmatch(key):
+        return key
+    return str(uuid.uuid5(MEETING_NAMESPACE, key))
+
+
 def meeting_course_ids(meeting) -> set[str]:
     return {str(p.claims[COURSE_CLAIM]) for p in meeting.participants
             if p.claims and p.claims.get(COURSE_CLAIM) is not None}
@@ -232,7 +245,7 @@ def meeting_index_row(meeting) -> dict:
         "room_name": meeting.room_name,
         "meeting_id": meeting.meeting_id,
         "started_ms": to_ms(meeting.started_at),
-        "ended_ms": to_ms(meeting.ended_at),
+        "ended_ms": None if meeting.ended_at is None else to_ms(meeting.ended_at),
         "closed_by": meeting.closed_by,
         "instance": meeting.instance,
         "participant_count": len(meeting.participants),

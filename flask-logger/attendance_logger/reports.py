@@ -8,23 +8,26 @@ CSV files are made to open correctly in Excel and LibreOffice and to be safe the
 - RFC 4180: comma separated, CRLF line ends, a field quoted when it holds a comma, a quote, CR or
   LF, quotes doubled inside;
 - protection against CSV formula injection (OWASP "CSV Injection"): a text cell that starts with
-  `=`, `+`, `-`, `@`, a tab or a carriage return would be run as a formula by spreadsheets, so it
+  `=`, `+`, `-`, `@`, a tab or a carriage return, also after leading spaces (spreadsheets skip
+  them, LibreOffice non-breaking and other Unicode spaces too), would be run as a formula, so it
   is written with a leading `'` (`=HYPERLINK(…)` becomes `'=HYPERLINK(…)`). Only cells that come
   from people (names, e-mail, ids, claims, room names) are touched; times and numbers we write
   never start with those characters.
 
 CSV is produced as a stream of `str` chunks (one per batch of rows), so a course export of many
-meetings is never held in memory whole; `write_*` variants write the same text to a file.
+meetings is never held in memory whole.
 """
 from __future__ import annotations
 
 import csv
 import io
-from typing import Any, Iterable, Iterator, TextIO
+from typing import Any, Iterable, Iterator
 
-from .engine import Meeting, Participant, Settings, format_time
+from .rules import Meeting, Participant, Settings
+from .times import format_time
 
 BOM = "\ufeff"
+DEFAULT_SETTINGS = Settings()
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 ROWS_PER_CHUNK = 200
 
@@ -97,7 +100,7 @@ def safe_cell(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     text = str(value)
-    if text.startswith(FORMULA_TRIGGERS):
+    if text.startswith(FORMULA_TRIGGERS) or text.lstrip().startswith(FORMULA_TRIGGERS):
         return "'" + text
     return text
 
@@ -136,7 +139,7 @@ class _CsvChunks:
         return text
 
 
-def meeting_csv(meeting: Meeting, settings: Settings = Settings()) -> Iterator[str]:
+def meeting_csv(meeting: Meeting, settings: Settings = DEFAULT_SETTINGS) -> Iterator[str]:
     """One meeting's attendance as CSV chunks: the columns of `meeting_columns`, one row each."""
     out = _CsvChunks()
     out.add(meeting_columns(settings))
@@ -150,7 +153,7 @@ def meeting_csv(meeting: Meeting, settings: Settings = Settings()) -> Iterator[s
         yield rest
 
 
-def course_csv(meetings: Iterable[Meeting], settings: Settings = Settings(), *,
+def course_csv(meetings: Iterable[Meeting], settings: Settings = DEFAULT_SETTINGS, *,
                course: str | None = None) -> Iterator[str]:
     """A course's attendance as CSV chunks: one row per student per meeting, meetings as they come.
 
@@ -176,16 +179,3 @@ def course_csv(meetings: Iterable[Meeting], settings: Settings = Settings(), *,
         rest = out.take()
         if rest:
             yield rest
-
-
-def write_meeting_csv(meeting: Meeting, stream: TextIO, settings: Settings = Settings()) -> None:
-    """Write `meeting_csv` to a text stream (open it with newline="" so CRLF stays CRLF)."""
-    for chunk in meeting_csv(meeting, settings):
-        stream.write(chunk)
-
-
-def write_course_csv(meetings: Iterable[Meeting], stream: TextIO, settings: Settings = Settings(), *,
-                     course: str | None = None) -> None:
-    """Write `course_csv` to a text stream (open it with newline="" so CRLF stays CRLF)."""
-    for chunk in course_csv(meetings, settings, course=course):
-        stream.write(chunk)

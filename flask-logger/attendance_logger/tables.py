@@ -1,7 +1,12 @@
 """Table definitions (SQLAlchemy Core). Alembic migrations in `migrations/` create them.
 
-Times are integer milliseconds since the Unix epoch (UTC): they compare and index the same way
-on SQLite and PostgreSQL, and event times carry exactly milliseconds.
+Times are integer milliseconds since the Unix epoch (UTC, times.py): they compare and index the
+same way on SQLite and PostgreSQL, and event times carry exactly milliseconds.
+
+Text is TEXT, never VARCHAR(n): what the contract's schema lets through is stored, whatever its
+length. Text in a B-tree index must stay under PostgreSQL's ~2,700 bytes per entry: the schema
+bounds every such value (room JIDs 512 characters, hosts 255, instances 128: at most 4 bytes
+each in UTF-8), and course ids, which it does not bound, have a hash index there.
 """
 from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text
 
@@ -10,38 +15,39 @@ metadata = MetaData()
 # Every accepted event, verbatim in `body`, with the columns the queries filter on.
 events = Table(
     "events", metadata,
-    Column("id", String(64), primary_key=True),
-    Column("type", String(32), nullable=False),
+    Column("id", Text, primary_key=True),  # UUIDs in lower case: ids compare whatever case was sent
+    Column("type", Text, nullable=False),
     Column("time_ms", BigInteger, nullable=False),
-    Column("room_jid", String(512)),
+    Column("room_jid", Text),
     # The meeting's room: the parent for breakout rooms, whose time counts towards it.
-    Column("main_room_jid", String(512)),
-    Column("source_server", String(16), nullable=False),
-    Column("source_host", String(255), nullable=False),
-    Column("source_instance", String(128), nullable=False),
+    Column("main_room_jid", Text),
+    Column("source_server", Text, nullable=False),
+    Column("source_host", Text, nullable=False),
+    Column("source_instance", Text, nullable=False),
     Column("received_ms", BigInteger, nullable=False),
     Column("body", Text, nullable=False),
     Index("ix_events_main_room_time", "main_room_jid", "time_ms"),
     Index("ix_events_instance_time", "source_instance", "time_ms"),
 )
 
-# One row per XMPP server process life (`source.instance`), maintained at ingest: which server
-# it belongs to and whether a newer process showed it died. Its first and last event times come
-# from the events themselves (ix_events_instance_time).
+# One row per XMPP server process life (`source.instance`), maintained at ingest (instances.py):
+# which server it belongs to, the time of its first event, and whether a newer process showed it
+# died.
 instances = Table(
     "instances", metadata,
-    Column("instance", String(128), primary_key=True),
-    Column("server", String(16), nullable=False),
-    Column("host", String(255), nullable=False),
-    Column("domain", String(255), nullable=False),
+    Column("instance", Text, primary_key=True),
+    Column("server", Text, nullable=False),
+    Column("host", Text, nullable=False),
+    Column("domain", Text, nullable=False),
     Column("superseded", Boolean, nullable=False, default=False),
+    Column("first_seen_ms", BigInteger, nullable=False),
     Index("ix_instances_server_domain", "server", "domain"),
 )
 
 # Rooms whose meetings must be recomputed from `dirty_from_ms` on before the next read.
 rooms = Table(
     "rooms", metadata,
-    Column("jid", String(512), primary_key=True),
+    Column("jid", Text, primary_key=True),
     Column("dirty_from_ms", BigInteger),
     # Bumped by every ingest that touches the room: a refresh computed from an older snapshot
     # is not written.
@@ -54,21 +60,21 @@ rooms = Table(
 # The meetings index: boundaries and filters, and what reports read instead of the events.
 meetings = Table(
     "meetings", metadata,
-    Column("id", String(128), primary_key=True),
-    Column("engine_key", Text, nullable=False),
-    Column("room_jid", String(512), nullable=False),
-    Column("room_name", String(512), nullable=False),
-    Column("meeting_id", String(255)),
+    Column("id", Text, primary_key=True),
+    Column("engine_key", Text, nullable=False),  # rules.Presence.key
+    Column("room_jid", Text, nullable=False),
+    Column("room_name", Text, nullable=False),
+    Column("meeting_id", Text),
     Column("started_ms", BigInteger, nullable=False),
     Column("ended_ms", BigInteger),
-    Column("closed_by", String(64)),
-    Column("instance", String(128), nullable=False),
+    Column("closed_by", Text),
+    Column("instance", Text, nullable=False),
     Column("participant_count", Integer, nullable=False),
     # A finished meeting's attendance as JSON (reports.meeting_json), so reports never recompute
     # it; `result_settings` fingerprints the settings it was computed with.
     Column("result", Text),
-    Column("result_settings", String(64)),
-    # The meeting's engine.Presence as JSON (attendance.presence_json): what its events say before
+    Column("result_settings", Text),
+    # The meeting's rules.Presence as JSON (attendance.presence_json): what its events say before
     # any setting applies, so other settings or a running meeting's clock only re-classify it.
     Column("presence", Text),
     Index("ix_meetings_room_started", "room_jid", "started_ms"),
@@ -76,17 +82,19 @@ meetings = Table(
     Index("ix_meetings_instance", "instance"),
 )
 
+# The courses (`courseid` claims) of each meeting's participants, for the course filter and export.
 meeting_courses = Table(
     "meeting_courses", metadata,
-    Column("meeting", String(128), primary_key=True),
-    Column("course", String(255), primary_key=True),
-    Index("ix_meeting_courses_course", "course"),
+    Column("meeting", Text, nullable=False),
+    Column("course", Text, nullable=False),
+    Index("ix_meeting_courses_meeting", "meeting"),
+    Index("ix_meeting_courses_course", "course", postgresql_using="hash"),
 )
 
 # Accepted requests by `{webhook-id}.{webhook-timestamp}` (their replay key), kept for the replay window.
 webhook_ids = Table(
     "webhook_ids", metadata,
-    Column("id", String(255), primary_key=True),
+    Column("id", Text, primary_key=True),
     Column("accepted_ms", BigInteger, nullable=False),
     Index("ix_webhook_ids_accepted", "accepted_ms"),
 )
@@ -124,4 +132,11 @@ login_failures = Table(
     Column("time_ms", BigInteger, nullable=False),
     Index("ix_login_failures_key_time", "key", "time_ms"),
     Index("ix_login_failures_time", "time_ms"),
+)
+
+# One row /healthz writes, so that it reports whether events could be stored now.
+health = Table(
+    "health", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("checked_ms", BigInteger, nullable=False),
 )

@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from attendance_logger import create_app  # noqa: E402
 from logger_helpers import (ADMIN_PASSWORD, ARTIFACTS, PG_BIN, WEBHOOK_SECRET, PostgresServer,  # noqa: E402
-                            Sender, ServedReceiver, basic_auth, signed_headers)
+                            Sender, basic_auth, signed_headers)
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -45,30 +45,12 @@ def app(database_url):
                       "ADMIN_PASSWORD": ADMIN_PASSWORD, "TESTING": True,
                       "REFRESH_INTERVAL_SECONDS": 0})
     yield app
-    app.extensions["committer"].close()  # its writer thread would hold a database connection
     app.extensions["storage"].engine.dispose()
 
 
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-@pytest.fixture(params=["flask", "uvicorn"])
-def ingest_client(request, app):
-    """Deliveries as the development server takes them (WSGI) and as gunicorn's workers do
-    (the asyncio front on a real uvicorn, over HTTP)."""
-    if request.param == "flask":
-        yield app.test_client()
-        return
-    served = ServedReceiver(app)
-    yield served
-    served.stop()
-
-
-@pytest.fixture
-def ingest_sender(ingest_client):
-    return Sender(ingest_client)
 
 
 @pytest.fixture

@@ -9,8 +9,6 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
-import io
-from http import client as http_client
 import json
 import os
 import shutil
@@ -20,7 +18,6 @@ import sys
 import urllib.error
 import urllib.request
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -116,18 +113,54 @@ class Sender:
             assert response.status_code == 200, response.get_json()
 
 
-def wait_for_http(url: str, timeout: float = 15.0) -> None:
-    import urllib.request
+def refuse_inserts(storage, table: str, room_like: str | None = None) -> None:
+    """A trigger that makes the database refuse inserts into `table` (those whose room_jid is
+    LIKE `room_like`, if given), as a failing disk or a constraint would."""
+    from sqlalchemy import text
 
+    with storage.write() as conn:
+        if storage.is_sqlite:
+            when = f" WHEN NEW.room_jid LIKE '{room_like}'" if room_like else ""
+            conn.execute(text(f"CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table}{when} "
+                              "BEGIN SELECT RAISE(ABORT, 'refused by test'); END"))
+        else:
+            condition = f"NEW.room_jid LIKE '{room_like}'" if room_like else "true"
+            conn.execute(text(f"CREATE FUNCTION refuse_{table}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                              f"IF {condition} THEN RAISE EXCEPTION 'refused by test'; END IF; RETURN NEW; END $$"))
+            conn.execute(text(f"CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} FOR EACH ROW "
+                              f"EXECUTE FUNCTION refuse_{table}()"))
+
+
+def allow_inserts(storage, table: str) -> None:
+    from sqlalchemy import text
+
+    with storage.write() as conn:
+        conn.execute(text(f"DROP TRIGGER refuse_{table}" + ("" if storage.is_sqlite else f" ON {table}")))
+
+
+def wait_until(condition, timeout: float = 15.0, interval: float = 0.05) -> bool:
+    """Poll `condition` until it is true (True) or `timeout` seconds passed (False)."""
     deadline = time.monotonic() + timeout
-    while True:
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+    return True
+
+
+def wait_for_http(url: str, timeout: float = 15.0) -> None:
+    """Wait until `url` answers (any status); raises OSError if it never did."""
+    def answers() -> bool:
         try:
             with urllib.request.urlopen(url, timeout=1):
-                return
+                return True
+        except urllib.error.HTTPError:
+            return True
         except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+            return False
+
+    if not wait_until(answers, timeout, interval=0.1):
+        raise OSError(f"{url} did not answer within {timeout} s")
 
 
 CLI = str(Path(sys.executable).parent / "attendance-logger")
@@ -151,7 +184,7 @@ def http(url, body: bytes | None = None, headers: dict | None = None):
 
 
 def child_processes(parent: int) -> dict[int, str]:
-    """A process's children by pid: name (gunicorn's workers and the receiver's writer process)."""
+    """A process's children by pid: name (gunicorn's workers)."""
     found = {}
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
@@ -167,7 +200,7 @@ class RunningServer:
     """`attendance-logger serve` in a subprocess: mode "gunicorn" (2 workers), "gunicorn-default"
     (as many as serve chooses) or "dev"."""
 
-    def __init__(self, mode: str, tmp_path: Path, **env):
+    def __init__(self, mode: str, tmp_path: Path, popen: dict | None = None, **env):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp_path / f"serve-{mode}.log"
@@ -178,26 +211,19 @@ class RunningServer:
             argv += ["--workers", "2"]
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(argv, env=server_env(tmp_path, **env), stdout=self._log,
-                                        stderr=subprocess.STDOUT)
+                                        stderr=subprocess.STDOUT, **(popen or {}))
         try:
             wait_for_http(self.url + "/healthz", timeout=30)
         except OSError:
             self.stop()
-            raise AssertionError("server did not come up:\n" + self.logs())
+            raise AssertionError("server did not come up:\n" + self.logs()) from None
 
     def post_events(self, payload, **sign_options):
         body = json.dumps(payload, ensure_ascii=False)
         return http(self.url + "/v1/events", body.encode(), signed_headers(body, **sign_options))
 
     def worker_count(self) -> int:
-        from attendance_logger.writer_process import PROCESS_NAME
-
-        return sum(1 for name in child_processes(self.process.pid).values() if name != PROCESS_NAME)
-
-    def writer_pid(self) -> int | None:
-        from attendance_logger.writer_process import PROCESS_NAME
-
-        return next((pid for pid, name in child_processes(self.process.pid).items() if name == PROCESS_NAME), None)
+        return len(child_processes(self.process.pid))
 
     def logs(self) -> str:
         if not self._log.closed:
@@ -213,60 +239,3 @@ class RunningServer:
                 self.process.kill()
                 self.process.wait()
         self._log.close()
-
-
-class ServedResponse:
-    """What the tests read of an HTTP answer, named like Flask's test-client response."""
-
-    def __init__(self, status: int, body: bytes):
-        self.status_code, self.data = status, body
-
-    def get_json(self):
-        return json.loads(self.data)
-
-    def get_data(self, as_text: bool = False):
-        return self.data.decode() if as_text else self.data
-
-
-class ServedReceiver:
-    """An app behind its production front (asgi.ReceiverApp on uvicorn's event loop, as each
-    gunicorn worker runs it), served over real HTTP on loopback from a thread of the test."""
-
-    def __init__(self, app):
-        import uvicorn
-
-        from attendance_logger.asgi import ReceiverApp
-
-        self.port = free_port()
-        front = ReceiverApp(app, 2)
-        front.access_log.stream = self.access_log = io.StringIO()
-        config = uvicorn.Config(front, host="127.0.0.1", port=self.port, lifespan="off",
-                                access_log=False, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="uvicorn-under-test", daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise AssertionError("uvicorn did not start")
-            time.sleep(0.01)
-
-    def post(self, path: str, data: bytes = b"", headers: dict | None = None) -> ServedResponse:
-        return self._request("POST", path, data, headers)
-
-    def get(self, path: str, headers: dict | None = None) -> ServedResponse:
-        return self._request("GET", path, None, headers)
-
-    def _request(self, method: str, path: str, data: bytes | None, headers: dict | None) -> ServedResponse:
-        # http.client sends exactly these headers (urllib would add a Content-Type of its own).
-        connection = http_client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            connection.request(method, path, body=data, headers=headers or {})
-            response = connection.getresponse()
-            return ServedResponse(response.status, response.read())
-        finally:
-            connection.close()
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)

@@ -11,7 +11,10 @@ import pytest
 from logger_helpers import basic_auth
 from tests.support import vectors
 
-NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+# Noon (UTC) yesterday: every lesson below lasts an hour and starts at noon some days before, so
+# none crosses midnight and the date filters mean the same at any time of day. (With the time
+# of the run instead, a lesson started after 23:00 ended on the next day, inside `from=`.)
+NOW = dt.datetime.now(dt.timezone.utc).replace(hour=12, minute=0, second=0, microsecond=0) - dt.timedelta(days=1)
 LESSON = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json")
 
 

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from attendance_logger import create_app, engine, reports
+from attendance_logger import create_app, reports, rules
 from attendance_logger.attendance import meeting_from_json
 from logger_helpers import ADMIN_PASSWORD, WEBHOOK_SECRET, Sender, basic_auth
 from tests.support import vectors
@@ -15,7 +15,7 @@ BASE = dt.datetime(2025, 11, 22, 8, 0, tzinfo=dt.timezone.utc)
 
 @pytest.mark.parametrize("vector", vectors.all_vectors(), ids=lambda v: v.name)
 def test_json_round_trip_gives_the_same_report(vector):
-    for meeting in engine.compute(vector.materialize(BASE), engine.Settings.from_mapping(vector.settings)):
+    for meeting in rules.compute(vector.materialize(BASE), rules.Settings.from_mapping(vector.settings)):
         once = reports.meeting_json(meeting)
         back = meeting_from_json(once)
         assert reports.meeting_json(back) == once
@@ -27,7 +27,7 @@ def test_results_kept_under_other_settings_are_recomputed(database_url):
     """A school changes its thresholds and restarts: reports follow the new settings at once."""
     def app_with(**settings):
         return create_app({"DATABASE_URL": database_url, "WEBHOOK_SECRET": WEBHOOK_SECRET,
-                           "ADMIN_PASSWORD": ADMIN_PASSWORD, "ENGINE_SETTINGS": settings,
+                           "ADMIN_PASSWORD": ADMIN_PASSWORD, "SETTINGS": settings,
                            "REFRESH_INTERVAL_SECONDS": 0})
 
     vector = vectors.load(vectors.VECTORS_DIR / "14-statuses.json")
@@ -50,7 +50,7 @@ def test_results_kept_under_other_settings_are_recomputed(database_url):
 
 
 def test_stored_events_parse_to_the_same_attendance_with_shared_objects():
-    """The store shares equal sub-objects between parsed events to save memory; the engine must
+    """The store shares equal sub-objects between parsed events to save memory; the rules must
     compute exactly what it computes from independent copies."""
     import json
 
@@ -60,51 +60,51 @@ def test_stored_events_parse_to_the_same_attendance_with_shared_objects():
         events = vector.materialize(BASE)
         shared = load_shared(json.dumps(e) for e in events)
         assert shared == events
-        settings = engine.Settings.from_mapping(vector.settings)
-        assert engine.compute(shared, settings, now=BASE) == engine.compute(events, settings, now=BASE)
+        settings = rules.Settings.from_mapping(vector.settings)
+        assert rules.compute(shared, settings, now=BASE) == rules.compute(events, settings, now=BASE)
 
 
 # -- kept presences ------------------------------------------------------------------------------
-# A meeting's presence (engine.Presence) is kept as JSON; reports classify it under the current
-# settings. Whatever was kept must classify exactly as the engine computes from the events.
+# A meeting's presence (rules.Presence) is kept as JSON; reports classify it under the current
+# settings. Whatever was kept must classify exactly as the rules compute from the events.
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st  # noqa: E402
 from sqlalchemy import delete, select, update  # noqa: E402
 
 from attendance_logger.attendance import presence_from_json, presence_json  # noqa: E402
 from attendance_logger.meetings_index import read_meetings  # noqa: E402
 from attendance_logger.tables import events as events_table, meetings as meetings_table, rooms as rooms_table  # noqa: E402
-from test_engine_properties import NOW, any_settings, engine_order, lessons  # noqa: E402
+from test_rules_properties import NOW, any_settings, rules_order, lessons  # noqa: E402
 
 
 @hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lessons(), st.booleans(), any_settings())
-def test_a_kept_presence_classifies_as_the_engine_computes(lesson, running, settings_):
+def test_a_kept_presence_classifies_as_the_rules_compute(lesson, running, settings_):
     events = lesson[0]
     if running:
         events = [e for e in events if e["type"] != "room.destroyed"]
     _reading, presences = read_meetings(events, {})
     kept = [presence_from_json(presence_json(p)) for p in presences]
     assert kept == presences
-    now_ms = engine.to_ms(NOW)
-    assert [engine.classify(p, settings_, now_ms) for p in kept] == engine.compute(events, settings_, now=NOW)
+    now_ms = rules.to_ms(NOW)
+    assert [rules.classify(p, settings_, now_ms) for p in kept] == rules.compute(events, settings_, now=NOW)
 
 
 @pytest.mark.parametrize("vector", vectors.all_vectors(), ids=lambda v: v.name)
 def test_every_vector_keeps_its_presence_exactly(vector):
     events = vector.materialize(BASE)
-    settings_ = engine.Settings.from_mapping(vector.settings)
+    settings_ = rules.Settings.from_mapping(vector.settings)
     _reading, presences = read_meetings(events, {})
     kept = [presence_from_json(presence_json(p)) for p in presences]
     assert kept == presences
-    assert [engine.classify(p, settings_, engine.to_ms(BASE)) for p in kept] == \
-        engine.compute(events, settings_, now=BASE)
+    assert [rules.classify(p, settings_, rules.to_ms(BASE)) for p in kept] == \
+        rules.compute(events, settings_, now=BASE)
 
 
 def test_a_claim_beyond_64_bits_is_kept_exactly():
-    person = engine.PersonPresence(key="user:u1", name="Ada", names=["Ada"], email=None, user_id="u1",
+    person = rules.PersonPresence(key="user:u1", name="Ada", names=["Ada"], email=None, user_id="u1",
                                    claims={"courseid": 123456789012345678901234567890, "groupid": 0.1},
                                    moderator=False, sessions=[(1000, 5000), (6000, None)])
-    presence = engine.Presence(key="k", room_jid="r@muc", room_name="r", meeting_id=None, instance="i",
+    presence = rules.Presence(key="k", room_jid="r@muc", room_name="r", meeting_id=None, instance="i",
                                start=1000, end=None, closed_by=None, people=[person])
     assert presence_from_json(presence_json(presence)) == presence
 
@@ -115,7 +115,7 @@ def test_a_presence_kept_in_another_format_is_not_used():
 
 def app_on(database_url, **settings_):
     return create_app({"DATABASE_URL": database_url, "WEBHOOK_SECRET": WEBHOOK_SECRET,
-                       "ADMIN_PASSWORD": ADMIN_PASSWORD, "ENGINE_SETTINGS": settings_,
+                       "ADMIN_PASSWORD": ADMIN_PASSWORD, "SETTINGS": settings_,
                        "REFRESH_INTERVAL_SECONDS": 0})
 
 
@@ -126,7 +126,7 @@ def delete_events(app) -> None:
 
 def test_changed_settings_reclassify_kept_presences_without_the_events(database_url):
     """A school changes its thresholds and its reconnect grace: reports follow at once, from what
-    was kept (the events are deleted here to prove it) and equal to a run of the engine."""
+    was kept (the events are deleted here to prove it) and equal to a run of the rules."""
     vector = vectors.load(vectors.VECTORS_DIR / "14-statuses.json")
     events = vector.materialize(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1))
     default = app_on(database_url)
@@ -136,7 +136,7 @@ def test_changed_settings_reclassify_kept_presences_without_the_events(database_
     for changed in ({"present_min_percent": 100, "partial_min_percent": 60}, {"reconnect_grace_seconds": 0},
                     {"reconnect_grace_seconds": 3600, "late_after_seconds": 0, "claims": "groupid"}):
         app = app_on(database_url, **changed)
-        want = reports.meeting_json(engine.compute(events, app.extensions["attendance"].settings)[0])
+        want = reports.meeting_json(rules.compute(events, app.extensions["attendance"].settings)[0])
         for _ in range(2):  # classified from the presence, then the kept result
             got = app.test_client().get(f"/v1/meetings/{meeting_id}/attendance", headers=basic_auth()).get_json()
             assert got == want
@@ -152,13 +152,13 @@ def test_meetings_indexed_before_presences_were_kept_are_computed_once_from_even
     storage = app.extensions["storage"]
     with storage.write() as conn:  # as an index built before migration 0002 left it
         conn.execute(update(meetings_table).values(presence=None, result_settings=None))
-    want = reports.meeting_json(engine.compute(events, app.extensions["attendance"].settings)[0])
+    want = reports.meeting_json(rules.compute(events, app.extensions["attendance"].settings)[0])
     assert client.get(f"/v1/meetings/{meeting_id}/attendance", headers=basic_auth()).get_json() == want
     assert presence_from_json(storage.get_meeting(meeting_id).presence) is not None
     delete_events(app)
     strict = app_on(database_url, present_min_percent=100).test_client()
     got = strict.get(f"/v1/meetings/{meeting_id}/attendance", headers=basic_auth()).get_json()
-    assert got == reports.meeting_json(engine.compute(events, engine.Settings(present_min_percent=100))[0])
+    assert got == reports.meeting_json(rules.compute(events, rules.Settings(present_min_percent=100))[0])
 
 
 def test_a_result_is_not_kept_over_a_presence_a_refresh_replaced(database_url):
@@ -178,10 +178,10 @@ def test_a_result_is_not_kept_over_a_presence_a_refresh_replaced(database_url):
 
 def test_a_running_lesson_is_refreshed_from_its_new_events_only(database_url, monkeypatch):
     """Each read after new events of a lesson in progress adds them to the reading kept in
-    memory; the report equals the engine's run over all events at the same moment."""
+    memory; the report equals the rules' run over all events at the same moment."""
     vector = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json")
     start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=1)
-    events = sorted((e for e in vector.materialize(start) if e["type"] != "room.destroyed"), key=engine_order)
+    events = sorted((e for e in vector.materialize(start) if e["type"] != "room.destroyed"), key=rules_order)
     app = app_on(database_url)
     client, sender = app.test_client(), Sender(app.test_client())
     attendance, storage = app.extensions["attendance"], app.extensions["storage"]
@@ -196,7 +196,7 @@ def test_a_running_lesson_is_refreshed_from_its_new_events_only(database_url, mo
         listed = client.get("/v1/meetings", headers=basic_auth()).get_json()["meetings"]
         if not listed:
             continue  # the lesson's room.created names no one yet
-        want = engine.compute(delivered, attendance.settings, now=moment)
+        want = rules.compute(delivered, attendance.settings, now=moment)
         got = attendance.meeting(listed[0]["id"], now=moment)
         assert reports.meeting_json(got) == reports.meeting_json(want[0])
     assert len(full_reads) == 1  # the first refresh; every later one read only the new events
@@ -252,10 +252,10 @@ def test_upgrading_to_kept_presences_has_the_refresher_keep_every_meetings_prese
 
 
 def test_live_readings_keep_one_per_room_and_the_most_recently_used():
-    from attendance_logger.meetings_index import LiveReadings
+    from attendance_logger.meetings_index import KeptBuilders
 
-    live = LiveReadings(size=2)
-    first, second, third, fourth = (engine.Reading() for _ in range(4))
+    live = KeptBuilders(size=2)
+    first, second, third, fourth = (rules.PresenceBuilder() for _ in range(4))
     live.keep("a", 0, first)
     live.keep("a", 10, second)  # the room's window moved: the older reading is no use
     live.keep("b", 0, third)

@@ -1,10 +1,10 @@
-"""The incremental meetings index agrees with one engine run over every event (hypothesis).
+"""The incremental meetings index agrees with one run of the rules over every event (hypothesis).
 
 Random classroom histories (two rooms, reconnects, renames, a server restart, a lesson still
 running) are delivered in random order, or in time order as plugins deliver them (so the index
 adds them to the reading it keeps of a running lesson), and in random batch sizes with reads in
 between, so the index is refreshed from partial data and in small windows; at the end every
-meeting the API reports must be the one the engine computes from all events at once, under the
+meeting the API reports must be the one the rules compute from all events at once, under the
 index's settings and under any others (reports classify the kept presences again).
 """
 from __future__ import annotations
@@ -18,9 +18,9 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 
-from attendance_logger import create_app, engine, reports
+from attendance_logger import create_app, reports, rules
 from logger_helpers import ADMIN_PASSWORD, WEBHOOK_SECRET, Sender, basic_auth
-from test_engine_properties import any_settings, engine_order
+from test_rules_properties import any_settings, rules_order
 from tests.support import vectors
 
 BASE = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(days=2)
@@ -96,7 +96,7 @@ def history(seed: int, restart: bool) -> list[dict]:
 @given(seed=st.integers(0, 10_000), restart=st.booleans(), delivery=st.randoms(use_true_random=False),
        window=st.sampled_from([2, 5, 50, 10_000]), running=st.booleans(), in_order=st.booleans(),
        other_settings=any_settings())
-def test_incremental_index_matches_one_engine_run(seed, restart, delivery, window, running, in_order,
+def test_incremental_index_matches_one_run_of_the_rules(seed, restart, delivery, window, running, in_order,
                                                   other_settings):
     events = history(seed, restart)
     if running:  # the maths room's last lesson is still going on
@@ -112,7 +112,7 @@ def test_incremental_index_matches_one_engine_run(seed, restart, delivery, windo
         sender = Sender(client)
         pending = list(events)
         if in_order:
-            pending.sort(key=engine_order)
+            pending.sort(key=rules_order)
         else:
             delivery.shuffle(pending)
         while pending:
@@ -122,9 +122,9 @@ def test_incremental_index_matches_one_engine_run(seed, restart, delivery, windo
             if delivery.random() < 0.5:
                 client.get("/v1/meetings", headers=auth)
         listed = client.get("/v1/meetings", headers=auth).get_json()["meetings"]
-        expected = engine.compute(events, app.extensions["attendance"].settings)
+        expected = rules.compute(events, app.extensions["attendance"].settings)
         assert sorted((m["room"], m["started_at"], m["ended_at"], m["closed_by"]) for m in listed) == sorted(
-            (m.room_name, engine.format_time(m.started_at), m.ended_at and engine.format_time(m.ended_at), m.closed_by)
+            (m.room_name, rules.format_time(m.started_at), m.ended_at and rules.format_time(m.ended_at), m.closed_by)
             for m in expected)
         by_key = {m.key: m for m in expected}
         for summary in listed:
@@ -132,16 +132,16 @@ def test_incremental_index_matches_one_engine_run(seed, restart, delivery, windo
             want = reports.meeting_json(by_key[summary["id"]])
             if not want["running"]:  # a running one is computed up to "now", which moves between calls
                 assert got == want
-        assert_reports_equal_the_engine(app, events, listed, moment)
+        assert_reports_equal_the_rules(app, events, listed, moment)
         # An operator changes the settings and restarts: every report follows them.
         changed = create_app({"DATABASE_URL": url, "WEBHOOK_SECRET": WEBHOOK_SECRET, "ADMIN_PASSWORD": ADMIN_PASSWORD,
-                              "REFRESH_INTERVAL_SECONDS": 0, "ENGINE_SETTINGS": dataclasses.asdict(other_settings)})
+                              "REFRESH_INTERVAL_SECONDS": 0, "SETTINGS": dataclasses.asdict(other_settings)})
         for _ in range(2):  # classified from the kept presences, then read back as kept
-            assert_reports_equal_the_engine(changed, events, listed, moment)
+            assert_reports_equal_the_rules(changed, events, listed, moment)
 
 
-def assert_reports_equal_the_engine(app, events, listed, moment):
+def assert_reports_equal_the_rules(app, events, listed, moment):
     attendance = app.extensions["attendance"]
-    expected = {m.key: reports.meeting_json(m) for m in engine.compute(events, attendance.settings, now=moment)}
+    expected = {m.key: reports.meeting_json(m) for m in rules.compute(events, attendance.settings, now=moment)}
     for summary in listed:
         assert reports.meeting_json(attendance.meeting(summary["id"], now=moment)) == expected[summary["id"]]

@@ -12,7 +12,7 @@ import random
 
 import pytest
 
-from attendance_logger import create_app, engine
+from attendance_logger import create_app, rules
 from logger_helpers import ADMIN_PASSWORD, WEBHOOK_SECRET, Sender, basic_auth
 from tests.support import vectors
 
@@ -31,7 +31,7 @@ def person_keys(vector, person: str, events: list[dict]) -> set[str]:
     key = vector.participant_key(person)
     if key:
         return {key}
-    return {engine.participant_key(event) for expected, event in zip(vector.expected_events(), events)
+    return {rules.participant_key(event) for expected, event in zip(vector.expected_events(), events)
             if expected["_client"] and vector.client_person(expected["_client"]) == person}
 
 
@@ -74,7 +74,7 @@ def check_csv(response, attendance: dict, settings: dict, where: str) -> None:
 
 def vector_app(vector, database_url):
     return create_app({"DATABASE_URL": database_url, "WEBHOOK_SECRET": WEBHOOK_SECRET,
-                       "ADMIN_PASSWORD": ADMIN_PASSWORD, "ENGINE_SETTINGS": vector.settings,
+                       "ADMIN_PASSWORD": ADMIN_PASSWORD, "SETTINGS": vector.settings,
                        "REFRESH_INTERVAL_SECONDS": 0})
 
 

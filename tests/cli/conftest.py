@@ -35,7 +35,7 @@ VARIANTS: dict[str, dict] = {
         "auth": {"type": "jwt", "jwt": {"app_id": "moodle", "issuers": ["moodle", "lti"],
                                         "audiences": ["jitsi"]}},
         "attendance": {"claims": ["courseid", "groupid", "cohort"],
-                       "thresholds": {"reconnect_grace_seconds": 90, "present_percent": 80}},
+                       "thresholds": {"reconnect_grace_seconds": 90, "present_min_percent": 80}},
         "images": {"version": "stable-10008"},
     },
     "openfire-none": {"domain": "meet.example.org", "xmpp": "openfire"},

@@ -42,11 +42,11 @@ def test_receiver_starts_with_the_rendered_environment_and_accepts_signed_events
         monkeypatch.setenv(name, value)
 
     app = create_app()
-    engine = app.config["ENGINE_SETTINGS"]
+    settings = app.extensions["attendance"].settings
     thresholds = VARIANTS["prosody-jwt"]["attendance"]["thresholds"]
-    assert engine["reconnect_grace_seconds"] == thresholds["reconnect_grace_seconds"]
-    assert engine["present_min_percent"] == thresholds["present_percent"]
-    assert engine["claims"] == VARIANTS["prosody-jwt"]["attendance"]["claims"]
+    for name, value in thresholds.items():  # same names, same whole numbers
+        assert getattr(settings, name) == value
+    assert list(settings.claims) == VARIANTS["prosody-jwt"]["attendance"]["claims"]
     assert app.config["ADMIN_PASSWORD"] == environment["ATTENDANCE_ADMIN_PASSWORD"]
 
     client = app.test_client()

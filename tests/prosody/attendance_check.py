@@ -27,7 +27,7 @@ def person_keys(vector: vectors.Vector, person: str, events: list[dict], key_of)
 
 def assert_attendance(vector: vectors.Vector, receiver, events: list[dict], base: dt.datetime) -> None:
     """`receiver` (RealReceiver) holds exactly `events`; its meetings must be the vector's."""
-    from attendance_logger.engine import participant_key
+    from attendance_logger.rules import participant_key
 
     window = [m for m in receiver.meetings()
               if seconds(m["started_at"], base) is not None and 0 <= seconds(m["started_at"], base) < 86400]

@@ -91,8 +91,8 @@ class RealReceiver:
         executable = Path(sys.executable).with_name("attendance-logger")
         if not executable.exists():
             executable = shutil.which("attendance-logger") or executable
-        # As deployed: gunicorn with the receiver's event-loop worker, which every production
-        # delivery meets (the --dev server takes another path).
+        # As deployed: gunicorn with the receiver's threaded worker and its connection limits
+        # (the --dev server is Flask's own).
         command = [str(executable), "serve", "--host", self.host, "--port", str(self.port)]
         self.process = subprocess.Popen(command, env=self.environment(), stdout=self._log, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, cwd=self.workdir)

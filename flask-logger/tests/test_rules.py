@@ -1,4 +1,4 @@
-"""The attendance engine against every scenario vector, and its rules one by one.
+"""The attendance rules against every scenario vector, and its rules one by one.
 
 The vectors (tests/vectors) are the shared truth of the project: the receiver must compute exactly
 the attendance each one states, whatever order its events arrive in.
@@ -8,8 +8,8 @@ import random
 
 import pytest
 
-from attendance_logger import engine
-from attendance_logger.engine import InstanceInfo, Settings, compute
+from attendance_logger import rules
+from attendance_logger.rules import InstanceInfo, Settings, compute
 from tests.support import vectors
 
 BASE = dt.datetime(2025, 11, 22, 8, 0, tzinfo=dt.timezone.utc)
@@ -31,7 +31,7 @@ def keys_of(vector, person, events):
     key = vector.participant_key(person)
     if key is not None:
         return {key}
-    return {engine.participant_key(event)
+    return {rules.participant_key(event)
             for expected, event in zip(vector.expected_events(), events)
             if expected["_client"] and vector.client_person(expected["_client"]) == person}
 
@@ -346,10 +346,10 @@ def test_a_missed_destroy_ends_the_old_life_when_the_next_one_starts():
 
 
 def test_participant_keys_follow_identity_then_email_then_jid_then_occupant():
-    assert engine.participant_key({"identity": {"user_id": "u1", "email": "a@x"}, "occupant": {}}) == "user:u1"
-    assert engine.participant_key({"identity": {"email": "a@x"}, "occupant": {"bare_jid": "j@x"}}) == "email:a@x"
-    assert engine.participant_key({"occupant": {"bare_jid": "j@x", "occupant_jid": "r@m/1"}}) == "jid:j@x"
-    assert engine.participant_key({"occupant": {"occupant_jid": "r@m/1"}}) == "occupant:r@m/1"
+    assert rules.participant_key({"identity": {"user_id": "u1", "email": "a@x"}, "occupant": {}}) == "user:u1"
+    assert rules.participant_key({"identity": {"email": "a@x"}, "occupant": {"bare_jid": "j@x"}}) == "email:a@x"
+    assert rules.participant_key({"occupant": {"bare_jid": "j@x", "occupant_jid": "r@m/1"}}) == "jid:j@x"
+    assert rules.participant_key({"occupant": {"occupant_jid": "r@m/1"}}) == "occupant:r@m/1"
 
 
 def test_same_email_from_two_connections_is_one_participant():
@@ -419,10 +419,10 @@ def test_late_and_left_early_use_strictly_more_than_the_setting():
 
 
 def test_percent_is_rounded_half_up_to_one_decimal():
-    assert engine.percent_of(1, 8) == 12.5
-    assert engine.percent_of(245, 2000) == 12.3  # 12.25 → 12.3, not banker's 12.2
-    assert engine.percent_of(2, 3) == 66.7
-    assert engine.percent_of(5, 0) == 0.0
+    assert rules.percent_of(1, 8) == 12.5
+    assert rules.percent_of(245, 2000) == 12.3  # 12.25 → 12.3, not banker's 12.2
+    assert rules.percent_of(2, 3) == 66.7
+    assert rules.percent_of(5, 0) == 0.0
 
 
 def test_events_with_other_time_offsets_are_read_as_the_same_instant():

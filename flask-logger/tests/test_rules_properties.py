@@ -1,7 +1,7 @@
-"""Property-based tests of the attendance engine (hypothesis): random classes, any delivery order.
+"""Property-based tests of the attendance rules (hypothesis): random classes, any delivery order.
 
 Each example is a random lesson: people with one or more connections that join and leave (or
-never leave), sometimes a breakout room, sometimes a server crash with no destroy. The engine must
+never leave), sometimes a breakout room, sometimes a server crash with no destroy. The rules must
 keep its invariants on all of them and agree with a slow, obviously-correct oracle.
 """
 import datetime as dt
@@ -11,8 +11,8 @@ import random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from attendance_logger import engine
-from attendance_logger.engine import Settings, compute
+from attendance_logger import rules
+from attendance_logger.rules import Settings, compute
 
 BASE = dt.datetime(2025, 11, 22, 8, 0, tzinfo=dt.timezone.utc)
 NOW = BASE + dt.timedelta(days=1)
@@ -22,7 +22,7 @@ PROPERTY_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_ch
 
 
 def at(seconds):
-    return engine.format_time(BASE + dt.timedelta(seconds=seconds))
+    return rules.format_time(BASE + dt.timedelta(seconds=seconds))
 
 
 class Lesson:
@@ -76,7 +76,7 @@ def lessons(draw):
             lesson.add("room.destroyed", length, room=BREAKOUT, host="breakout.meet.jitsi")
         lesson.add("room.destroyed", length, room=ROOM)
     else:
-        lesson.events = [e for e in lesson.events if engine.to_ms(e["time"]) <= engine.to_ms(at(crash_at))]
+        lesson.events = [e for e in lesson.events if rules.to_ms(e["time"]) <= rules.to_ms(at(crash_at))]
         lesson.add("source.started", crash_at + 1, instance="two")
     return lesson.events, length, crash_at, sessions
 
@@ -103,10 +103,10 @@ def test_invariants_hold_for_every_lesson(lesson, grace):
     for p in meeting.participants:
         assert 0 <= p.present_seconds <= duration
         assert 0.0 <= p.percent <= 100.0
-        assert p.status == engine.status_for(p.percent, Settings())
+        assert p.status == rules.status_for(p.percent, Settings())
         assert meeting.started_at <= p.first_join <= p.last_leave <= meeting.ended_at
         assert p.intervals[0][0] == p.first_join and p.intervals[-1][1] == p.last_leave
-        for (a, b), (c, d) in zip(p.intervals, p.intervals[1:]):
+        for (a, b), (c, _d) in zip(p.intervals, p.intervals[1:]):
             assert a <= b and (c - b).total_seconds() >= max(grace, 0) and c > b
         assert sum((b - a).total_seconds() for a, b in p.intervals) == p.present_seconds
         assert p.late == ((p.first_join - meeting.started_at).total_seconds() > 300)
@@ -151,8 +151,8 @@ def any_settings():
         st.sampled_from([(), ("courseid",), ("groupid", "courseid"), ("courseid", "groupid")]))
 
 
-def engine_order(event):
-    return engine.to_ms(event["time"]), engine.TYPE_RANK[event["type"]], event["id"]
+def rules_order(event):
+    return rules.to_ms(event["time"]), rules.TYPE_RANK[event["type"]], event["id"]
 
 
 @PROPERTY_SETTINGS
@@ -168,11 +168,11 @@ def test_a_reading_resumed_batch_by_batch_gives_the_result_of_one_reading(lesson
         events = [e for e in events if e["type"] != "room.destroyed"]
     delivered = events + [rng.choice(events) for _ in range(retries if events else 0)]
     if in_order:
-        delivered.sort(key=engine_order)
+        delivered.sort(key=rules_order)
     else:
         rng.shuffle(delivered)
-    reading, so_far, batches, resumed = engine.Reading(), [], 0, 0
-    now_ms = engine.to_ms(NOW)
+    reading, so_far, batches, resumed = rules.PresenceBuilder(), [], 0, 0
+    now_ms = rules.to_ms(NOW)
     while delivered:
         size = rng.randint(1, 6)
         batch, delivered = delivered[:size], delivered[size:]
@@ -181,24 +181,24 @@ def test_a_reading_resumed_batch_by_batch_gives_the_result_of_one_reading(lesson
         if reading.add(batch):
             resumed += 1
         else:
-            reading = engine.Reading()
+            reading = rules.PresenceBuilder()
             assert reading.add(so_far)
-        assert [engine.classify(p, settings_, now_ms) for p in reading.presences()] == \
+        assert [rules.classify(p, settings_, now_ms) for p in reading.presences()] == \
             compute(so_far, settings_, now=NOW)
     if in_order:
-        assert resumed == batches  # deliveries in the engine's order never need a new reading
+        assert resumed == batches  # deliveries in the rules' order never need a new builder
 interval_lists = st.lists(st.tuples(st.integers(-1000, 1000), st.integers(0, 500)).map(lambda t: (t[0], t[0] + t[1])),
                           max_size=30)
 
 
 @given(interval_lists, st.integers(min_value=0, max_value=100))
 def test_merging_is_idempotent_and_keeps_every_moment(intervals, grace):
-    merged = engine.merge_intervals(intervals, grace)
-    assert engine.merge_intervals(merged, grace) == merged
-    assert engine.merge_intervals(list(reversed(intervals)), grace) == merged
+    merged = rules.merge_intervals(intervals, grace)
+    assert rules.merge_intervals(merged, grace) == merged
+    assert rules.merge_intervals(list(reversed(intervals)), grace) == merged
     for start, end in intervals:
         assert any(a <= start and end <= b for a, b in merged)
-    for (a, b), (c, d) in zip(merged, merged[1:]):
+    for (_a, b), (c, _d) in zip(merged, merged[1:]):
         assert c - b >= grace and c > b
     if grace == 0:
         assert sum(b - a for a, b in merged) == union_seconds(intervals)
@@ -206,7 +206,7 @@ def test_merging_is_idempotent_and_keeps_every_moment(intervals, grace):
 
 @given(st.integers(min_value=0, max_value=10**7), st.integers(min_value=1, max_value=10**7))
 def test_percent_is_within_bounds(part, whole):
-    percent = engine.percent_of(min(part, whole), whole)
+    percent = rules.percent_of(min(part, whole), whole)
     assert 0.0 <= percent <= 100.0
     assert abs(percent - 100 * min(part, whole) / whole) <= 0.05 + 1e-9
 

@@ -1,7 +1,7 @@
-"""The attendance engine: contract-v1 events in, meetings with per-participant attendance out.
+"""The attendance rules: contract-v1 events in, meetings with per-participant attendance out.
 
 Pure and standard-library only, so the receiver, the CLI and the benchmarks share one definition
-of attendance (ARCHITECTURE §5). The rules, in the order they apply:
+of attendance (README, "Attendance"). The rules, in the order they apply:
 
 - Delivery order never matters: events are deduplicated by `id`, then sorted by time, a fixed
   rank of their type (source.started, room.created, occupant.joined, occupant.renamed,
@@ -22,20 +22,17 @@ of attendance (ARCHITECTURE §5). The rules, in the order they apply:
   (closed_by "source.started"); at the start of the room's next life if its destroy never came
   (closed_by "room.created"); otherwise the meeting is still running and is computed up to `now`.
 
-Times are handled internally as integer milliseconds since the epoch: the contract carries
-milliseconds, and integers keep sums exact.
+Times are handled internally as integer milliseconds since the epoch (times.py).
 """
 from __future__ import annotations
 
 import math
 import uuid
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any, Iterable, Mapping
 
-UTC = timezone.utc
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_MS = timedelta(milliseconds=1)
+from .times import EPOCH, ONE_MS, UTC, format_time, from_ms, parse_time, to_ms  # noqa: F401 - part of this API
 
 # Names meeting keys of rooms without a Jitsi meeting_id (uuid5 is deterministic, so a meeting
 # keeps its key however often it is recomputed).
@@ -50,28 +47,30 @@ TYPE_RANK = {
     "room.destroyed": 5,
 }
 
-STATUSES = ("present", "partial", "absent")
-
-
 # ------------------------------------------------------------------------------------------------
 # Settings
 # ------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Settings:
-    """What a school may tune; the defaults are those of tests/vectors/README.md."""
+    """What a school may tune; the defaults are those of tests/vectors/README.md.
 
-    reconnect_grace_seconds: float = 60
-    late_after_seconds: float = 300
-    left_early_seconds: float = 300
-    present_min_percent: float = 75
-    partial_min_percent: float = 25
+    The same names and whole numbers all the way: `attendance.thresholds` in jitsictl.yaml
+    (jitsictl.config.Thresholds), the `ATTENDANCE_*` variables jitsictl renders from them
+    (`from_mapping`), and these fields.
+    """
+
+    reconnect_grace_seconds: int = 60
+    late_after_seconds: int = 300
+    left_early_seconds: int = 300
+    present_min_percent: int = 75
+    partial_min_percent: int = 25
     claims: tuple[str, ...] = ("courseid", "groupid")
 
     def __post_init__(self) -> None:
         for name in ("reconnect_grace_seconds", "late_after_seconds", "left_early_seconds"):
-            _check_number(name, getattr(self, name), low=0)
+            _check_whole_number(name, getattr(self, name), low=0)
         for name in ("present_min_percent", "partial_min_percent"):
-            _check_number(name, getattr(self, name), low=0, high=100)
+            _check_whole_number(name, getattr(self, name), low=0, high=100)
         if self.partial_min_percent > self.present_min_percent:
             raise ValueError(
                 f"partial_min_percent ({self.partial_min_percent}) must not exceed present_min_percent "
@@ -86,8 +85,8 @@ class Settings:
 
         Keys are the field names, in any case, optionally with `prefix`
         (`ATTENDANCE_RECONNECT_GRACE_SECONDS=90`); other keys are ignored, so `os.environ` can be
-        passed as is. Values may be numbers or strings; `claims` a list or a comma-separated string.
-        Raises ValueError naming the key when a value is unusable.
+        passed as is. Values may be whole numbers or strings of them; `claims` a list or a
+        comma-separated string. Raises ValueError naming the key when a value is unusable.
         """
         known = {f.name for f in fields(cls)}
         kwargs: dict[str, Any] = {}
@@ -100,7 +99,7 @@ class Settings:
                 continue
             given[name] = str(key)
             try:
-                kwargs[name] = _parse_claims(raw) if name == "claims" else _parse_number(raw)
+                kwargs[name] = _parse_claims(raw) if name == "claims" else _parse_whole_number(raw)
             except ValueError as exc:
                 raise ValueError(f"{key}: {exc}") from None
         try:
@@ -114,30 +113,27 @@ class Settings:
             raise ValueError(message) from None
 
 
-def _parse_number(raw: Any) -> float:
+def _parse_whole_number(raw: Any) -> int:
     if isinstance(raw, bool):
-        raise ValueError(f"expected a number, got {raw!r}")
-    if isinstance(raw, (int, float)):
-        value = float(raw)
-    else:
-        try:
-            value = float(str(raw).strip())
-        except ValueError:
-            raise ValueError(f"expected a number, got {raw!r}") from None
-    if not math.isfinite(value):
-        raise ValueError(f"expected a finite number, got {raw!r}")
-    return value
+        raise ValueError(f"must be a whole number, got {raw!r}")
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    try:
+        return int(str(raw).strip())
+    except ValueError:
+        raise ValueError(f"must be a whole number, got {raw!r}") from None
 
 
 def _parse_claims(raw: Any) -> tuple[str, ...]:
     items = raw.split(",") if isinstance(raw, str) else list(raw)
-    claims = tuple(str(item).strip() for item in items if str(item).strip())
-    return claims
+    return tuple(str(item).strip() for item in items if str(item).strip())
 
 
-def _check_number(name: str, value: Any, low: float, high: float | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a number, got {value!r}")
+def _check_whole_number(name: str, value: Any, low: int, high: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
     if value < low or (high is not None and value > high):
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise ValueError(f"{name} must be {bounds}, got {value}")
@@ -226,28 +222,6 @@ class Presence:
 # ------------------------------------------------------------------------------------------------
 # Helpers that are useful on their own (and to property tests)
 # ------------------------------------------------------------------------------------------------
-def parse_time(value: str | datetime) -> datetime:
-    """An aware UTC datetime from an RFC 3339 string (`Z` allowed) or a datetime (naive = UTC)."""
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def to_ms(value: str | datetime) -> int:
-    return (parse_time(value) - _EPOCH) // _ONE_MS
-
-
-def from_ms(ms: int) -> datetime:
-    return _EPOCH + timedelta(milliseconds=ms)
-
-
-def format_time(moment: datetime) -> str:
-    """RFC 3339 UTC with milliseconds, as the contract writes times."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
 def merge_intervals(intervals: Iterable[tuple[Any, Any]], grace: Any = 0) -> list[tuple[Any, Any]]:
     """Overlapping, touching and less-than-`grace`-apart intervals merged, sorted by start.
 
@@ -279,7 +253,7 @@ def status_for(percent: float, settings: Settings) -> str:
 
 
 def participant_key(event: Mapping) -> str | None:
-    """How an occupant event's person is keyed (ARCHITECTURE §5), or None without an occupant."""
+    """How an occupant event's person is keyed (README, "Attendance"), or None without an occupant."""
     identity = event.get("identity") or {}
     if identity.get("user_id"):
         return "user:" + identity["user_id"]
@@ -305,7 +279,7 @@ class _Session:
 
     __slots__ = ("person", "meeting", "start", "end")
 
-    def __init__(self, person: "_Person", meeting: "_Life", start: int) -> None:
+    def __init__(self, person: "_Person", meeting: "_MeetingSoFar", start: int) -> None:
         self.person = person
         self.meeting = meeting
         self.start = start
@@ -332,7 +306,7 @@ class _Person:
         return token_says if isinstance(token_says, bool) else self.role_moderator
 
 
-class _Life:
+class _MeetingSoFar:
     """One life of a main room while the events are read."""
 
     __slots__ = ("instance", "room_jid", "room_name", "meeting_id", "start", "end", "closed_by", "replaced_at",
@@ -356,7 +330,7 @@ class _Room:
     __slots__ = ("open", "sessions")
 
     def __init__(self) -> None:
-        self.open: list[_Life] = []
+        self.open: list[_MeetingSoFar] = []
         self.sessions: dict[str, _Session] = {}
 
 
@@ -397,14 +371,14 @@ def compute(events: Iterable[Mapping], settings: Settings = Settings(), *,
     caller may pass one meeting's events only); `now` (default: the current time) ends meetings
     still running. Meetings are ordered by start, then room; participants by first join, then name.
     """
-    reading = Reading()
-    reading.add(events)
+    builder = PresenceBuilder()
+    builder.add(events)
     now_ms = to_ms(now if now is not None else datetime.now(UTC))
-    return [classify(presence, settings, now_ms) for presence in reading.presences(instances)]
+    return [classify(presence, settings, now_ms) for presence in builder.presences(instances)]
 
 
-class Reading:
-    """Events read in the engine's order, and what they left: rooms, meetings, server instances.
+class PresenceBuilder:
+    """Events read in the rules' order, and what they left: rooms, meetings, server instances.
 
     Resumable: events that all sort after those already read can be added later, and the result
     is the one of a single reading of all of them (a running lesson's new events are read without
@@ -413,7 +387,7 @@ class Reading:
 
     def __init__(self) -> None:
         self._rooms: dict[tuple[str, str], _Room] = {}
-        self._lives: list[_Life] = []
+        self._lives: list[_MeetingSoFar] = []
         self._instances = _Instances()
         self._kept: dict[str, tuple[int, int]] = {}  # id -> (ms, rank) of the event read under it
         self._last: tuple[int, int, str] | None = None
@@ -430,7 +404,7 @@ class Reading:
     def add(self, events: Iterable[Mapping]) -> bool:
         """Read more events. False, reading none of them, when one sorts before the last event read
         or is a retry that would replace one read (the engine keeps the earlier of two with an id):
-        then only a new Reading of all the events gives the engine's answer."""
+        then only a new builder given all the events gives the rules' answer."""
         fresh = []
         for item in _ordered_unique(events):
             kept = self._kept.get(item[2])
@@ -450,7 +424,7 @@ class Reading:
 
     def presences(self, instances: Mapping[str, InstanceInfo] | None = None) -> list[Presence]:
         """Each meeting read so far, ordered by start, then room. `instances`: as for `compute`.
-        Copies: reading on changes none of them."""
+        Copies: adding events later changes none of them."""
         ends_of_instances = self._instances.ends_of_superseded(instances or {})
         presences = [_presence(life, ends_of_instances) for life in self._lives]
         presences.sort(key=lambda p: (p.start, p.room_jid, p.key))
@@ -466,7 +440,7 @@ def _ordered_unique(events: Iterable[Mapping]) -> list[tuple[int, int, str, Mapp
     """
     ranks = TYPE_RANK
     fromisoformat = datetime.fromisoformat
-    epoch, one_ms = _EPOCH, _ONE_MS
+    epoch, one_ms = EPOCH, ONE_MS
     by_id: dict[str, tuple] = {}
     for event in events:
         rank = ranks.get(event.get("type"))
@@ -493,20 +467,21 @@ def _ordered_unique(events: Iterable[Mapping]) -> list[tuple[int, int, str, Mapp
     return ordered
 
 
-def _read_lives(ordered: list, rooms: dict[tuple[str, str], _Room], lives: list[_Life],
+def _read_lives(ordered: list, rooms: dict[tuple[str, str], _Room], lives: list[_MeetingSoFar],
                 instances: _Instances) -> None:
     """One pass over ordered events, on from the state earlier ones left: room lives, who was
     inside when, and server instances."""
     first_seen, last_seen, hosts = instances.first_seen, instances.last_seen, instances.hosts
 
-    for ms, rank, _id, event in ordered:
+    for ms, _rank, _id, event in ordered:
+        kind = event["type"]
         source = event["source"]
         instance = source["instance"]
         if instance not in last_seen:
             first_seen[instance] = ms
             hosts[instance] = set()
         last_seen[instance] = ms
-        if rank == 0:  # source.started
+        if kind == "source.started":
             where = (source.get("server"), source.get("host"))
             hosts[instance].add(where)
             instances.starts.setdefault(where, {})[instance] = ms
@@ -521,7 +496,7 @@ def _read_lives(ordered: list, rooms: dict[tuple[str, str], _Room], lives: list[
             # A room lives on one component: its first event tells where the instance runs.
             hosts[instance].add((source.get("server"), source.get("host")))
 
-        if rank == 2:  # occupant.joined
+        if kind == "occupant.joined":
             occupant = event.get("occupant") or {}
             occupant_jid = occupant.get("occupant_jid")
             if not occupant_jid:
@@ -560,13 +535,13 @@ def _read_lives(ordered: list, rooms: dict[tuple[str, str], _Room], lives: list[
                 person.role_moderator = True
             continue
 
-        if rank == 4 or rank == 3:  # occupant.left, occupant.renamed
+        if kind in ("occupant.left", "occupant.renamed"):
             occupant = event.get("occupant") or {}
             session = room.sessions.get(occupant.get("occupant_jid"))
             if session is None:
                 continue  # no join we know of: nothing to attribute
             person = session.person
-            if rank == 4:
+            if kind == "occupant.left":
                 session.end = ms
                 del room.sessions[occupant["occupant_jid"]]
             else:
@@ -582,17 +557,17 @@ def _read_lives(ordered: list, rooms: dict[tuple[str, str], _Room], lives: list[
             continue
 
         if parent_jid:
-            if rank == 5:  # a breakout room destroyed: its presence ends
+            if kind == "room.destroyed":  # a breakout room's presence ends with it
                 for session in room.sessions.values():
                     session.end = ms
                 room.sessions.clear()
             continue  # a breakout room is no meeting
 
-        if rank == 1:  # room.created
+        if kind == "room.created":
             for life in room.open:
                 if life.replaced_at is None:
                     life.replaced_at = ms
-            life = _Life(instance, room_info, ms)
+            life = _MeetingSoFar(instance, room_info, ms)
             room.open.append(life)
             lives.append(life)
         else:  # room.destroyed
@@ -608,7 +583,7 @@ def _read_lives(ordered: list, rooms: dict[tuple[str, str], _Room], lives: list[
                     del room.sessions[occupant_jid]
 
 
-def _life_destroyed(room: _Room, meeting_id: str | None, ms: int) -> _Life | None:
+def _life_destroyed(room: _Room, meeting_id: str | None, ms: int) -> _MeetingSoFar | None:
     """Which open life a room.destroyed ends."""
     if not room.open:
         return None
@@ -623,7 +598,7 @@ def _life_destroyed(room: _Room, meeting_id: str | None, ms: int) -> _Life | Non
     return room.open[-1]
 
 
-def _life_for(room: _Room, room_info: Mapping, instance: str, ms: int, lives: list[_Life]) -> _Life:
+def _life_for(room: _Room, room_info: Mapping, instance: str, ms: int, lives: list[_MeetingSoFar]) -> _MeetingSoFar:
     """The open life of a main room a join belongs to, opened if none is."""
     meeting_id = room_info.get("meeting_id")
     if room.open:
@@ -635,13 +610,13 @@ def _life_for(room: _Room, room_info: Mapping, instance: str, ms: int, lives: li
         if meeting_id and life.meeting_id is None:
             life.meeting_id = meeting_id  # the server named the meeting after room.created
         return life
-    life = _Life(instance, room_info, ms)
+    life = _MeetingSoFar(instance, room_info, ms)
     room.open.append(life)
     lives.append(life)
     return life
 
 
-def _presence(life: _Life, ends_of_instances: Mapping[str, int]) -> Presence:
+def _presence(life: _MeetingSoFar, ends_of_instances: Mapping[str, int]) -> Presence:
     if life.end is not None:
         end, closed_by = life.end, life.closed_by
     elif life.replaced_at is not None:
