@@ -12,10 +12,12 @@ import logging
 from urllib.parse import urlsplit
 
 from flask import (Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for)
+from sqlalchemy.exc import SQLAlchemyError
 
 from .accounts import Account, AccountError, Accounts, check_password
 from .config import ConfigError
 from .logins import LoginThrottle, Sessions
+from .storage import database_error_name
 
 COOKIE = "attendance_session"
 bp = Blueprint("auth", __name__)
@@ -49,12 +51,25 @@ def init_app(app) -> None:
         except AccountError as exc:
             raise ConfigError(str(exc)) from None
         if app.config["AUTO_MIGRATE"]:  # else the tables may not be there yet
-            accounts.keep_bootstrap_admin(password)
+            _keep_bootstrap_admin(app)
     else:
         app.logger.warning("ATTENDANCE_ADMIN_PASSWORD is not set: only accounts made with "
                            "`attendance-logger users add` can read attendance")
     app.register_blueprint(bp)
     app.context_processor(lambda: {"account": g.get("account")})
+
+
+def _keep_bootstrap_admin(app) -> None:
+    """Store the bootstrap admin account; a database that refuses the write now (read-only, full
+    disk) must not stop the receiver from starting, so the next login tries again."""
+    try:
+        app.extensions["accounts"].keep_bootstrap_admin(app.config["ADMIN_PASSWORD"])
+    except SQLAlchemyError as exc:
+        app.extensions["bootstrap_admin_pending"] = True
+        log.warning("could not store the admin account yet (%s): the next login tries again",
+                    database_error_name(exc))
+    else:
+        app.extensions["bootstrap_admin_pending"] = False
 
 
 def _now_ms() -> int:
@@ -67,6 +82,8 @@ def _client() -> str:
 
 def _check_password(name: str, password: str) -> Account | None:
     """The account if `password` is its password; raises Throttled after too many failures."""
+    if current_app.extensions.get("bootstrap_admin_pending"):
+        _keep_bootstrap_admin(current_app)
     throttle: LoginThrottle = current_app.extensions["login_throttle"]
     now = _now_ms()
     wait = throttle.wait_seconds(name, _client(), now)
