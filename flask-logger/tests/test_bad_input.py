@@ -17,7 +17,6 @@ from sqlalchemy import func, select
 from attendance_logger.tables import events
 from tests.support import contract
 
-NOW = dt.datetime.now(dt.timezone.utc)
 OTHER_SECRET = "whsec_" + base64.b64encode(os.urandom(32)).decode()
 
 
@@ -63,6 +62,14 @@ def _case_sign_options(**options):
     return build
 
 
+def _case_signed_at(offset: dt.timedelta):
+    """Signed `offset` from the moment the case runs: the suite may run long after this module
+    was imported, and a time fixed at import would drift into the accepted window."""
+    def build(sign):
+        return signed(sign, _json(valid_event()), timestamp=dt.datetime.now(dt.timezone.utc) + offset)
+    return build
+
+
 def _case_body(text: str | bytes):
     def build(sign):
         return signed(sign, text)
@@ -99,8 +106,8 @@ TRANSPORT_CASES = [
     ("missing webhook-timestamp", _case_headers(lambda h: _without(h, "webhook-timestamp")), 401, "missing_header"),
     ("missing webhook-signature", _case_headers(lambda h: _without(h, "webhook-signature")), 401, "missing_header"),
     ("timestamp not a number", _case_headers(lambda h: {**h, "webhook-timestamp": "yesterday"}), 401, "bad_timestamp"),
-    ("expired timestamp", _case_sign_options(timestamp=NOW - dt.timedelta(minutes=10)), 401, "timestamp_too_old"),
-    ("timestamp in the future", _case_sign_options(timestamp=NOW + dt.timedelta(minutes=10)), 401, "timestamp_too_new"),
+    ("expired timestamp", _case_signed_at(-dt.timedelta(minutes=10)), 401, "timestamp_too_old"),
+    ("timestamp in the future", _case_signed_at(dt.timedelta(minutes=10)), 401, "timestamp_too_new"),
     ("signed with another secret", _case_sign_options(secret=OTHER_SECRET), 401, "bad_signature"),
     ("body changed after signing", _tampered, 401, "bad_signature"),
     ("only a v2 signature", _case_headers(lambda h: {**h, "webhook-signature": "v2," + h["webhook-signature"][3:]}),
