@@ -17,7 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, exists, insert, select, update
 
-from .tables import account_courses, accounts, meeting_courses, sessions
+from .tables import account_courses, account_preferences, accounts, meeting_courses, sessions
 
 ROLES = ("admin", "teacher")
 MIN_PASSWORD_LENGTH = 12
@@ -150,6 +150,7 @@ class Accounts:
             self._must_exist(conn, name)
             conn.execute(delete(sessions).where(sessions.c.account == name))
             conn.execute(delete(account_courses).where(account_courses.c.account == name))
+            conn.execute(delete(account_preferences).where(account_preferences.c.account == name))
             conn.execute(delete(accounts).where(accounts.c.name == name))
 
     def set_password(self, name: str, password: str) -> None:
