@@ -88,8 +88,9 @@ def course(course: str):
         lessons, error = [], str(exc)
     report = course_report(course, lessons)
     sort, descending = sort_of(request.args)
+    period = {key: request.args[key] for key in ("from", "to") if request.args.get(key)}
     return render_template("course.html", course=course, report=report, rows=report.sorted(sort, descending),
-                           sort=sort, descending=descending, filters=request.args, error=error,
+                           sort=sort, descending=descending, filters=request.args, period=period, error=error,
                            spelled=_spelling(readable_view, course)), (400 if error else 200)
 
 
