@@ -17,6 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, exists, insert, select, update
 
+from .names import fold_course
 from .tables import account_courses, account_preferences, accounts, meeting_courses, sessions
 
 ROLES = ("admin", "teacher")
@@ -109,10 +110,11 @@ class Accounts:
         return self.get(name)
 
     def known_courses(self, courses: Iterable[str]) -> set[str]:
-        """Which of `courses` some meeting has carried as its courseid claim."""
+        """Which of `courses` some meeting has carried as its courseid claim (in any case, as
+        the access rule compares them)."""
         with self.storage.read() as conn:
-            return set(conn.execute(select(meeting_courses.c.course).distinct()
-                                    .where(meeting_courses.c.course.in_(list(courses)))).scalars())
+            carried = {fold_course(c) for c in conn.execute(select(meeting_courses.c.course).distinct()).scalars()}
+        return {course for course in courses if fold_course(course) in carried}
 
     # -- changing --------------------------------------------------------------------------
     def require(self, name: str) -> Account:
