@@ -308,6 +308,11 @@ def _validate_auth(config: Config) -> None:
                 "(guests would become moderators): set guests: false, or use xmpp: prosody")
     if auth.type != "jwt":
         return
+    if config.xmpp == "openfire":
+        raise ConfigError(
+            "auth.type", "jwt is not available with xmpp: openfire (Openfire cannot verify Jitsi tokens)",
+            "use auth.type none or internal with Openfire, or xmpp: prosody for JWT",
+        )
     if not auth.jwt.app_id:
         raise ConfigError(
             "auth.jwt.app_id", "required when auth.type is jwt",
@@ -321,11 +326,6 @@ def _validate_auth(config: Config) -> None:
             if not value or "," in value or '"' in value:
                 raise ConfigError(f"auth.jwt.{key}[{index}]", f"{value!r} is not a usable value",
                                   "give non-empty strings without commas or quotes")
-    if config.xmpp == "openfire":
-        raise ConfigError(
-            "auth.type", "jwt is not available with xmpp: openfire (Openfire cannot verify Jitsi tokens)",
-            "use auth.type none or internal with Openfire, or xmpp: prosody for JWT",
-        )
 
 
 def _validate_ports(config: Config) -> None:

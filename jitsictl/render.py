@@ -37,6 +37,8 @@ LOGGER_EVENTS_URL = f"{LOGGER_URL}/v1/events"
 ATTENDANCE_PATH = "/attendance"
 # Proxies in front of the receiver whose X-Forwarded-* headers it trusts: the web container.
 ATTENDANCE_PROXY_HOPS = 1
+# The receiver's one login (flask-logger attendance_logger/auth.py), password ATTENDANCE_ADMIN_PASSWORD.
+ATTENDANCE_ADMIN_USER = "admin"
 
 # Our Prosody module that turns the token's teacher/student marks into MUC roles
 # (prosody-plugin/mod_token_moderators.lua).
@@ -206,6 +208,7 @@ def image_tags(config: Config) -> dict[str, str]:
 
 
 def openfire_build_args(config: Config) -> dict[str, str]:
+    """The openfire service's build arguments, as templates/docker-compose.yml.j2 writes them."""
     args = {"OPENFIRE_IMAGE": config.images.openfire}
     if config.images.openfire_restapi_sha256:
         args["RESTAPI_SHA256"] = config.images.openfire_restapi_sha256
@@ -249,7 +252,6 @@ def context(config: Config, secrets: Secrets) -> dict:
         "attendance_proxy_hops": ATTENDANCE_PROXY_HOPS,
         "logger_image_name": tags["logger"],
         "openfire_image_name": tags["openfire"],
-        "openfire_build_args": openfire_build_args(config),
         "source_dir": str(sources.root()),
         "secrets": [(name, secrets.values[name]) for name in sorted(needed)],
         "database_url_in_secrets": "ATTENDANCE_DATABASE_URL" in needed,

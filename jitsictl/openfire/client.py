@@ -233,6 +233,9 @@ class RestApiClient:
                       body=_user_body(username, password, name, email, properties),
                       what=f"update user {username}")
 
+    def delete_user(self, username: str) -> None:
+        self._request("DELETE", f"/users/{quote(username, safe='')}", what=f"delete user {username}")
+
     # -- chat services --------------------------------------------------------------------------
 
     def list_chat_services(self) -> list[dict]:

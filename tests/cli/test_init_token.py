@@ -98,6 +98,55 @@ def test_init_prompts_on_a_terminal_for_missing_values(tmp_path):
     assert config.jvb_advertise_ips == ["198.51.100.4"] and not config.letsencrypt.enabled
 
 
+def test_init_asks_again_for_a_wrong_answer_and_keeps_the_earlier_ones(tmp_path):
+    answers = [
+        ("Public DNS name", "meet example"),  # refused: a space
+        ("Public DNS name", "Meet.School.Example"),
+        ("XMPP server", "OpenFire"),  # choices are case-insensitive
+        ("Authentication (none or internal)", "JWT"),  # refused: Openfire cannot verify tokens
+        ("Authentication (none or internal)", "Internal"),
+        ("Let's Encrypt", "ops@school.example"),
+        ("Time zone", "Mars/Olympus"),  # refused
+        ("Time zone", "Europe/Berlin"),
+        ("Public IP", "198.51.100.4, not-an-ip"),  # refused
+        ("Public IP", "198.51.100.4"),
+    ]
+    code, output = _drive_pty(["init"], answers, tmp_path)
+    assert code == 0, output
+    config = config_mod.load(tmp_path / "jitsictl.yaml")
+    assert (config.domain, config.xmpp, config.auth.type, config.timezone) == (
+        "meet.school.example", "openfire", "internal", "Europe/Berlin")
+    assert config.letsencrypt.email == "ops@school.example"
+    assert config.jvb_advertise_ips == ["198.51.100.4"]
+    assert "domain: 'meet example' is not a hostname" in output
+    assert "auth.type: jwt is not available with xmpp: openfire" in output
+    assert "timezone: 'Mars/Olympus' is not an IANA time zone" in output
+    assert "jvb_advertise_ips[1]: 'not-an-ip' is not an IP address" in output
+    assert output.count("Public DNS name") == 2 and output.count("XMPP server") == 1
+    assert "guests" not in output  # no guests with Openfire
+
+
+def test_init_asks_about_guests_for_internal_accounts_on_prosody(tmp_path):
+    answers = [("Public DNS name", "meet.school.example"), ("XMPP server", "prosody"),
+               ("Authentication (none, internal or jwt)", "internal"),
+               ("without an account join as guests", "maybe"),
+               ("without an account join as guests", "YES"),
+               ("Let's Encrypt", ""), ("Time zone", "UTC"), ("Public IP", "")]
+    code, output = _drive_pty(["init"], answers, tmp_path)
+    assert code == 0, output
+    config = config_mod.load(tmp_path / "jitsictl.yaml")
+    assert config.auth.type == "internal" and config.auth.guests is True
+    assert "auth.guests: 'maybe' is not yes or no" in output
+
+
+def test_init_choices_given_as_flags_are_case_insensitive(tmp_path):
+    result = run_cli("init", "--non-interactive", "--xmpp", "Prosody", "--auth", "JWT",
+                     "--jwt-app-id", "moodle", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    config = config_mod.load(tmp_path / "jitsictl.yaml")
+    assert (config.xmpp, config.auth.type) == ("prosody", "jwt")
+
+
 def test_init_does_not_prompt_for_values_given_as_flags(tmp_path):
     code, output = _drive_pty(
         ["init", "--domain", "a.example.org", "--xmpp", "prosody", "--auth", "none", "--timezone", "UTC",
