@@ -148,10 +148,12 @@ def content_tag(context: BuildContext, build_args: dict[str, str] | None = None,
 
 
 def _tree_stamp(base: Path, context: BuildContext) -> tuple:
-    """Paths with sizes and modification times: the cache key of `_content_tag`, so one
-    jitsictl process hashes a tree once while it is unchanged."""
+    """The files a build uses (its context, Dockerfile and ignore file) with their sizes and
+    modification times: the cache key of `_content_tag`, so one jitsictl process hashes a tree
+    once while it is unchanged."""
     stamp = []
-    for relative in context_files(context, base):
+    files = {context.dockerfile, context.ignore_file, *context_files(context, base)}
+    for relative in sorted(files):
         info = (base / relative).stat()
         stamp.append((relative, info.st_size, info.st_mtime_ns))
     return tuple(stamp)
@@ -160,8 +162,7 @@ def _tree_stamp(base: Path, context: BuildContext) -> tuple:
 @lru_cache(maxsize=8)
 def _content_tag(base: str, context: BuildContext, build_args: tuple, stamp: tuple) -> str:
     digest = hashlib.sha256()
-    files = {context.dockerfile, context.ignore_file, *(relative for relative, _, _ in stamp)}
-    for relative in sorted(files):
+    for relative, _, _ in stamp:
         data = (Path(base) / relative).read_bytes()
         digest.update(f"{relative}\0{len(data)}\0".encode())
         digest.update(data)

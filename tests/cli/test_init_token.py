@@ -207,3 +207,19 @@ def test_token_needs_jwt_auth(tmp_path):
     write_project(tmp_path, {"domain": "meet.example.org"})
     result = run_cli("token", "--room", "r", "--name", "n", cwd=tmp_path)
     assert result.returncode == 2 and "auth.type" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_tokens_carry_the_teacher_mark_in_both_of_mod_jitsis_forms():
+    """As Moodle mod_jitsi v4.3+ does, so the stack's token_moderators module (and anything that
+    reads only one form) tells teachers from students."""
+    config = config_mod.from_dict(JWT_PROJECT)
+    secrets = {"JWT_APP_SECRET": "k" * 64}
+    teacher = jwt.decode(token_mod.mint(config, secrets, room="r", name="T", moderator=True),
+                         options={"verify_signature": False})
+    student = jwt.decode(token_mod.mint(config, secrets, room="r", name="S"), options={"verify_signature": False})
+    assert (teacher["moderator"], teacher["context"]["user"]["moderator"],
+            teacher["context"]["user"]["affiliation"]) == (True, True, "owner")
+    assert (student["moderator"], student["context"]["user"]["moderator"],
+            student["context"]["user"]["affiliation"]) == (False, False, "member")
+    with pytest.raises(ConfigError):
+        token_mod.parse_claims(["moderator=true"])  # set by --moderator only

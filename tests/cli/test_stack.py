@@ -447,6 +447,71 @@ def test_up_wait_times_out_naming_the_unhealthy_service(tmp_path, docker_engine)
         jitsictl("down", "--volumes", cwd=tmp_path, env=docker_engine.env())
 
 
+def test_up_builds_the_receiver_image_when_its_sources_changed_or_when_asked(tmp_path, docker_engine):  # noqa: F811
+    """The receiver's image is tagged by a digest of its build context: a tag the engine lacks
+    (new sources) is built by `up`, an existing one is reused, `--build` rebuilds anyway. No
+    registry is reachable here, so a build stops at its base image: that failure is the proof
+    that a build was attempted."""
+    assert jitsictl("init", "--non-interactive", "--image-repository", "jitsictl-test",
+                    "--image-version", "standin", "--http-port", str(free_port()),
+                    "--https-port", str(free_port()), "--attendance-port", str(free_port()),
+                    "--jvb-port", str(free_udp_port()), cwd=tmp_path).returncode == 0
+    repository, tag = local_image(tmp_path, "logger")
+    try:
+        fresh = jitsictl("up", cwd=tmp_path, env=docker_engine.env())
+        assert fresh.returncode == 2, fresh.stderr
+        # Compose builds jitsictl-logger:<tag> (never pulls it) and stops at its base image.
+        assert "failed to solve" in fresh.stderr and "python/manifests/3.11-slim" in fresh.stderr
+        assert "logger Pulling" not in fresh.stderr
+        pretend_built(docker_engine, tmp_path, "logger")
+        reused = jitsictl("up", cwd=tmp_path, env=docker_engine.env())
+        assert reused.returncode == 0, reused.stderr
+        assert "failed to solve" not in reused.stderr
+        forced = jitsictl("up", "--build", cwd=tmp_path, env=docker_engine.env())
+        assert forced.returncode == 2 and "failed to solve" in forced.stderr, forced.stderr
+    finally:
+        jitsictl("down", "--volumes", cwd=tmp_path, env=docker_engine.env())
+    assert len(tag) == 16
+
+
+def test_up_json_ends_with_the_summary(site, running, docker_engine):  # noqa: F811
+    result = jitsictl("up", "--json", cwd=site, env=docker_engine.env())
+    assert result.returncode == 0, result.stderr
+    summary = json_output(result)
+    ports = config_mod.load(site / "jitsictl.yaml").ports
+    assert summary == {
+        "ok": True, "meeting_url": f"https://localhost:{ports.https}/",
+        "dashboard_url": f"https://localhost:{ports.https}/attendance/",
+        "admin_url": f"http://127.0.0.1:{ports.attendance}/", "dashboard_user": "admin",
+        "password_file": str(site / "jitsictl.secrets.yaml"),
+        "password_key": "ATTENDANCE_ADMIN_PASSWORD", "lms": None, "healthy": None}
+
+
+def test_compose_sends_a_build_exactly_the_files_its_tag_digests(tmp_path, docker_engine):  # noqa: F811
+    """The real Compose and engine build each context of a cluttered checkout with jitsictl's
+    own .dockerignore files; a Dockerfile that lists what it was sent shows the same files as
+    jitsictl.sources (which the content-addressed tags and the wheel are made from)."""
+    from jitsictl import sources
+    from jitsictl.compose import ComposeProject
+    from tests.support.docker_engine import BASE_IMAGE
+
+    from .test_sources import cluttered_tree
+
+    base = cluttered_tree(tmp_path / "checkout")
+    services = []
+    for name, context in sources.BUILD_CONTEXTS.items():
+        (base / context.dockerfile).write_text(
+            f'FROM {BASE_IMAGE}\nCOPY . /context\nCMD ["find", "/context", "-type", "f"]\n')
+        services.append(f"  {name}:\n    build:\n      context: .\n      dockerfile: {context.dockerfile}\n"
+                        f"    image: jitsictl-test/context-{name}:listed\n")
+    (base / "docker-compose.yml").write_text("services:\n" + "".join(services))
+    ComposeProject(base, name="context-check", env=docker_engine.env()).run("build", timeout=300)
+    for name, context in sources.BUILD_CONTEXTS.items():
+        listed = docker_engine.client().containers.run(f"jitsictl-test/context-{name}:listed", remove=True)
+        sent = sorted(line.removeprefix("/context/") for line in listed.decode().split())
+        assert sent == sources.context_files(context, base), name
+
+
 def test_a_broken_compose_command_is_reported(tmp_path):
     assert jitsictl("init", "--non-interactive", cwd=tmp_path).returncode == 0
     broken = {"JITSICTL_COMPOSE": "false"}
