@@ -18,9 +18,9 @@
 -- ENABLE_AUTO_OWNER=0), or it makes every token holder (with authentication) or the first one in
 -- (auto-owner) an owner too. jitsictl renders both.
 --
--- Why not Jitsi's mod_token_affiliation (jitsi-meet resources/prosody-plugins, in the images
--- since 2026): it reads only context.user, so tokens of mod_jitsi before v4.3 would make every
--- teacher a student.
+-- Why not Jitsi's mod_token_affiliation (jitsi-meet resources/prosody-plugins, added in May
+-- 2026 by jitsi/jitsi-meet#17381): it reads only context.user, so the tokens of mod_jitsi before
+-- v4.3 would make every teacher a student.
 
 local encodings = require "util.encodings";
 local json = require "util.json";
