@@ -457,6 +457,12 @@ def test_up_builds_the_receiver_image_when_its_sources_changed_or_when_asked(tmp
                     "--https-port", str(free_port()), "--attendance-port", str(free_port()),
                     "--jvb-port", str(free_udp_port()), cwd=tmp_path).returncode == 0
     repository, tag = local_image(tmp_path, "logger")
+    import docker
+
+    try:  # other tests of this session may have given a stand-in this very tag
+        docker_engine.client().images.remove(f"{repository}:{tag}")
+    except docker.errors.ImageNotFound:
+        pass
     try:
         fresh = jitsictl("up", cwd=tmp_path, env=docker_engine.env())
         assert fresh.returncode == 2, fresh.stderr
@@ -471,6 +477,7 @@ def test_up_builds_the_receiver_image_when_its_sources_changed_or_when_asked(tmp
         assert forced.returncode == 2 and "failed to solve" in forced.stderr, forced.stderr
     finally:
         jitsictl("down", "--volumes", cwd=tmp_path, env=docker_engine.env())
+        pretend_built(docker_engine, tmp_path, "logger")  # as the other tests expect it
     assert len(tag) == 16
 
 
