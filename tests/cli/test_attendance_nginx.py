@@ -11,58 +11,22 @@ the container's resolv.conf). A recording HTTP server stands in for the receiver
 from __future__ import annotations
 
 import http.client
-import shutil
 import signal
 import socket
 import ssl
 import subprocess
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from jitsictl import render as render_mod
 
+from .test_openfire_nginx import NGINX, Recorder, free_port
 from .test_render_golden import render_variant
 
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"  # Debian installs it outside a user's PATH
 SNIPPET = "config/web/nginx-custom/jitsictl-attendance.conf"
-
-
-class Receiver(ThreadingHTTPServer):
-    """Records what reaches the receiver."""
-
-    daemon_threads = True
-
-    def __init__(self):
-        self.requests: list[dict] = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def _record(handler):
-                length = int(handler.headers.get("Content-Length") or 0)
-                self.requests.append({"method": handler.command, "path": handler.path,
-                                      "headers": {k.lower(): v for k, v in handler.headers.items()},
-                                      "body": handler.rfile.read(length) if length else b""})
-                handler.send_response(200)
-                handler.send_header("Content-Length", "8")
-                handler.end_headers()
-                handler.wfile.write(b"receiver")
-
-            do_GET = do_POST = _record
-
-            def log_message(handler, *args):
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Web:
@@ -149,12 +113,12 @@ http {{
 def site(tmp_path):
     if not Path(NGINX).exists():
         pytest.skip("nginx is not installed (scripts/install-system-deps installs nginx-light)")
-    receiver = Receiver()
+    receiver = Recorder()  # records what reaches the receiver, answers "ok"
     out = render_variant("prosody-none", tmp_path)
     snippet = out / SNIPPET
     text = snippet.read_text()
     assert text.count(render_mod.LOGGER_URL) == 1
-    snippet.write_text(text.replace(render_mod.LOGGER_URL, f"http://127.0.0.1:{receiver.server_address[1]}"))
+    snippet.write_text(text.replace(render_mod.LOGGER_URL, receiver.base))
     web = Web(tmp_path / "nginx", snippet.parent, resolver="127.0.0.1")
     yield web, receiver
     web.stop()
@@ -164,7 +128,7 @@ def site(tmp_path):
 def test_the_dashboard_is_served_under_attendance_with_the_prefix_stripped(site):
     web, receiver = site
     answer = web.request("GET", "/attendance/", headers={"Host": "meet.example.org:8443"})
-    assert (answer.status, answer.body) == (200, b"receiver")
+    assert (answer.status, answer.body) == (200, b"ok")
     [seen] = receiver.requests
     assert seen["path"] == "/"
     assert seen["headers"]["x-forwarded-prefix"] == "/attendance"

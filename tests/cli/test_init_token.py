@@ -81,6 +81,13 @@ def _drive_pty(args, answers, cwd, timeout=30.0):
     return proc.returncode, output.decode(errors="replace")
 
 
+def _init_on_a_terminal(answers, tmp_path):
+    """(the config written, what the terminal showed) after `jitsictl init` got these answers."""
+    code, output = _drive_pty(["init"], answers, tmp_path)
+    assert code == 0, output
+    return config_mod.load(tmp_path / "jitsictl.yaml"), output
+
+
 def test_init_prompts_on_a_terminal_for_missing_values(tmp_path):
     answers = [
         ("Public DNS name", "meet.school.example"),
@@ -90,9 +97,7 @@ def test_init_prompts_on_a_terminal_for_missing_values(tmp_path):
         ("Time zone", "Europe/Berlin"),
         ("Public IP", "198.51.100.4"),
     ]
-    code, output = _drive_pty(["init"], answers, tmp_path)
-    assert code == 0, output
-    config = config_mod.load(tmp_path / "jitsictl.yaml")
+    config, _ = _init_on_a_terminal(answers, tmp_path)
     assert (config.domain, config.xmpp, config.auth.type, config.timezone) == (
         "meet.school.example", "openfire", "internal", "Europe/Berlin")
     assert config.jvb_advertise_ips == ["198.51.100.4"] and not config.letsencrypt.enabled
@@ -111,9 +116,7 @@ def test_init_asks_again_for_a_wrong_answer_and_keeps_the_earlier_ones(tmp_path)
         ("Public IP", "198.51.100.4, not-an-ip"),  # refused
         ("Public IP", "198.51.100.4"),
     ]
-    code, output = _drive_pty(["init"], answers, tmp_path)
-    assert code == 0, output
-    config = config_mod.load(tmp_path / "jitsictl.yaml")
+    config, output = _init_on_a_terminal(answers, tmp_path)
     assert (config.domain, config.xmpp, config.auth.type, config.timezone) == (
         "meet.school.example", "openfire", "internal", "Europe/Berlin")
     assert config.letsencrypt.email == "ops@school.example"
@@ -132,9 +135,7 @@ def test_init_asks_about_guests_for_internal_accounts_on_prosody(tmp_path):
                ("without an account join as guests", "maybe"),
                ("without an account join as guests", "YES"),
                ("Let's Encrypt", ""), ("Time zone", "UTC"), ("Public IP", "")]
-    code, output = _drive_pty(["init"], answers, tmp_path)
-    assert code == 0, output
-    config = config_mod.load(tmp_path / "jitsictl.yaml")
+    config, output = _init_on_a_terminal(answers, tmp_path)
     assert config.auth.type == "internal" and config.auth.guests is True
     assert "auth.guests: 'maybe' is not yes or no" in output
 
