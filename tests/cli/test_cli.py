@@ -113,3 +113,20 @@ def test_errors_under_json_are_json(tmp_path):
     assert plan.returncode == 2
     assert json.loads(plan.stdout) == {"ok": False, "error": "missing.yaml not found",
                                        "hint": "create it with `jitsictl init` (or pass --config PATH)"}
+
+
+def test_the_summary_tells_an_lms_admin_where_the_secret_is(tmp_path):
+    """What `up` prints last on a JWT stack (the full `up` runs in test_stack.py)."""
+    from jitsictl import config as config_mod
+    from jitsictl import stack
+
+    config = config_mod.from_dict({"domain": "classes.school.example", "ports": {"https": 443},
+                                   "auth": {"type": "jwt", "jwt": {"app_id": "moodle", "audiences": ["jitsi"]}}})
+    lines = stack.summary(config, tmp_path / "jitsictl.secrets.yaml").lines()
+    assert lines == [
+        "meetings:    https://classes.school.example/",
+        "attendance:  https://classes.school.example/attendance/ (on this server also http://127.0.0.1:8090/)",
+        f"             user admin, password: ATTENDANCE_ADMIN_PASSWORD in {tmp_path}/jitsictl.secrets.yaml",
+        f"LMS (JWT):   app id moodle, issuer moodle, audience jitsi; secret: JWT_APP_SECRET in "
+        f"{tmp_path}/jitsictl.secrets.yaml",
+    ]
