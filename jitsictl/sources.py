@@ -102,9 +102,34 @@ def _pattern_regex(pattern: str) -> re.Pattern:
     return re.compile(out + r"\Z")
 
 
-def read_ignore(path: Path) -> list[tuple[bool, re.Pattern]]:
-    """(is_exception, regex) for each pattern of a .dockerignore file, in order."""
-    rules = []
+@dataclass(frozen=True)
+class IgnoreRules:
+    """The patterns of a .dockerignore file, in order."""
+
+    rules: tuple[tuple[bool, re.Pattern], ...]  # (is an exception "!…", regex)
+    kept_prefixes: tuple[str, ...]  # the literal start of each exception pattern
+
+    def ignored(self, relative: str) -> bool:
+        """Docker's rule: the last pattern matching the path or one of its parent directories
+        decides."""
+        parts = relative.split("/")
+        candidates = ["/".join(parts[:end]) for end in range(1, len(parts) + 1)]
+        ignored = False
+        for exception, regex in self.rules:
+            if any(regex.match(candidate) for candidate in candidates):
+                ignored = not exception
+        return ignored
+
+    def prunes(self, directory: str) -> bool:
+        """Whether nothing below an ignored `directory` can be let back in by an exception, so a
+        walk need not enter it (a checkout's .venv holds thousands of files)."""
+        return self.ignored(directory) and not any(
+            prefix.startswith(directory + "/") or (directory + "/").startswith(prefix)
+            for prefix in self.kept_prefixes)
+
+
+def read_ignore(path: Path) -> IgnoreRules:
+    rules, kept = [], []
     for line in path.read_text(encoding="utf-8").splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
@@ -112,17 +137,9 @@ def read_ignore(path: Path) -> list[tuple[bool, re.Pattern]]:
         exception = line.startswith("!")
         pattern = os.path.normpath(line[1:] if exception else line).lstrip("/")
         rules.append((exception, _pattern_regex(pattern)))
-    return rules
-
-
-def _ignored(relative: str, rules: list[tuple[bool, re.Pattern]]) -> bool:
-    parts = relative.split("/")
-    candidates = ["/".join(parts[:end]) for end in range(1, len(parts) + 1)]
-    ignored = False
-    for exception, regex in rules:
-        if any(regex.match(candidate) for candidate in candidates):
-            ignored = not exception
-    return ignored
+        if exception:
+            kept.append(re.split(r"[*?\[]", pattern, maxsplit=1)[0])
+    return IgnoreRules(tuple(rules), tuple(kept))
 
 
 def context_files(context: BuildContext, base: Path | None = None) -> list[str]:
@@ -131,11 +148,10 @@ def context_files(context: BuildContext, base: Path | None = None) -> list[str]:
     rules = read_ignore(require(context.ignore_file, base))
     found = []
     for directory, subdirs, files in os.walk(base):
-        subdirs.sort()
-        for name in files:
-            relative = os.path.relpath(os.path.join(directory, name), base).replace(os.sep, "/")
-            if not _ignored(relative, rules):
-                found.append(relative)
+        here = os.path.relpath(directory, base).replace(os.sep, "/")
+        prefix = "" if here == "." else here + "/"
+        subdirs[:] = sorted(name for name in subdirs if not rules.prunes(prefix + name))
+        found += [prefix + name for name in files if not rules.ignored(prefix + name)]
     return sorted(found)
 
 
