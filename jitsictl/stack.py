@@ -524,7 +524,8 @@ def status_table(status: StackStatus):
         if service.probe is not None:
             target = service.probe.url.split("//", 1)[-1]
             target = target[target.find(":"):] if ":" in target else target
-            probe = f"{service.probe.status or 'no reply'} {target}"
+            inside = " (inside)" if service.probe.via != status.probe_via else ""
+            probe = f"{service.probe.status or 'no reply'} {target}{inside}"
         table.add_row(service.service, service.state, service.health or "-", probe,
                       service.problem() or "")
     return table

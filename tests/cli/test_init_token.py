@@ -224,3 +224,18 @@ def test_tokens_carry_the_teacher_mark_in_both_of_mod_jitsis_forms():
             student["context"]["user"]["affiliation"]) == (False, False, "member")
     with pytest.raises(ConfigError):
         token_mod.parse_claims(["moderator=true"])  # set by --moderator only
+
+
+def test_up_without_a_config_asks_on_a_terminal_then_goes_on(tmp_path, monkeypatch):
+    """On a terminal `up` asks what `init` would (here the engine is unreachable, so it stops
+    after rendering, with Docker's error: the questions and the render are what is checked)."""
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    answers = [("Public DNS name", "meet.school.example"), ("Authentication", "none"),
+               ("Let's Encrypt", ""), ("Time zone", "UTC"), ("Public IP", "")]
+    code, output = _drive_pty(["up", "--xmpp", "openfire"], answers, tmp_path, timeout=60)
+    assert "jitsictl.yaml does not exist yet: a few questions first" in output
+    assert "XMPP server" not in output  # --xmpp answered it
+    config = config_mod.load(tmp_path / "jitsictl.yaml")
+    assert (config.domain, config.xmpp) == ("meet.school.example", "openfire")
+    assert (tmp_path / "stack" / "docker-compose.yml").is_file()
+    assert code == 2 and "The Docker engine is not reachable" in output

@@ -182,6 +182,10 @@ def test_jicofo_answers_only_inside_its_container_as_the_real_one(site, running,
     from_outside = stack._probe_ip(jicofo, stack.PROBES["jicofo"])
     assert not from_outside.ok and from_outside.status is None, from_outside
     assert stack._probe_exec(jicofo, stack.PROBES["jicofo"]).status == 200
+    table = jitsictl("status", cwd=site, env=docker_engine.env()).stdout
+    rows = {line.split("│")[1].strip(): line.split("│")[4].strip()
+            for line in table.splitlines() if line.startswith("│")}
+    assert rows["jicofo"] == "200 :8888/about/health (inside)" and rows["prosody"] == "200 :5280/health"
 
 
 def test_status_probes_through_docker_exec_too(site, running, docker_engine):  # noqa: F811
