@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from jitsictl import __version__
 
 from .conftest import ROOT, run_cli
@@ -54,8 +56,10 @@ def test_unreadable_config_is_one_line_not_a_traceback(tmp_path):
     assert result.stderr.startswith("error: cannot use") and "Traceback" not in result.stderr
 
 
-def _help_pages(tmp_path) -> dict[str, str]:
+@pytest.fixture(scope="module")
+def help_pages(tmp_path_factory) -> dict[str, str]:
     """`--help` of the program and of every command and subcommand."""
+    tmp_path = tmp_path_factory.mktemp("help")
     pages = {"": run_cli("--help", cwd=tmp_path).stdout}
     for command in PLANNED:
         pages[command] = run_cli(command, "--help", cwd=tmp_path).stdout
@@ -66,23 +70,22 @@ def _help_pages(tmp_path) -> dict[str, str]:
     return pages
 
 
-def test_help_speaks_the_users_language(tmp_path):
+def test_help_speaks_the_users_language(help_pages):
     """No Python types as placeholders (`<list[str]>`) and no pointers into the code
     (`see jitsictl.stack`): a school admin reads these."""
     import re
 
-    for command, page in _help_pages(tmp_path).items():
+    for command, page in help_pages.items():
         assert page.startswith("Usage: "), command
         assert not re.search(r"<(str|int|float|path|bool|list\[[a-z]+\])>", page), (command, page)
         assert "jitsictl." not in page.replace("jitsictl.yaml", "").replace("jitsictl.secrets.yaml", ""), \
             (command, page)
 
 
-def test_one_exit_code_contract_in_every_help_and_the_readme(tmp_path):
+def test_one_exit_code_contract_in_every_help_and_the_readme(help_pages):
     from jitsictl.cli import EXIT_CODES
 
-    pages = _help_pages(tmp_path)
-    flat = {command: " ".join(page.split()) for command, page in pages.items()}
+    flat = {command: " ".join(page.split()) for command, page in help_pages.items()}
     for command in ["", *PLANNED[:-1], "users add", "users list", "users remove", "users passwd"]:
         assert EXIT_CODES in flat[command], command
     readme = " ".join((ROOT / "README.md").read_text().split())
