@@ -23,7 +23,9 @@ import pytest
 
 from jitsictl import render as render_mod
 
-from .test_openfire_nginx import NGINX, Recorder, free_port
+from tests.support.nginx import NGINX, free_port
+
+from .test_openfire_nginx import Recorder
 from .test_render_golden import render_variant
 
 SNIPPET = "config/web/nginx-custom/jitsictl-attendance.conf"
