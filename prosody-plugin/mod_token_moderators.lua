@@ -1,11 +1,14 @@
 -- mod_token_moderators: in a class, the teacher moderates and the students do not, as the
 -- school's LMS says in the token each of them joins with.
 --
--- A token marks a teacher by any of (Moodle's mod_jitsi sends the first two since v4.3, only the
--- last before; ARCHITECTURE.md §10):
+-- A token marks a teacher by either of (Moodle's mod_jitsi sends both since v4.3, only the
+-- second before; ARCHITECTURE.md §10):
 --   context.user.moderator   true (or "true")
---   context.user.affiliation "owner" (also "moderator" or "teacher", as Jitsi's token_affiliation)
 --   moderator                true (or "true"), at the top level of the payload
+-- context.user.affiliation is NOT trusted by default: mod_jitsi signs whatever the `t` parameter
+-- of its session.php URL says, and a student can change that URL (flask-logger/docs/
+-- moodle-facts.md). An LMS that signs the affiliation from its own roles can have it trusted:
+--   token_moderators_trusted_affiliations = { "owner"; "moderator"; "teacher" }
 -- Such an occupant joins as room owner with the moderator role; any other token holder joins as
 -- member (participant). Occupants without a verified token (jicofo's focus, the video bridge,
 -- guests) are left alone. While the lobby is on (the room is members-only), a student without an
@@ -29,7 +32,7 @@ local json = require "util.json";
 local identity_lib = module:require "presence_logger/identity";
 local decoder = identity_lib.new({ base64_decode = encodings.base64.decode, json_decode = json.decode });
 
-local teacher_affiliations = { owner = true, moderator = true, teacher = true };
+local trusted_affiliations = module:get_option_set("token_moderators_trusted_affiliations", {});
 
 local function says_yes(value)
 	return value == true or value == "true";
@@ -43,7 +46,7 @@ local function affiliation_from_token(session)
 	-- The token module leaves these marks once it has verified the token; a ?token= in the URL
 	-- that nobody checked says nothing.
 	if not (user or session.jitsi_meet_room or session.jitsi_meet_domain) then return nil; end
-	if user and (teacher_affiliations[user.affiliation] or says_yes(user.moderator)) then
+	if user and (says_yes(user.moderator) or trusted_affiliations:contains(user.affiliation)) then
 		return "owner";
 	end
 	local payload = decoder.token_payload(session.auth_token);

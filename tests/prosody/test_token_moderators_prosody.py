@@ -31,12 +31,14 @@ MUC = f"muc.{DOMAIN}"
 
 
 def mod_jitsi_token(server: ProsodyServer, room: str, name: str, teacher: bool, *,
-                    before_4_3: bool = False) -> str:
-    """A token as Moodle mod_jitsi v5.3 (or, with before_4_3, v4.2) mints it."""
+                    before_4_3: bool = False, claimed_affiliation: str | None = None) -> str:
+    """A token as Moodle mod_jitsi v5.3 (or, with before_4_3, v4.2) mints it. mod_jitsi signs as
+    affiliation what the `t` parameter of its session.php URL says: `claimed_affiliation` is what
+    a student who edited that URL gets signed."""
     user = {"avatar": "https://moodle.example.org/pluginfile.php/5/user/icon/f1", "name": name,
             "email": "", "id": ""}
     if not before_4_3:
-        user.update(affiliation="owner" if teacher else "member", moderator=teacher)
+        user.update(affiliation=claimed_affiliation or ("owner" if teacher else "member"), moderator=teacher)
     payload = {"context": {"user": user, "group": ""}, "aud": "jitsi", "iss": server.jwt_app_id,
                "sub": DOMAIN, "room": room, "exp": int(time.time()) + 600, "moderator": teacher}
     return server.token(payload)
@@ -76,13 +78,15 @@ async def join_with_token(server: ProsodyServer, room: str, token: str) -> tuple
     return seat, occupant
 
 
-async def roles_in_a_class(server: ProsodyServer, room: str, *, before_4_3: bool) -> dict:
+async def roles_in_a_class(server: ProsodyServer, room: str, *, before_4_3: bool,
+                           student_claims: str | None = None) -> dict:
     focus = await focus_opens(server, room)
     clients = [focus]
     try:
         roles = {}
         for who, teacher in (("student", False), ("teacher", True), ("second student", False)):
-            token = mod_jitsi_token(server, room, who, teacher, before_4_3=before_4_3)
+            token = mod_jitsi_token(server, room, who, teacher, before_4_3=before_4_3,
+                                    claimed_affiliation=None if teacher else student_claims)
             seat, occupant = await join_with_token(server, room, token)
             clients.append(seat.client)
             await asyncio.sleep(0.2)
@@ -110,6 +114,27 @@ def test_the_teacher_moderates_and_students_do_not(prosody, before_4_3):
                      "teacher": ("owner", "moderator"),
                      "second student": ("member", "participant")}, prosody.recent_log()
     assert "Moderators of muc.meet.jitsi come from their tokens" in prosody.log_text()
+
+
+def test_an_affiliation_a_student_put_in_the_url_makes_no_moderator(prosody):
+    """mod_jitsi signs `affiliation` from a URL parameter the student's browser sends: a student
+    who changed it to owner still joins as a student."""
+    roles = asyncio.run(asyncio.wait_for(
+        roles_in_a_class(prosody, "maths-3b", before_4_3=False, student_claims="owner"), 40))
+    assert roles["student"] == ("member", "participant"), prosody.recent_log()
+    assert roles["teacher"] == ("owner", "moderator")
+
+
+def test_an_lms_that_signs_affiliations_can_have_them_trusted(tmp_path):
+    server = ProsodyServer(tmp_path / "prosody", muc_modules=["token_moderators"], plugin_paths=[PLUGIN_DIR],
+                           muc_options={"token_moderators_trusted_affiliations": ["owner", "moderator"]})
+    server.start()
+    try:
+        roles = asyncio.run(asyncio.wait_for(
+            roles_in_a_class(server, "maths-3b", before_4_3=False, student_claims="owner"), 40))
+    finally:
+        server.stop()
+    assert roles["student"] == ("owner", "moderator"), server.recent_log()
 
 
 def test_without_the_module_a_teacher_is_no_moderator(tmp_path):
