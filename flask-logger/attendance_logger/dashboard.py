@@ -11,7 +11,7 @@ from flask import (Blueprint, abort, current_app, g, jsonify, redirect, render_t
 
 from . import l10n, localtime, preferences, student_search
 from .access import CourseNotReadable, readable, view
-from .api import BadQuery, course_lessons, meeting_filters, meeting_summary, sort_of
+from .api import BadQuery, course_lessons, meeting_filters, sort_of
 from .attendance import MeetingNotFound
 from .auth import login_required, posted_from_this_site, session_account
 from .course_report import course_report
@@ -34,8 +34,8 @@ def meetings():
     except BadQuery as exc:
         rows, error = [], str(exc)
     courses = courses_of_meetings(readable_view, [r.id for r in rows])
-    return render_template("meetings.html", meetings=[meeting_summary(r) for r in rows], rows=rows,
-                           courses=courses, filters=request.args, error=error), (400 if error else 200)
+    return render_template("meetings.html", rows=rows, courses=courses, filters=request.args, error=error), \
+        (400 if error else 200)
 
 
 def courses_of_meetings(readable_view, ids: list[str]) -> dict[str, list[str]]:
@@ -126,8 +126,6 @@ def search():
     query = request.args.get("q", "").strip()
     readable_view = view()
     found = student_search.search(readable_view, query) if query else []
-    for entry in found:
-        entry.courses = [c for c in entry.courses if readable(readable_view.account, [c])]
     return render_template("search.html", query=query, found=found, too_short=bool(query) and not found
                            and len(query) < student_search.MIN_QUERY)
 

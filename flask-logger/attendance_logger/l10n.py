@@ -17,6 +17,7 @@ from . import i18n, localtime, preferences
 from .config import ConfigError
 from .reports import SEPARATORS, Layout
 from .times import from_ms
+from .workbooks import claim_heading
 
 def parse_claim_labels(text: str | None, claims: tuple[str, ...]) -> dict[str, str]:
     """`courseid=Course,groupid=Group` -> {"courseid": "Course", ...} (None: none configured).
@@ -84,7 +85,7 @@ def template_helpers() -> dict:
         "zone": here,
         "zone_label": localtime.zone_label(here),
         "clock": lambda moment, seconds=False: localtime.clock(moment, here, seconds),
-        "day": lambda moment, weekday=True: localtime.day(moment, here, t, weekday),
+        "day": lambda moment, style="long": localtime.day(moment, here, t, style),
         "claim_heading": lambda claim: _claim_heading(claim, t),
         "from_ms": from_ms,
         "now": dt.datetime.now(dt.timezone.utc),
@@ -93,6 +94,4 @@ def template_helpers() -> dict:
 
 
 def _claim_heading(claim: str, t: i18n.Translator) -> str:
-    from .workbooks import claim_heading
-
     return claim_heading(claim, layout(), t)

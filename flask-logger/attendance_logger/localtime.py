@@ -47,13 +47,17 @@ def clock(moment: dt.datetime | None, zone: dt.tzinfo, seconds: bool = False) ->
     return moment.astimezone(zone).strftime("%H:%M:%S" if seconds else "%H:%M")
 
 
-def day(moment: dt.datetime | None, zone: dt.tzinfo, t: Translator, weekday: bool = True) -> str:
-    """"Tue 24 Nov 2026" (en) or "mar. 24 nov. 2026" (fr) in `zone`."""
+DAY_FORMATS = {"long": "date.long", "short": "date.short", "column": "date.column"}
+
+
+def day(moment: dt.datetime | None, zone: dt.tzinfo, t: Translator, style: str = "long") -> str:
+    """In `zone`: "Tue 24 Nov 2026" (long), "24 Nov 2026" (short), "Tue 24 Nov" (column); in
+    French "mar. 24 nov. 2026"..."""
     if moment is None:
         return ""
     when = moment.astimezone(zone)
-    return t("date.long" if weekday else "date.short", weekday=t(f"date.weekdays.{when.weekday()}"),
-             day=when.day, month=t(f"date.months.{when.month}"), year=when.year)
+    return t(DAY_FORMATS[style], weekday=t(f"date.weekdays.{when.weekday()}"), day=when.day,
+             month=t(f"date.months.{when.month}"), year=when.year)
 
 
 def zone_label(zone: dt.tzinfo, moment: dt.datetime | None = None) -> str:

@@ -1,12 +1,17 @@
-"""Attendance reports: JSON-ready dicts and CSV files computed meetings are rendered to.
+"""Attendance reports: JSON-ready dicts and CSV files computed meetings are rendered to (Excel
+workbooks: workbooks.py).
 
 Pure (no Flask, no database), so the API, the dashboard and the CLI render the same report.
 
 CSV files are made to open correctly in Excel and LibreOffice and to be safe there:
 
-- UTF-8 with a byte-order mark, so Excel does not read names as Windows-1252;
+- UTF-8 with a byte-order mark, so Excel does not read names as Windows-1252 (LibreOffice's
+  Text Import dialog detects it too);
 - RFC 4180: comma separated, CRLF line ends, a field quoted when it holds a comma, a quote, CR or
-  LF, quotes doubled inside;
+  LF, quotes doubled inside; with `Layout(separator=";")` semicolons and decimal commas, what
+  spreadsheets in most of Europe expect;
+- local dates and times in columns of their own (`2026-11-24`, `08:03:00`), which spreadsheets
+  read as dates and times, beside the RFC 3339 UTC instants;
 - protection against CSV formula injection (OWASP "CSV Injection"): a text cell that starts with
   `=`, `+`, `-`, `@`, a tab or a carriage return, also after leading spaces (spreadsheets skip
   them, LibreOffice non-breaking and other Unicode spaces too), would be run as a formula, so it
@@ -220,11 +225,8 @@ def summary_csv(report, t, layout: Layout = DEFAULT_LAYOUT, rows=None) -> Iterat
     """A course's grid (course_report.CourseReport) as the course page shows it: a row per student
     (`rows`: in the page's order), a column per lesson, the totals, and a last row with each
     lesson's attendance rate; headers and statuses in the reader's language (`t`)."""
-    from . import localtime
-
     out = _CsvChunks(layout.separator)
-    lesson_headers = [f"{localtime.day(c.lesson.started_at, layout.zone, t, weekday=False)} "
-                      f"{localtime.clock(c.lesson.started_at, layout.zone)} {c.lesson.room}" for c in report.columns]
+    lesson_headers = [lesson_heading(c.lesson, layout.zone, t) for c in report.columns]
     out.add([t("grid.student"), t("grid.email"), t("grid.group"), *(safe_cell(h) for h in lesson_headers),
              t("grid.attended"), t("grid.expected"), t("grid.minutes"), t("grid.average_percent"),
              t("grid.times_late"), t("grid.times_left_early"), t("grid.missed")])
@@ -238,6 +240,13 @@ def summary_csv(report, t, layout: Layout = DEFAULT_LAYOUT, rows=None) -> Iterat
             yield chunk
     out.add([t("grid.rate"), "", "", *(layout.number(c.rate) for c in report.columns), "", "", "", "", "", "", ""])
     yield out.take()
+
+
+def lesson_heading(lesson, zone: dt.tzinfo, t) -> str:
+    """A lesson's column heading in the grid's exports: "24 Nov 2026 07:58 maths-3b"."""
+    from . import localtime
+
+    return f"{localtime.day(lesson.started_at, zone, t, 'short')} {localtime.clock(lesson.started_at, zone)} {lesson.room}"
 
 
 def cell_text(cell, t) -> str:

@@ -12,6 +12,7 @@ import json
 
 from sqlalchemy import select
 
+from .access import readable
 from .attendance import presence_from_json
 from .lesson import GUEST_KEY_PREFIXES
 from .names import fold_course, fold_name
@@ -27,7 +28,7 @@ class Found:
     key: str
     name: str
     email: str | None
-    courses: list[str]  # where they were a student, as the meetings' course ids spell them
+    courses: list[str]  # readable courses they were a student of, as the meetings spell them
 
 
 def _people(presence_text: str | None, result_text: str | None):
@@ -76,5 +77,6 @@ def search(view, query: str) -> list[Found]:
                             entry.courses.append(course)
     results = sorted(found.values(), key=lambda f: (fold_name(f.name), f.key))
     for entry in results:
-        entry.courses.sort(key=fold_course)
+        # A visitor from another course may sit in a readable meeting: only readable courses link.
+        entry.courses = sorted((c for c in entry.courses if readable(view.account, [c])), key=fold_course)
     return results[:MAX_RESULTS]

@@ -19,7 +19,7 @@ from typing import Iterator
 import xlsxwriter
 
 from .course_report import CourseReport
-from .reports import Layout, cell_text
+from .reports import Layout, cell_text, lesson_heading
 from .rules import Settings
 from .times import format_time
 
@@ -101,12 +101,8 @@ def _rows_sheet(book: _Book, lessons, keep, settings: Settings, layout: Layout, 
 
 
 def _summary_sheet(book: _Book, report: CourseReport, rows, layout: Layout, t) -> None:
-    from . import localtime
-
-    zone = layout.zone
     headings = [t("grid.student"), t("grid.email"), t("grid.group"),
-                *(f"{localtime.day(c.lesson.started_at, zone, t, weekday=False)} "
-                  f"{localtime.clock(c.lesson.started_at, zone)} {c.lesson.room}" for c in report.columns),
+                *(lesson_heading(c.lesson, layout.zone, t) for c in report.columns),
                 t("grid.attended"), t("grid.expected"), t("grid.minutes"), t("grid.average_percent"),
                 t("grid.times_late"), t("grid.times_left_early"), t("grid.missed")]
     sheet = book.sheet(t("grid.sheet"), headings, [26, 28, 8, *(16 for _ in report.columns), 9, 9, 9, 9, 9, 9, 9])
