@@ -6,12 +6,15 @@ scheduled lesson it is measured against, class-list students who never joined, h
 was identified, its Moodle sync state) reaches every page and export, and a meeting without them
 is shown as before:
 
-- `reference`: the window late / left early / percent were measured against (a scheduled lesson),
-  when the meeting has one; `{"start", "end"}` RFC 3339 times (other keys are kept, unread);
-- a participant with `first_join` null never joined (an absent student from the class list);
+- `reference`: `{"kind", "start", "end", ...}`, what late / left early / percent were measured
+  against; shown when its kind is a scheduled lesson, not the meeting itself;
+- `absentees`: the class list's students who never joined (`name`, `email`, `user_id`, `group`,
+  `course`): students with status absent and no times (a participant with `first_join` null is
+  read the same way);
 - `key_kind`: user_id, email, signed_name or guest; without it, a participant keyed by a bare JID
-  or an occupant (no token identity) is a guest;
-- `sync`: shown as it comes.
+  or an occupant (no token identity) is a guest; `ambiguous`: why a row may be two people who
+  share a signed name;
+- `sync`: the meeting's Moodle sync, one state per course.
 
 Roles: a teacher is a participant whose token (or room role) made them a moderator; a guest had
 no identity; a visitor's token names another course than the one being looked at. Only students
@@ -55,6 +58,7 @@ class Person:
     late: bool
     left_early: bool
     still_present: bool
+    ambiguous: str | None = None
 
     @property
     def joined(self) -> bool:
@@ -147,12 +151,26 @@ def role_of(participant: Mapping, course: str | None) -> str:
 
 
 def _reference(value: Any) -> tuple[dt.datetime, dt.datetime] | None:
-    if isinstance(value, Mapping) and value.get("start") and value.get("end"):
+    if isinstance(value, Mapping) and value.get("kind") != "meeting" and value.get("start") and value.get("end"):
         try:
             return parse_time(value["start"]), parse_time(value["end"])
         except (TypeError, ValueError):
             return None
     return None
+
+
+def _absentee(entry: Mapping, course: str | None) -> Person | None:
+    """A class-list student who never joined, as a student row with status absent (None: a
+    student of another course than the one looked at)."""
+    their_course = entry.get("course")
+    if course is not None and their_course and fold_course(str(their_course)) != fold_course(course):
+        return None
+    user_id, email, name = entry.get("user_id"), entry.get("email"), entry.get("name") or ""
+    key = f"user:{user_id}" if user_id else f"email:{email}" if email else f"name:{name}"
+    claims = {claim: entry[field] for claim, field in (("courseid", "course"), ("groupid", "group")) if entry.get(field)}
+    return Person(key=key, name=name, names=[], email=email, user_id=user_id, claims=claims, key_kind=None,
+                  role="student", intervals=[], first_join=None, last_leave=None, present_seconds=0.0, percent=0.0,
+                  status="absent", late=False, left_early=False, still_present=False)
 
 
 def lesson_from_json(data: Mapping, public_id: str | None = None, course: str | None = None) -> Lesson:
@@ -166,7 +184,8 @@ def lesson_from_json(data: Mapping, public_id: str | None = None, course: str | 
             first_join=_time(p.get("first_join")), last_leave=_time(p.get("last_leave")),
             present_seconds=float(p.get("present_seconds") or 0), percent=float(p.get("percent") or 0),
             status=p.get("status") or "absent", late=bool(p.get("late")), left_early=bool(p.get("left_early")),
-            still_present=bool(p.get("still_present"))))
+            still_present=bool(p.get("still_present")), ambiguous=p.get("ambiguous") or None))
+    people.extend(filter(None, (_absentee(entry, course) for entry in data.get("absentees") or [])))
     return Lesson(
         id=public_id or meeting_public_id(data["id"]), room=data["room"], room_jid=data["room_jid"],
         started_at=parse_time(data["started_at"]), ended_at=_time(data.get("ended_at")),

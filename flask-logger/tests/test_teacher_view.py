@@ -186,6 +186,44 @@ def test_a_running_lesson_refreshes_itself_and_a_finished_one_does_not(school, t
     app.extensions["storage"].engine.dispose()
 
 
+def test_pages_show_the_class_list_the_scheduled_lesson_and_the_sync_when_the_meeting_has_them(school, monkeypatch):
+    """What the Moodle integration adds to reports.meeting_json reaches the pages: class-list
+    students who never joined, the scheduled lesson, flagged names, the sync state."""
+    from attendance_logger import reports
+
+    plain = reports.meeting_json
+
+    def with_moodle(meeting):
+        data = plain(meeting)
+        day = dt.datetime.fromisoformat(data["started_at"].replace("Z", "+00:00")).astimezone(week.ZONE).date()
+        data["reference"] = {"kind": "lesson", "start": week._time(week.local(day, 8, 0)),
+                             "end": week._time(week.local(day, 8, 55)), "course": "MATH101"}
+        data["absentees"] = [
+            {"name": "Nour Benali", "email": "nour@school.example", "user_id": "s-99", "username": "nbenali",
+             "group": "3B", "course": "MATH101", "source": "moodle", "status": "absent", "never_joined": True},
+            {"name": "Of Physics", "email": None, "user_id": "p-1", "username": None, "group": None,
+             "course": "PHYS202", "source": "roster", "status": "absent", "never_joined": True}]
+        data["sync"] = [{"course": "MATH101", "shortname": "MATH101", "state": "done", "message": None}]
+        for participant in data["participants"]:
+            if participant["user_id"] == "s-02":
+                participant["ambiguous"] = "two people signed in as José Álvarez"
+        return data
+
+    monkeypatch.setattr(reports, "meeting_json", with_moodle)
+    data = grid(school)
+    nour = student(data, 99)
+    assert [c["joined"] for c in nour["lessons"]] == [False] * 5 and nour["missed"] == 5
+    assert "Of Physics" not in {s["name"] for s in data["students"]}
+    assert [lesson["attended"] for lesson in data["lessons"]] == [24, 24, 23, 24, 23]  # of 26 now
+    html = logged_in(school).get(f"/meetings/{meeting_ids(school)[0]}").get_data(as_text=True)
+    text = text_of(html)
+    assert "Scheduled lesson: 08:00–08:55" in text and "MATH101: written to Moodle" in text
+    students = html.split('id="table-student"')[1].split("</table>")[0]
+    assert "Nour Benali" in students and "absent, never joined" in text_of(students)
+    assert "same name as another person" in students
+    assert 'class="scheduled"' in html
+
+
 # -- exports ------------------------------------------------------------------------------------------
 def test_the_summary_csv_is_exactly_the_grid_shown(school):
     client = logged_in(school)
@@ -307,3 +345,33 @@ def test_every_text_on_every_page_comes_from_the_catalogue(school, monkeypatch):
                 rest = rest.replace(item, " ")
             leftover = re.sub(r"[\s\d:.,;()%/–—+\-·▲▼|]+|UTC|&[a-z]+;", "", rest)
             assert not leftover, (path, text)
+
+
+def luminance(colour: str) -> float:
+    def channel(value: int) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def contrast(a: str, b: str) -> float:
+    light, dark = sorted((luminance(a), luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_every_colour_of_a_status_bar_stands_out_from_its_track_by_3_to_1():
+    """WCAG 1.4.11: the bars are information, so each of their colours (stripes and dots too)
+    has at least 3:1 against the track they sit on."""
+    from pathlib import Path
+
+    import attendance_logger
+
+    css = (Path(attendance_logger.__file__).parent / "static" / "style.css").read_text()
+    variables = dict(re.findall(r"--([a-z]+): (#[0-9a-f]{6})", css))
+    for status in ("present", "partial", "absent"):
+        rule = re.search(r"\.swatch\." + status + r"\b[^{]*\{([^}]*)\}", css).group(1)
+        colours = [variables[name] for name in re.findall(r"var\(--([a-z]+)\)", rule)] + re.findall(r"#[0-9a-f]{6}", rule)
+        assert colours, status
+        for colour in colours:
+            assert contrast(colour, variables["track"]) >= 3, (status, colour)
