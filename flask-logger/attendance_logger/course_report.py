@@ -66,7 +66,7 @@ class Column:
 class StudentRow:
     key: str
     name: str
-    names: list[str]
+    names: list[str]  # other names they used (display names typed, earlier signed names)
     email: str | None
     group: str | None
     cells: list[Cell | None]  # one per column; None: not expected (another group's lesson)
@@ -179,7 +179,7 @@ def course_report(course: str, lessons: Iterable[Lesson]) -> CourseReport:
                 column.expected += 1
                 column.attended += cell.attended
             cells.append(cell)
-        names = list(dict.fromkeys(n for p in by_column.values() for n in [p.name, *p.names] if n))
+        names = list(dict.fromkeys(n for p in by_column.values() for n in [p.name, *p.names] if n and n != person.name))
         students.append(StudentRow(key=key, name=person.name, names=names, email=person.email, group=group,
                                    cells=cells))
     return CourseReport(course=course, columns=columns, students=students, guests=guests, teachers=list(teachers))
