@@ -142,20 +142,31 @@ def safe_cell(value: Any) -> str:
     return text
 
 
-def _local(moment: dt.datetime | None, layout: Layout, pattern: str) -> str:
-    return "" if moment is None else moment.astimezone(layout.zone).strftime(pattern)
+def _clock(moment: dt.datetime | None, layout: Layout) -> str:
+    """"08:03:12" in the layout's zone (formatted by hand: strftime is most of an export's time)."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(layout.zone)
+    return f"{local.hour:02d}:{local.minute:02d}:{local.second:02d}"
 
 
-def _person_cells(lesson, person, settings: Settings, layout: Layout) -> list[str]:
+def _lesson_cells(lesson, layout: Layout) -> tuple[list[str], str]:
+    """The cells a lesson's rows share: before the person's, and its start as an instant."""
+    start = lesson.started_at.astimezone(layout.zone)
+    return [safe_cell(lesson.id), safe_cell(lesson.room), f"{start:%Y-%m-%d}", _clock(start, layout)], \
+        _time(lesson.started_at)
+
+
+def _person_cells(lesson_cells: tuple[list[str], str], person, settings: Settings, layout: Layout) -> list[str]:
+    first, meeting_start = lesson_cells
     return [
-        safe_cell(lesson.id), safe_cell(lesson.room),
-        _local(lesson.started_at, layout, "%Y-%m-%d"), _local(lesson.started_at, layout, "%H:%M:%S"),
+        *first,
         safe_cell(person.name), safe_cell(person.email), safe_cell(person.user_id), person.role,
         *(safe_cell(person.claims.get(claim)) for claim in settings.claims),
-        _local(person.first_join, layout, "%H:%M:%S"), _local(person.last_leave, layout, "%H:%M:%S"),
+        _clock(person.first_join, layout), _clock(person.last_leave, layout),
         layout.number(person.minutes), layout.number(person.percent), person.status,
         safe_cell(person.late), safe_cell(person.left_early),
-        _time(lesson.started_at), _time(person.first_join) or "", _time(person.last_leave) or "",
+        meeting_start, _time(person.first_join) or "", _time(person.last_leave) or "",
         str(_number(person.present_seconds)).replace(".", layout.decimal), layout.zone_name(),
     ]
 
@@ -187,9 +198,10 @@ def _rows_csv(lessons: Iterable, keep, settings: Settings, layout: Layout) -> It
     out.add(rows_columns(settings, layout))
     yield BOM + out.take()
     for lesson in lessons:
+        shared = _lesson_cells(lesson, layout)
         for person in lesson.people:
             if keep(person):
-                chunk = out.add(_person_cells(lesson, person, settings, layout))
+                chunk = out.add(_person_cells(shared, person, settings, layout))
                 if chunk:
                     yield chunk
         rest = out.take()
