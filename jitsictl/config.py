@@ -112,6 +112,9 @@ class Thresholds:
 @dataclass
 class Attendance:
     claims: list[str] = field(default_factory=lambda: ["courseid", "groupid"])
+    # Headings of claim columns on the dashboard and in exports ({claim: heading}); empty: the
+    # receiver's own (its language's words for courseid and groupid).
+    claim_labels: dict[str, str] = field(default_factory=dict)
     database_url: str = DEFAULT_DATABASE_URL
     thresholds: Thresholds = field(default_factory=Thresholds)
 
@@ -223,6 +226,11 @@ def _coerce(f: dataclasses.Field, value: Any, path: str):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(path, f"must be a whole number, not {value!r}")
         return value
+    if isinstance(default, dict):
+        if not isinstance(value, dict) or not all(isinstance(v, (str, int)) and not isinstance(v, bool)
+                                                  for v in value.values()):
+            raise ConfigError(path, "must be a mapping of names to strings", 'e.g. {courseid: Course}')
+        return {str(k): str(v) for k, v in value.items()}
     if isinstance(default, list):
         if isinstance(value, str):
             value = [item.strip() for item in value.split(",") if item.strip()]
@@ -395,6 +403,13 @@ def _validate_attendance(attendance: Attendance) -> None:
                               "use letters, digits and '_', e.g. courseid")
     if len(set(attendance.claims)) != len(attendance.claims):
         raise ConfigError("attendance.claims", "lists a claim twice", "remove the duplicate")
+    for claim, label in attendance.claim_labels.items():
+        if claim not in attendance.claims:
+            raise ConfigError(f"attendance.claim_labels.{claim}", "is not one of attendance.claims",
+                              "add the claim there, or remove its label")
+        if not label.strip() or any(c in label for c in ",=") or len(label) > 64:
+            raise ConfigError(f"attendance.claim_labels.{claim}", f"{label!r} cannot be a heading",
+                              "use up to 64 characters without ',' or '=', e.g. Course")
     url = attendance.database_url
     if not re.match(r"^(sqlite:///.+|postgresql(\+psycopg)?://.+)$", url):
         raise ConfigError("attendance.database_url", f"{_redact_url(url)!r} is not supported",
@@ -456,7 +471,7 @@ domain: {_q(c.domain)}
 public_url: {_q(c.public_url)}
 # XMPP server: prosody (docker-jitsi-meet's) or openfire.
 xmpp: {_q(c.xmpp)}
-# IANA time zone of the containers.
+# IANA time zone of the containers, and of the times on the attendance dashboard and exports.
 timezone: {_q(c.timezone)}
 # Addresses clients reach the video bridge on (public IP behind NAT); empty lets JVB guess.
 # A wrong value breaks calls with more than two participants.
@@ -505,6 +520,9 @@ letsencrypt:
 attendance:
   # Custom JWT claims copied into attendance records (allow-list).
   claims: {_q(c.attendance.claims)}
+  # Headings of those claims' columns on the dashboard and in exports, e.g. {{courseid: Course,
+  # groupid: Group}}; empty: the dashboard's own words, in each teacher's language.
+  claim_labels: {_q(c.attendance.claim_labels)}
   # SQLite in the receiver's volume by default, or postgresql+psycopg://user@host/db
   # (a URL with a password goes in jitsictl.secrets.yaml as ATTENDANCE_DATABASE_URL instead).
   database_url: {_q(c.attendance.database_url)}

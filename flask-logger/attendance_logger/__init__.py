@@ -33,6 +33,8 @@ def create_app(test_config: dict | None = None):
         PROXY_HOPS=0,
         METRICS_TOKEN=None,
         METRICS_NETWORKS="127.0.0.0/8,::1/128",
+        TIMEZONE="UTC",  # IANA zone of local times on pages and in exports
+        CLAIM_LABELS=None,  # `claim=Label,...`: headings of claim columns (l10n.py)
     )
     app.config.update(config_module.from_environment())
     if test_config:
@@ -54,7 +56,7 @@ def create_app(test_config: dict | None = None):
     except ValueError as exc:
         raise config_module.ConfigError(f"attendance settings: {exc}") from None
 
-    from . import api, auth, dashboard, health, ingest, metrics, security_headers
+    from . import api, auth, dashboard, health, ingest, l10n, metrics, security_headers
 
     @app.before_request
     def _start_refresher():
@@ -63,6 +65,7 @@ def create_app(test_config: dict | None = None):
     metrics.init_app(app)
     security_headers.init_app(app)
     auth.init_app(app)
+    l10n.init_app(app)
     app.register_blueprint(ingest.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(dashboard.bp)

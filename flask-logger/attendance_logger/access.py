@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from .accounts import Account
 from .attendance import MeetingNotFound
+from .names import fold_course
 from .tables import meeting_courses
 
 
@@ -26,8 +27,12 @@ class CourseNotReadable(Exception):
 
 
 def readable(account: Account, courses: Iterable[str]) -> bool:
-    """The access rule: may `account` read what belongs to `courses`?"""
-    return account.sees_every_course or not account.courses.isdisjoint(courses)
+    """The access rule: may `account` read what belongs to `courses`? Course ids compare without
+    regard to case (names.fold_course), as the filters do: a grant of MATH101 covers math101."""
+    if account.sees_every_course:
+        return True
+    granted = {fold_course(c) for c in account.courses}
+    return any(fold_course(c) in granted for c in courses)
 
 
 class View:
@@ -38,15 +43,16 @@ class View:
         self.account = account
         self.settings = attendance.settings
 
-    def meetings(self, *, course: str | None = None, limit: int = 1000, **filters) -> list:
-        """Index rows of the meetings matching `filters` (see Storage.list_meetings), newest first."""
+    def meetings(self, *, course: str | None = None, limit: int | None = 1000, **filters) -> list:
+        """Index rows of the meetings matching `filters` (see Storage.list_meetings), newest first;
+        `limit` None: all of them."""
         if self.account.sees_every_course:
-            return self.attendance.meetings(course=course, **filters)
+            return self.attendance.meetings(course=course, limit=limit, **filters)
         courses = [course] if course is not None else sorted(self.account.courses)
         found = {}
         for one in courses:
             if readable(self.account, [one]):
-                found.update((row.id, row) for row in self.attendance.meetings(course=one, **filters))
+                found.update((row.id, row) for row in self.attendance.meetings(course=one, limit=limit, **filters))
         return sorted(found.values(), key=lambda row: (-row.started_ms, row.id))[:limit]
 
     def meeting(self, meeting_id: str):
@@ -59,6 +65,19 @@ class View:
             if not readable(self.account, courses):
                 raise MeetingNotFound(meeting_id)
         return meeting
+
+    def courses(self) -> dict[str, int]:
+        """The courses the reader may read, with their number of meetings (0: not met yet)."""
+        self.attendance.refresh()
+        held = self.attendance.storage.courses()
+        if self.account.sees_every_course:
+            return dict(sorted(held.items()))
+        found = {course: 0 for course in self.account.courses}
+        for course, count in held.items():
+            for granted in self.account.courses:
+                if fold_course(granted) == fold_course(course):
+                    found[granted] += count
+        return dict(sorted(found.items()))
 
     def course(self, course: str) -> Iterator:
         """The course's meetings, oldest first (Attendance.course); CourseNotReadable if not granted."""

@@ -17,7 +17,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, exists, insert, select, update
 
-from .tables import account_courses, accounts, meeting_courses, sessions
+from .names import fold_course
+from .tables import account_courses, account_preferences, accounts, meeting_courses, sessions
 
 ROLES = ("admin", "teacher")
 MIN_PASSWORD_LENGTH = 12
@@ -109,10 +110,11 @@ class Accounts:
         return self.get(name)
 
     def known_courses(self, courses: Iterable[str]) -> set[str]:
-        """Which of `courses` some meeting has carried as its courseid claim."""
+        """Which of `courses` some meeting has carried as its courseid claim (in any case, as
+        the access rule compares them)."""
         with self.storage.read() as conn:
-            return set(conn.execute(select(meeting_courses.c.course).distinct()
-                                    .where(meeting_courses.c.course.in_(list(courses)))).scalars())
+            carried = {fold_course(c) for c in conn.execute(select(meeting_courses.c.course).distinct()).scalars()}
+        return {course for course in courses if fold_course(course) in carried}
 
     # -- changing --------------------------------------------------------------------------
     def require(self, name: str) -> Account:
@@ -150,6 +152,7 @@ class Accounts:
             self._must_exist(conn, name)
             conn.execute(delete(sessions).where(sessions.c.account == name))
             conn.execute(delete(account_courses).where(account_courses.c.account == name))
+            conn.execute(delete(account_preferences).where(account_preferences.c.account == name))
             conn.execute(delete(accounts).where(accounts.c.name == name))
 
     def set_password(self, name: str, password: str) -> None:

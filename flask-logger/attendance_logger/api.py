@@ -1,20 +1,25 @@
-"""The read API (authenticated): meetings, a meeting's attendance as JSON or CSV, a course's CSV.
+"""The read API (authenticated): meetings, a meeting's attendance, courses at a glance, a
+student's lessons, student search; exports as CSV and Excel workbooks.
 
 Every read goes through access.view(): a teacher reads only the meetings of their courses."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 
 from flask import Blueprint, Response, abort, jsonify, request, stream_with_context
 
-from . import reports
+from . import l10n, reports, student_search, workbooks
 from .access import CourseNotReadable, view
 from .attendance import MeetingNotFound
 from .auth import api_login_required
-from .times import format_ms, to_ms
+from .course_report import DEFAULT_SORT, SORTS, course_report
+from .lesson import lesson_of
+from .times import format_ms, format_time, to_ms
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -90,25 +95,165 @@ def safe_filename(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:80] or "attendance"
 
 
+def export_name(lesson) -> str:
+    return safe_filename(f"{lesson.room}-{lesson.started_at.astimezone(l10n.zone()):%Y%m%dT%H%M}")
+
+
+def xlsx_response(chunks, filename: str) -> Response:
+    response = Response(chunks, mimetype=XLSX)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
 @bp.get("/meetings/<meeting_id>/attendance.csv")
 @api_login_required
 def meeting_attendance_csv(meeting_id: str):
+    """Everyone in the meeting, a row each (reports.rows_columns); `?sep=;` for European spreadsheets."""
     meeting = _meeting_or_404(meeting_id)
-    settings = view().settings
-    name = safe_filename(f"{meeting.room_name}-{meeting.started_at:%Y%m%dT%H%M}")
-    return csv_response(reports.meeting_csv(meeting, settings), f"{name}.csv")
+    lesson = lesson_of(meeting, meeting_id)
+    return csv_response(reports.meeting_csv(meeting, view().settings, l10n.layout(request.args.get("sep")),
+                                            public_id=meeting_id), f"{export_name(lesson)}.csv")
+
+
+@bp.get("/meetings/<meeting_id>/attendance.xlsx")
+@api_login_required
+def meeting_attendance_xlsx(meeting_id: str):
+    lesson = lesson_of(_meeting_or_404(meeting_id), meeting_id)
+    return xlsx_response(workbooks.meeting_xlsx(lesson, view().settings, l10n.layout(), l10n.translator()),
+                         f"{export_name(lesson)}.xlsx")
+
+
+@bp.get("/courses")
+@api_login_required
+def list_courses():
+    """The courses the account may read, with their number of meetings."""
+    return jsonify({"courses": [{"course": c, "meetings": n} for c, n in view().courses().items()]})
+
+
+class NoLessons(Exception):
+    pass
+
+
+def course_lessons(readable_view, course: str, args) -> list:
+    """The course's lessons (lesson.Lesson, oldest first) within `args`' `from`/`to`; raises
+    CourseNotReadable, BadQuery."""
+    start, end = parse_bound("from", args.get("from")), parse_bound("to", args.get("to"))
+    lessons = []
+    for meeting in readable_view.course(course):
+        lesson = lesson_of(meeting, course=course)
+        if (start is None or to_ms(lesson.end) >= start) and (end is None or to_ms(lesson.started_at) < end):
+            lessons.append(lesson)
+    return lessons
+
+
+def sort_of(args) -> tuple[str, bool]:
+    """The grid's order from `?sort=` (one of course_report.SORTS) and `?order=asc|desc`."""
+    sort = args.get("sort", DEFAULT_SORT)
+    return (sort if sort in SORTS else DEFAULT_SORT), args.get("order") == "desc"
+
+
+def _course_report_or_404(course: str, *, empty_is_missing: bool):
+    try:
+        lessons = course_lessons(view(), course, request.args)
+    except CourseNotReadable as exc:
+        abort(404, description=str(exc))
+    if empty_is_missing and not lessons:
+        raise NoLessons(course)
+    return course_report(course, lessons)
+
+
+@bp.errorhandler(NoLessons)
+def _no_lessons(exc):
+    course = exc.args[0]
+    period = " in that period" if request.args.get("from") or request.args.get("to") else " yet"
+    return jsonify({"error": "no_lessons", "message": f"course {course!r} has no lessons{period}: "
+                                                     "there is nothing to export"}), 404
+
+
+def _grid(report) -> dict:
+    sort, descending = sort_of(request.args)
+    return {
+        "course": report.course,
+        "lessons": [{"id": c.lesson.id, "room": c.lesson.room, "started_at": format_time(c.lesson.started_at),
+                     "running": c.lesson.running, "expected": c.expected, "attended": c.attended,
+                     "rate": round(c.rate, 1)} for c in report.columns],
+        "students": [{"key": row.key, "name": row.name, "email": row.email, "group": row.group,
+                      "lessons": [None if cell is None else {
+                          "status": cell.status, "joined": cell.joined, "late": cell.late,
+                          "left_early": cell.left_early, "percent": cell.percent,
+                          "minutes": round(cell.minutes, 1)} for cell in row.cells],
+                      "attended": row.attended, "expected": row.expected, "minutes": round(row.minutes, 1),
+                      "average_percent": round(row.average_percent, 1), "late": row.late,
+                      "left_early": row.left_early, "missed": row.missed}
+                     for row in report.sorted(sort, descending)],
+        "guests": [{"meeting": lesson.id, "name": person.name} for lesson, person in report.guests],
+    }
+
+
+@bp.get("/courses/<course>")
+@api_login_required
+def course_summary(course: str):
+    """The course's students × lessons with totals (course_report.py), as the course page shows it."""
+    return jsonify(_grid(_course_report_or_404(course, empty_is_missing=False)))
+
+
+@bp.get("/courses/<course>/summary.csv")
+@api_login_required
+def course_summary_csv(course: str):
+    report = _course_report_or_404(course, empty_is_missing=True)
+    rows = report.sorted(*sort_of(request.args))
+    return csv_response(reports.summary_csv(report, l10n.translator(), l10n.layout(request.args.get("sep")), rows),
+                        f"{safe_filename(course)}-summary.csv")
 
 
 @bp.get("/courses/<course>/attendance.csv")
 @api_login_required
 def course_attendance_csv(course: str):
+    """A row per student per lesson, streamed; `?sep=;` for European spreadsheets."""
     readable = view()
     try:
-        meetings = readable.course(course)
+        meetings = iter(readable.course(course))
     except CourseNotReadable as exc:
         abort(404, description=str(exc))
-    return csv_response(reports.course_csv(meetings, readable.settings, course=course),
+    first = next(meetings, None)
+    if first is None:
+        raise NoLessons(course)
+    return csv_response(reports.course_csv(itertools.chain([first], meetings), readable.settings,
+                                           l10n.layout(request.args.get("sep")), course=course),
                         f"{safe_filename(course)}-attendance.csv")
+
+
+@bp.get("/courses/<course>/attendance.xlsx")
+@api_login_required
+def course_attendance_xlsx(course: str):
+    """The grid as the course page shows it (same `sort`, `order`, `from`, `to`), then a row per
+    student per lesson."""
+    report = _course_report_or_404(course, empty_is_missing=True)
+    rows = report.sorted(*sort_of(request.args))
+    return xlsx_response(workbooks.course_xlsx(report, rows, view().settings, l10n.layout(), l10n.translator()),
+                         f"{safe_filename(course)}-attendance.xlsx")
+
+
+@bp.get("/courses/<course>/students/<path:key>")
+@api_login_required
+def course_student(course: str, key: str):
+    report = _course_report_or_404(course, empty_is_missing=False)
+    row = report.student(key)
+    if row is None:
+        abort(404, description=f"no student {key!r} in course {course!r}")
+    grid = _grid(report)
+    student_json = next(s for s in grid["students"] if s["key"] == key)
+    return jsonify({**student_json, "course": report.course, "lessons": [
+        {**lesson, "attendance": cell} for lesson, cell in zip(grid["lessons"], student_json["lessons"])]})
+
+
+@bp.get("/students")
+@api_login_required
+def find_students():
+    """Students whose name or e-mail contains `q` (case and accents ignored), in readable meetings."""
+    found = student_search.search(view(), request.args.get("q", ""))
+    return jsonify({"students": [{"key": f.key, "name": f.name, "email": f.email, "courses": f.courses}
+                                 for f in found]})
 
 
 @bp.errorhandler(404)

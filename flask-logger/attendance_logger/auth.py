@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .accounts import Account, AccountError, Accounts, check_password
 from .config import ConfigError
+from .l10n import translator
 from .logins import LoginThrottle, Sessions
 from .storage import database_error_name
 
@@ -30,9 +31,12 @@ class Throttled(Exception):
         self.seconds = seconds
 
     @property
+    def minutes(self) -> int:
+        return -(-self.seconds // 60)
+
+    @property
     def advice(self) -> str:
-        minutes = -(-self.seconds // 60)
-        return f"try again in {minutes} minute{'s' if minutes != 1 else ''}"
+        return f"try again in {self.minutes} minute{'s' if self.minutes != 1 else ''}"
 
 
 def init_app(app) -> None:
@@ -98,7 +102,8 @@ def _check_password(name: str, password: str) -> Account | None:
     return account
 
 
-def _session_account() -> Account | None:
+def session_account() -> Account | None:
+    """The account of this request's dashboard session, if any."""
     name = current_app.extensions["sessions"].account_of(request.cookies.get(COOKIE), _now_ms())
     return current_app.extensions["accounts"].get(name) if name else None
 
@@ -108,7 +113,7 @@ def api_login_required(view):
 
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
-        account = _session_account()
+        account = session_account()
         credentials = request.authorization
         if account is None and credentials and credentials.type == "basic":
             try:
@@ -137,7 +142,7 @@ def api_login_required(view):
 def login_required(view):
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
-        g.account = _session_account()
+        g.account = session_account()
         if g.account is None:
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         return view(*args, **kwargs)
@@ -156,16 +161,18 @@ def _safe_next(target: str | None) -> str:
     return url_for("dashboard.meetings")
 
 
+def posted_from_this_site() -> bool:
+    """False for a form posted from another site (a browser names it in Origin)."""
+    origin = request.headers.get("Origin")
+    return origin is None or origin == f"{request.scheme}://{request.host}"
+
+
 @bp.before_request
 def _forms_from_this_site_only():
-    """Refuse login and logout forms posted from another site (a browser names it in Origin)."""
-    origin = request.headers.get("Origin")
-    if request.method == "POST" and origin is not None and origin != f"{request.scheme}://{request.host}":
+    """Refuse login and logout forms posted from another site."""
+    if request.method == "POST" and not posted_from_this_site():
         log.info("refused a form posted from another origin to %s from %s", request.path, _client())
-        message = ("This form was sent from another site and was refused. If you opened the dashboard at this "
-                   "address, the proxy in front of the receiver must forward the Host and X-Forwarded-Proto "
-                   "headers, and the receiver trust it (ATTENDANCE_PROXY_HOPS).")
-        return render_template("login.html", error=message), 403
+        return render_template("login.html", error=translator()("login.other_site")), 403
     return None
 
 
@@ -177,11 +184,12 @@ def login():
     try:
         account = _check_password(name, request.form.get("password", ""))
     except Throttled as throttled:
-        return render_template("login.html", error=f"Too many failed logins: {throttled.advice}.", user=name), \
+        return render_template("login.html", error=translator().plural("login.throttled", throttled.minutes),
+                               user=name), \
             429, {"Retry-After": str(throttled.seconds)}
     if account is None:
         log.info("failed dashboard login from %s", _client())
-        return render_template("login.html", error="Wrong password or account name.", user=name), 401
+        return render_template("login.html", error=translator()("login.wrong_password"), user=name), 401
     sessions: Sessions = current_app.extensions["sessions"]
     sessions.end(request.cookies.get(COOKIE))
     token = sessions.start(account.name, _now_ms())

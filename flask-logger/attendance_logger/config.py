@@ -53,6 +53,10 @@ def from_environment(environ=os.environ) -> dict:
         config["ADMIN_PASSWORD"] = environ["ATTENDANCE_ADMIN_PASSWORD"]
     if "ATTENDANCE_SQLITE_SYNCHRONOUS" in environ:
         config["SQLITE_SYNCHRONOUS"] = environ["ATTENDANCE_SQLITE_SYNCHRONOUS"].strip().upper()
+    if environ.get("ATTENDANCE_TIMEZONE"):
+        config["TIMEZONE"] = environ["ATTENDANCE_TIMEZONE"]
+    if "ATTENDANCE_CLAIM_LABELS" in environ:
+        config["CLAIM_LABELS"] = environ["ATTENDANCE_CLAIM_LABELS"]
     if environ.get("ATTENDANCE_METRICS_TOKEN"):
         config["METRICS_TOKEN"] = environ["ATTENDANCE_METRICS_TOKEN"]
     if "ATTENDANCE_METRICS_NETWORKS" in environ:

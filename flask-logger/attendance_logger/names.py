@@ -1,4 +1,4 @@
-"""People's names compared as a person reads them: case, accents and spacing do not matter."""
+"""Names compared as a person reads them: case, accents and spacing do not matter."""
 from __future__ import annotations
 
 import unicodedata
@@ -11,3 +11,9 @@ def fold_name(name: str) -> str:
     decomposed = unicodedata.normalize("NFKD", name)
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(bare.casefold().split())
+
+
+def fold_course(course: str) -> str:
+    """A course id as course ids are compared (filters, grants, exports): without regard to case,
+    so `math101` is MATH101."""
+    return course.casefold()

@@ -21,6 +21,7 @@ from sqlalchemy import case, create_engine, delete, event, exists, func, select,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 
+from .names import fold_course
 from .tables import events, health, instances, meeting_courses, meetings, rooms, webhook_ids
 from .times import to_ms
 
@@ -246,9 +247,12 @@ class Storage:
                       from_ms_: int | None = None, to_ms_: int | None = None, limit: int = 1000) -> list:
         query = select(*INDEX_COLUMNS)
         if room:
-            query = query.where((meetings.c.room_name == room) | (meetings.c.room_jid == room))
+            # XMPP room names are lower case (nodeprep): `Maths-3B` finds maths-3b.
+            room = room.lower()
+            query = query.where((func.lower(meetings.c.room_name) == room) | (func.lower(meetings.c.room_jid) == room))
         if course:
-            query = query.where(meetings.c.id.in_(select(meeting_courses.c.meeting).where(meeting_courses.c.course == course)))
+            query = query.where(meetings.c.id.in_(select(meeting_courses.c.meeting).where(
+                meeting_courses.c.course.in_(self.course_spellings(course)))))
         if from_ms_ is not None:
             query = query.where((meetings.c.ended_ms.is_(None)) | (meetings.c.ended_ms >= from_ms_))
         if to_ms_ is not None:
@@ -259,10 +263,23 @@ class Storage:
 
     def course_meetings(self, course: str) -> list:
         query = (select(*INDEX_COLUMNS).where(meetings.c.id.in_(
-            select(meeting_courses.c.meeting).where(meeting_courses.c.course == course)))
+            select(meeting_courses.c.meeting).where(meeting_courses.c.course.in_(self.course_spellings(course)))))
             .order_by(meetings.c.started_ms, meetings.c.id))
         with self.read() as conn:
             return conn.execute(query).all()
+
+    def course_spellings(self, course: str) -> list[str]:
+        """The course ids meetings carried that are `course` but for case (names.fold_course):
+        `math101` finds MATH101. Folded here rather than in SQL, which folds only ASCII in SQLite."""
+        with self.read() as conn:
+            return [c for c in conn.execute(select(meeting_courses.c.course).distinct()).scalars()
+                    if fold_course(c) == fold_course(course)]
+
+    def courses(self) -> dict[str, int]:
+        """Every course id meetings carried, with its number of meetings."""
+        with self.read() as conn:
+            return dict(conn.execute(select(meeting_courses.c.course, func.count())
+                                     .group_by(meeting_courses.c.course)).all())
 
     def get_meeting(self, meeting_id: str, *, with_result: bool = True):
         columns = meetings.c if with_result else INDEX_COLUMNS

@@ -140,3 +140,11 @@ health = Table(
     Column("id", Integer, primary_key=True),
     Column("checked_ms", BigInteger, nullable=False),
 )
+
+# What each account chose on the dashboard's settings page (preferences.py); no row: the defaults.
+account_preferences = Table(
+    "account_preferences", metadata,
+    Column("account", String(64), ForeignKey("accounts.name", ondelete="CASCADE"), primary_key=True),
+    Column("language", String(16)),  # a catalogue of messages/, or NULL: the browser's Accept-Language
+    Column("timezone", String(64)),  # an IANA zone, or NULL: ATTENDANCE_TIMEZONE
+)

@@ -88,8 +88,24 @@ def test_a_course_export_is_for_its_teachers(as_teacher, school):
         hidden = as_teacher(DUPONT, f"/v1/courses/{course}/attendance.csv")
         assert hidden.status_code == 404
         assert "not among your courses" in hidden.get_json()["message"]
-    # A granted course that has not met yet is simply empty.
-    assert as_teacher(HADDAD, "/v1/courses/CHEM303/attendance.csv").status_code == 200
+    # A granted course that has not met yet says so, rather than handing out a header-only file.
+    empty = as_teacher(HADDAD, "/v1/courses/CHEM303/attendance.csv")
+    assert empty.status_code == 404 and empty.get_json()["error"] == "no_lessons"
+    assert "has no lessons yet" in empty.get_json()["message"]
+
+
+def test_course_ids_compare_without_case_in_filters_grants_and_exports(app, as_teacher, school):
+    """`math101` is MATH101 everywhere: the filter, the export, and a grant spelled otherwise."""
+    assert listed_ids(as_teacher(DUPONT, "/v1/meetings?course=math101")) == school["maths"]
+    rows = as_teacher(DUPONT, "/v1/courses/math101/attendance.csv").get_data(as_text=True).splitlines()
+    assert len(rows) == 1 + 2 * 2  # header, two students at two lessons
+    app.extensions["accounts"].add("ms.lower", "lower-case long password", role="teacher", courses=["math101"])
+    lower = ("ms.lower", "lower-case long password")
+    assert listed_ids(as_teacher(lower, "/v1/meetings")) == school["maths"]
+    for own in school["maths"]:
+        assert as_teacher(lower, f"/v1/meetings/{own}/attendance").status_code == 200
+    assert as_teacher(lower, f"/v1/meetings/{school['physics']}/attendance").status_code == 404
+    assert listed_ids(as_teacher(DUPONT, "/v1/meetings?room=MATHS-3B")) == school["maths"]
 
 
 def test_the_dashboard_lists_only_the_teacher_s_meetings(app, school):

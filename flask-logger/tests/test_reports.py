@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 import json
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -18,12 +19,18 @@ from tests.support import vectors
 
 BASE = dt.datetime(2025, 11, 22, 8, 0, tzinfo=dt.timezone.utc)
 LATER = BASE + dt.timedelta(days=1)
-COLUMNS = ["name", "email", "user_id", "courseid", "groupid", "first_join", "last_leave", "present_seconds",
-           "percent", "status"]
+COLUMNS = ["meeting_id", "room", "date", "start_time", "name", "email", "user_id", "role", "course", "group",
+           "first_join_time", "last_leave_time", "minutes", "percent", "status", "late", "left_early",
+           "meeting_start", "first_join", "last_leave", "present_seconds", "time_zone"]
+NAME, USER_ID, COURSE = COLUMNS.index("name"), COLUMNS.index("user_id"), COLUMNS.index("course")
 
 
 def vector_events(name):
     return vectors.load(vectors.VECTORS_DIR / f"{name}.json").materialize(BASE)
+
+
+def vector_events_at(base, name="01-basic-lesson"):
+    return vectors.load(vectors.VECTORS_DIR / f"{name}.json").materialize(base)
 
 
 def meetings_of(name, events=None, settings=reports.DEFAULT_SETTINGS):
@@ -36,9 +43,9 @@ def csv_text(chunks):
     return "".join(chunks)
 
 
-def read_rows(text):
+def read_rows(text, separator=","):
     assert text.startswith(reports.BOM)
-    return list(csv.reader(io.StringIO(text[len(reports.BOM):], newline="")))
+    return list(csv.reader(io.StringIO(text[len(reports.BOM):], newline=""), delimiter=separator))
 
 
 # -- JSON ---------------------------------------------------------------------------------------------
@@ -69,7 +76,7 @@ def test_running_meeting_json_has_no_end_and_open_presence():
     teacher = next(p for p in body["participants"] if p["user_id"] == "t-100")
     assert teacher["still_present"] is True and teacher["last_leave"] is None
     rows = read_rows(csv_text(reports.meeting_csv(meeting)))
-    teacher_row = next(r for r in rows if r[2] == "t-100")
+    teacher_row = next(r for r in rows if r[USER_ID] == "t-100")
     assert teacher_row[COLUMNS.index("last_leave")] == ""
 
 
@@ -86,34 +93,59 @@ def test_unicode_names_travel_unchanged_through_json():
 def test_meeting_csv_is_utf8_bom_crlf_with_the_documented_columns():
     meeting, = meetings_of("01-basic-lesson")
     text = csv_text(reports.meeting_csv(meeting))
-    assert text.startswith("\ufeffname,email,user_id,courseid,groupid,first_join,last_leave,present_seconds,"
-                           "percent,status\r\n")
+    assert text.startswith("\ufeff" + ",".join(COLUMNS) + "\r\n")
     assert text.endswith("\r\n") and "\n" not in text.replace("\r\n", "")
     rows = read_rows(text)
     assert rows[0] == COLUMNS
+    lesson = [meeting.key, "maths-3b", "2025-11-22", "08:00:00"]
     assert rows[1:] == [
-        ["Claire Dupont", "c.dupont@school.example", "t-100", "MATH101", "3B", "2025-11-22T08:00:00.000Z",
-         "2025-11-22T09:00:00.000Z", "3600", "100.0", "present"],
-        ["Alice Martin", "alice.martin@school.example", "u-1001", "MATH101", "3B", "2025-11-22T08:01:00.000Z",
-         "2025-11-22T08:50:00.000Z", "2940", "81.7", "present"],
-        ["Bob Leroy", "bob.leroy@school.example", "u-1002", "MATH101", "3B", "2025-11-22T08:07:00.000Z",
-         "2025-11-22T09:00:00.000Z", "3180", "88.3", "present"],
+        [*lesson, "Claire Dupont", "c.dupont@school.example", "t-100", "teacher", "MATH101", "3B", "08:00:00",
+         "09:00:00", "60.0", "100.0", "present", "false", "false", "2025-11-22T08:00:00.000Z",
+         "2025-11-22T08:00:00.000Z", "2025-11-22T09:00:00.000Z", "3600", "UTC"],
+        [*lesson, "Alice Martin", "alice.martin@school.example", "u-1001", "student", "MATH101", "3B", "08:01:00",
+         "08:50:00", "49.0", "81.7", "present", "false", "true", "2025-11-22T08:00:00.000Z",
+         "2025-11-22T08:01:00.000Z", "2025-11-22T08:50:00.000Z", "2940", "UTC"],
+        [*lesson, "Bob Leroy", "bob.leroy@school.example", "u-1002", "student", "MATH101", "3B", "08:07:00",
+         "09:00:00", "53.0", "88.3", "present", "true", "false", "2025-11-22T08:00:00.000Z",
+         "2025-11-22T08:07:00.000Z", "2025-11-22T09:00:00.000Z", "3180", "UTC"],
     ]
     # the encoded file starts with the UTF-8 byte-order mark Excel looks for
     assert text.encode("utf-8").startswith(b"\xef\xbb\xbf")
+
+
+def test_local_dates_and_times_follow_the_zone_and_semicolons_bring_decimal_commas():
+    """Paris in November is UTC+1; a lesson at 23:30 UTC is on the next day there."""
+    meeting, = meetings_of("01-basic-lesson")
+    paris = reports.Layout(zone=ZoneInfo("Europe/Paris"), separator=";")
+    text = csv_text(reports.meeting_csv(meeting, layout=paris))
+    rows = read_rows(text, separator=";")
+    alice = dict(zip(rows[0], rows[2]))
+    assert (alice["date"], alice["start_time"], alice["first_join_time"], alice["last_leave_time"]) == (
+        "2025-11-22", "09:00:00", "09:01:00", "09:50:00")
+    assert (alice["first_join"], alice["time_zone"]) == ("2025-11-22T08:01:00.000Z", "Europe/Paris")
+    assert (alice["minutes"], alice["percent"]) == ("49,0", "81,7")
+    late, = meetings_of("01-basic-lesson", vector_events_at(BASE.replace(hour=23, minute=30)))
+    row = dict(zip(COLUMNS, read_rows(csv_text(reports.meeting_csv(late, layout=paris)), separator=";")[1]))
+    assert (row["date"], row["start_time"]) == ("2025-11-23", "00:30:00")
+
+
+def test_claim_headings_are_configurable():
+    meeting, = meetings_of("01-basic-lesson")
+    labels = reports.Layout(claim_labels={"courseid": "Course", "groupid": "Class group"})
+    header = read_rows(csv_text(reports.meeting_csv(meeting, layout=labels)))[0]
+    assert header[COURSE:COURSE + 2] == ["Course", "Class group"]
 
 
 def test_claim_columns_follow_the_allow_list_in_order():
     settings = Settings(claims=("groupid", "schoolid", "courseid"))
     meeting, = meetings_of("01-basic-lesson", settings=settings)
     rows = read_rows(csv_text(reports.meeting_csv(meeting, settings)))
-    assert rows[0] == ["name", "email", "user_id", "groupid", "schoolid", "courseid", "first_join", "last_leave",
-                       "present_seconds", "percent", "status"]
-    assert rows[1][3:6] == ["3B", "", "MATH101"]
+    assert rows[0][COURSE:COURSE + 4] == ["group", "schoolid", "course", "first_join_time"]
+    assert rows[1][COURSE:COURSE + 3] == ["3B", "", "MATH101"]
     no_claims = Settings(claims=())
     meeting, = meetings_of("01-basic-lesson", settings=no_claims)
     assert read_rows(csv_text(reports.meeting_csv(meeting, no_claims)))[0] == [
-        "name", "email", "user_id", "first_join", "last_leave", "present_seconds", "percent", "status"]
+        c for c in COLUMNS if c not in ("course", "group")]
 
 
 def test_quotes_newlines_emoji_and_rtl_are_quoted_per_rfc4180_and_read_back_exactly():
@@ -126,7 +158,7 @@ def test_quotes_newlines_emoji_and_rtl_are_quoted_per_rfc4180_and_read_back_exac
     assert '"Danny ""Dan"" O\'Brien"' in text
     assert '"Zoë 🎓\r\nØster, ""Z"""' in text
     rows = read_rows(text)
-    names = [row[0] for row in rows[1:]]
+    names = [row[NAME] for row in rows[1:]]
     assert names == ["Claire Dupont", "Danny \"Dan\" O'Brien", "Zoë 🎓\r\nØster, \"Z\"", "مريم أحمد"]
     assert all(len(row) == len(COLUMNS) for row in rows)
 
@@ -143,9 +175,9 @@ def test_formula_injection_is_neutralised_in_every_person_supplied_cell(dangerou
                                  "claims": {"courseid": dangerous, "groupid": dangerous}}
     meeting, = meetings_of("01-basic-lesson", events)
     rows = read_rows(csv_text(reports.meeting_csv(meeting)))
-    alice = next(row for row in rows if row[0].startswith("'"))
-    assert alice[:5] == ["'" + dangerous, "'" + dangerous + "@school.example", "'" + dangerous,
-                         "'" + dangerous, "'" + dangerous]
+    alice = next(row for row in rows if row[NAME].startswith("'"))
+    assert [alice[NAME], alice[NAME + 1], alice[USER_ID], alice[COURSE], alice[COURSE + 1]] == [
+        "'" + dangerous, "'" + dangerous + "@school.example", "'" + dangerous, "'" + dangerous, "'" + dangerous]
     # cells that merely contain the characters later on are left alone
     assert reports.safe_cell("Anne-Marie = @home") == "Anne-Marie = @home"
 
@@ -183,14 +215,12 @@ def test_large_meeting_csv_streams_in_several_chunks():
 
 
 # -- course CSV -------------------------------------------------------------------------------------------
-COURSE_COLUMNS = ["meeting_id", "room", "meeting_start", *COLUMNS]
-
-
 def test_course_csv_has_one_row_per_student_per_meeting():
     meetings = meetings_of("08-server-crash") + meetings_of("15-two-rooms")
     rows = read_rows(csv_text(reports.course_csv(iter(meetings), course="MATH101")))
-    assert rows[0] == COURSE_COLUMNS
-    got = [(r[1], r[2], r[5]) for r in rows[1:]]
+    assert rows[0] == COLUMNS
+    start = COLUMNS.index("meeting_start")
+    got = [(r[1], r[start], r[USER_ID]) for r in rows[1:]]
     assert got == [
         ("maths-3b", "2025-11-22T08:00:00.000Z", "u-1001"),  # before the crash
         ("maths-3b", "2025-11-22T08:16:00.000Z", "u-1001"),  # after it
@@ -199,10 +229,10 @@ def test_course_csv_has_one_row_per_student_per_meeting():
         ("physics-3b", "2025-11-22T08:01:40.000Z", "u-1001"),
     ]
     assert [r[0] for r in rows[1:]] == [m.key for m in meetings for p in m.participants if not p.moderator]
-    assert all(len(r) == len(COURSE_COLUMNS) for r in rows)
+    assert all(len(r) == len(COLUMNS) and r[COLUMNS.index("role")] == "student" for r in rows[1:])
 
 
-def test_course_csv_leaves_out_participants_of_another_course_but_keeps_guests():
+def test_course_csv_leaves_out_participants_of_another_course_and_guests():
     events = vector_events("13-anonymous-guest") + vector_events("06-kick")
     for event in events:
         identity = event.get("identity")
@@ -210,10 +240,13 @@ def test_course_csv_leaves_out_participants_of_another_course_but_keeps_guests()
             event["identity"] = {**identity, "claims": {"courseid": "PHYS201"}}
     meetings = compute(events)
     rows = read_rows(csv_text(reports.course_csv(meetings, course="MATH101")))
-    people = sorted(r[3] for r in rows[1:])
-    assert people == ["Alice Martin", "Visitor", "Visitor"]
+    assert sorted(r[NAME] for r in rows[1:]) == ["Alice Martin"]  # the guest "Visitor" is no student
     everyone = read_rows(csv_text(reports.course_csv(meetings)))
-    assert sorted(r[3] for r in everyone[1:]) == ["Alice Martin", "Bob Leroy", "Visitor", "Visitor"]
+    assert sorted(r[NAME] for r in everyone[1:]) == ["Alice Martin", "Bob Leroy"]
+    # The meeting's own export lists everyone, the role telling them apart.
+    guest_meeting = next(m for m in meetings if any(p.key.startswith("jid:") for p in m.participants))
+    roles = {r[NAME]: r[COLUMNS.index("role")] for r in read_rows(csv_text(reports.meeting_csv(guest_meeting)))[1:]}
+    assert roles["Visitor"] == "guest"
 
 
 def test_course_csv_consumes_meetings_lazily():
@@ -243,7 +276,7 @@ def test_any_name_and_claim_survive_the_csv_round_trip(name, claim):
             event["identity"] = {**identity, "name": name, "claims": {"courseid": claim}}
     meeting, = meetings_of("01-basic-lesson", events)
     rows = read_rows(csv_text(reports.meeting_csv(meeting)))
-    alice = next(row for row in rows[1:] if row[2] == "u-1001")
+    alice = next(row for row in rows[1:] if row[USER_ID] == "u-1001")
     assert len(rows) == 4 and all(len(row) == len(COLUMNS) for row in rows)
-    assert alice[0] == reports.safe_cell(name) and alice[3] == reports.safe_cell(claim)
-    assert alice[0] in (name, "'" + name)
+    assert alice[NAME] == reports.safe_cell(name) and alice[COURSE] == reports.safe_cell(claim)
+    assert alice[NAME] in (name, "'" + name)

@@ -57,19 +57,27 @@ def check_csv(response, attendance: dict, settings: dict, where: str) -> None:
     assert "\r\n" in text and "\n" not in text.replace("\r\n", "")
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     header = next(csv.reader(io.StringIO(text, newline="")))
-    assert header == ["name", "email", "user_id", *settings["claims"], "first_join", "last_leave",
-                      "present_seconds", "percent", "status"]
+    headings = {"courseid": "course", "groupid": "group"}
+    claim_columns = [headings.get(claim, claim) for claim in settings["claims"]]
+    assert header == ["meeting_id", "room", "date", "start_time", "name", "email", "user_id", "role", *claim_columns,
+                      "first_join_time", "last_leave_time", "minutes", "percent", "status", "late", "left_early",
+                      "meeting_start", "first_join", "last_leave", "present_seconds", "time_zone"]
     assert len(rows) == len(attendance["participants"]), where
     for row, participant in zip(rows, attendance["participants"]):
         assert row["name"].lstrip("'") == participant["name"], where
         assert row["email"] == (participant["email"] or ""), where
         assert row["first_join"] == participant["first_join"], where
-        assert row["last_leave"] == participant["last_leave"], where
+        assert row["last_leave"] == (participant["last_leave"] or ""), where
+        assert row["first_join_time"] == participant["first_join"][11:19], where  # UTC: the default zone
         assert float(row["present_seconds"]) == participant["present_seconds"], where
+        assert float(row["minutes"]) == round(participant["present_seconds"] / 60, 1), where
         assert row["percent"] == f"{participant['percent']:.1f}", where
-        assert row["status"] == participant["status"], where
-        for claim in settings["claims"]:
-            assert row[claim] == str(participant["claims"].get(claim, "")), where
+        assert (row["status"], row["late"], row["left_early"]) == (
+            participant["status"], str(participant["late"]).lower(), str(participant["left_early"]).lower()), where
+        assert row["role"] == ("teacher" if participant["moderator"] else
+                               "guest" if participant["key"].startswith(("jid:", "occupant:")) else "student"), where
+        for claim, column in zip(settings["claims"], claim_columns):
+            assert row[column] == str(participant["claims"].get(claim, "")), where
 
 
 def vector_app(vector, database_url):

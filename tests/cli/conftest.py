@@ -35,6 +35,7 @@ VARIANTS: dict[str, dict] = {
         "auth": {"type": "jwt", "jwt": {"app_id": "moodle", "issuers": ["moodle", "lti"],
                                         "audiences": ["jitsi"]}},
         "attendance": {"claims": ["courseid", "groupid", "cohort"],
+                       "claim_labels": {"courseid": "Course", "cohort": "Cohort"},
                        "thresholds": {"reconnect_grace_seconds": 90, "present_min_percent": 80}},
         "images": {"version": "stable-10008"},
     },

@@ -47,6 +47,9 @@ def test_receiver_starts_with_the_rendered_environment_and_accepts_signed_events
     for name, value in thresholds.items():  # same names, same whole numbers
         assert getattr(settings, name) == value
     assert list(settings.claims) == VARIANTS["prosody-jwt"]["attendance"]["claims"]
+    # Local times and claim headings on the dashboard and in exports, from jitsictl.yaml.
+    assert app.extensions["timezone"].key == VARIANTS["prosody-jwt"]["timezone"]
+    assert app.extensions["claim_labels"] == VARIANTS["prosody-jwt"]["attendance"]["claim_labels"]
     assert app.config["ADMIN_PASSWORD"] == environment["ATTENDANCE_ADMIN_PASSWORD"]
 
     client = app.test_client()
