@@ -23,7 +23,8 @@ import csv
 import io
 from typing import Any, Iterable, Iterator
 
-from .rules import Meeting, Participant, Settings
+from .lessons import Enrolled
+from .rules import Meeting, Participant, Reference, Settings
 from .times import format_time
 
 BOM = "\ufeff"
@@ -57,11 +58,35 @@ def participant_json(participant: Participant) -> dict:
         "late": participant.late,
         "left_early": participant.left_early,
         "still_present": participant.still_present,
+        "key_kind": participant.key_kind,
+        "ambiguous": participant.ambiguous,
+        "enrolled": participant.enrolled,
     }
 
 
-def meeting_json(meeting: Meeting) -> dict:
-    """A meeting's attendance, ready for `json.dumps` (times RFC 3339 UTC with milliseconds)."""
+def reference_json(reference: Reference | None) -> dict | None:
+    """What late, left early and percent were measured against: `kind` "lesson" (with its course,
+    group, source and origin) or "meeting"; `note` says why a nearby lesson was not taken."""
+    if reference is None:
+        return None
+    lesson = reference.lesson
+    return {"kind": reference.kind, "start": _time(reference.start), "end": _time(reference.end),
+            "course": lesson and lesson.course, "group": lesson and lesson.group,
+            "source": lesson and lesson.source, "origin": lesson and lesson.origin,
+            "moodle_session": lesson and lesson.external_id, "note": reference.note}
+
+
+def absentee_json(entry: Enrolled) -> dict:
+    """A student on the class list who never joined: a row with status absent."""
+    return {"name": entry.name, "email": entry.email, "user_id": entry.user_id, "username": entry.username,
+            "group": entry.group, "course": entry.course, "status": "absent", "never_joined": True}
+
+
+def meeting_json(meeting: Meeting, *, sync: list | None = None) -> dict:
+    """A meeting's attendance, ready for `json.dumps` (times RFC 3339 UTC with milliseconds).
+
+    `sync`: the meeting's Moodle sync state (moodle/jobs.py sync_states), None when Moodle is not
+    configured."""
     return {
         "id": meeting.key,
         "room": meeting.room_name,
@@ -73,6 +98,11 @@ def meeting_json(meeting: Meeting) -> dict:
         "closed_by": meeting.closed_by,
         "duration_seconds": _number(meeting.duration_seconds),
         "participants": [participant_json(p) for p in meeting.participants],
+        "courses": list(meeting.courses),
+        "group": meeting.group,
+        "reference": reference_json(meeting.reference),
+        "absentees": [absentee_json(entry) for entry in meeting.absentees],
+        "sync": sync,
     }
 
 
@@ -119,6 +149,26 @@ def _participant_cells(participant: Participant, settings: Settings) -> list[str
     ]
 
 
+def _absentee_cells(entry: Enrolled, settings: Settings) -> list[str]:
+    """A student on the class list who never joined, in the participants' columns."""
+    return [safe_cell(entry.name), safe_cell(entry.email), safe_cell(entry.user_id),
+            *("" for _ in settings.claims), "", "", "0", "0.0", "absent"]
+
+
+def _rows(meeting: Meeting, settings: Settings, *, students_only: bool = False,
+          course: str | None = None) -> Iterator[list[str]]:
+    filter_course = course is not None and "courseid" in settings.claims
+    for participant in meeting.participants:
+        if students_only and participant.moderator:
+            continue
+        if filter_course and "courseid" in participant.claims and str(participant.claims["courseid"]) != course:
+            continue
+        yield _participant_cells(participant, settings)
+    for entry in meeting.absentees:
+        if course is None or entry.course == course:
+            yield _absentee_cells(entry, settings)
+
+
 class _CsvChunks:
     """Rows in, RFC 4180 text chunks out."""
 
@@ -140,12 +190,13 @@ class _CsvChunks:
 
 
 def meeting_csv(meeting: Meeting, settings: Settings = DEFAULT_SETTINGS) -> Iterator[str]:
-    """One meeting's attendance as CSV chunks: the columns of `meeting_columns`, one row each."""
+    """One meeting's attendance as CSV chunks: the columns of `meeting_columns`, one row per
+    participant, then one per student of the class list who never joined (status absent)."""
     out = _CsvChunks()
     out.add(meeting_columns(settings))
     yield BOM + out.take()
-    for participant in meeting.participants:
-        chunk = out.add(_participant_cells(participant, settings))
+    for row in _rows(meeting, settings):
+        chunk = out.add(row)
         if chunk:
             yield chunk
     rest = out.take()
@@ -160,20 +211,16 @@ def course_csv(meetings: Iterable[Meeting], settings: Settings = DEFAULT_SETTING
     Students are the participants whose token does not make them moderators (teachers); with
     `course` given and `courseid` on the claim allow-list, participants whose token names another
     course (a visiting teacher, say) are left out too, while those without a course claim (guests)
-    stay. `meetings` is consumed lazily, so a caller can compute them one at a time.
+    stay. Students of the course's class list who never joined follow as absent. `meetings` is
+    consumed lazily, so a caller can compute them one at a time.
     """
     out = _CsvChunks()
     out.add(course_columns(settings))
     yield BOM + out.take()
-    filter_course = course is not None and "courseid" in settings.claims
     for meeting in meetings:
         meeting_cells = [safe_cell(meeting.key), safe_cell(meeting.room_name), _time(meeting.started_at)]
-        for participant in meeting.participants:
-            if participant.moderator:
-                continue
-            if filter_course and "courseid" in participant.claims and str(participant.claims["courseid"]) != course:
-                continue
-            chunk = out.add(meeting_cells + _participant_cells(participant, settings))
+        for row in _rows(meeting, settings, students_only=True, course=course):
+            chunk = out.add(meeting_cells + row)
             if chunk:
                 yield chunk
         rest = out.take()
