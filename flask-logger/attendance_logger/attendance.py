@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 import time
-from typing import Callable, Iterator
+from typing import Iterator
 
 from . import lessons, reports, rules
 from .class_store import ClassStore
@@ -103,7 +103,7 @@ def meeting_from_json(data: dict) -> rules.Meeting:
         left_early=p["left_early"], still_present=p["still_present"], key_kind=p["key_kind"],
         ambiguous=p["ambiguous"], enrolled=p["enrolled"]) for p in data["participants"]]
     absentees = [lessons.Enrolled(course=a["course"], name=a["name"], user_id=a["user_id"], username=a["username"],
-                                  email=a["email"], group=a["group"]) for a in data["absentees"]]
+                                  email=a["email"], group=a["group"], source=a["source"]) for a in data["absentees"]]
     return rules.Meeting(
         key=data["id"], room_jid=data["room_jid"], room_name=data["room"], meeting_id=data["meeting_id"],
         started_at=parse(data["started_at"]), ended_at=maybe(data["ended_at"]), closed_by=data["closed_by"],
@@ -124,7 +124,6 @@ class Attendance:
                                                       self.classes.course_names.fingerprint], sort_keys=True)
                                           .encode()).hexdigest()[:16]
         self._refresher: threading.Thread | None = None
-        self._workers: list[Callable[[], None]] = []
 
     def result_tag(self, version: str) -> str:
         """What a kept result is tagged with: the settings' fingerprint and the class data's

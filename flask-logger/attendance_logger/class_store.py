@@ -5,7 +5,7 @@ sync reads a course's enrolments and Attendance sessions). Where a course has bo
 rows are used (for lessons: among those near the meeting).
 
 An import replaces, in one transaction, what the same source held for the same courses, so
-importing a file twice leaves what importing it once did:
+importing a file twice leaves what importing it once did (the second changes nothing at all):
 
 - a class list replaces the whole class list of each course it names (from that source);
 - a timetable replaces the lessons of each course it names (from that source) that start within
@@ -25,15 +25,18 @@ import threading
 import uuid
 from typing import Iterable, Sequence
 
-from sqlalchemy import delete, select, union
+from sqlalchemy import and_, delete, select, union
 from sqlalchemy.engine import Connection
 
 from .course_names import CourseNames
 from .lessons import Enrolled, Lesson, MeetingContext
+from .roster import parse_roster
 from .storage import insert_for
 from .tables import lessons, meeting_courses, meetings, receiver_state, roster
+from .timetable import EventCourseRule, parse_timetable_csv, parse_timetable_ics
 from .times import to_ms
 
+ICS_WINDOW = dt.timedelta(days=365)  # an iCalendar file is expanded this far either side of today by default
 DATA_VERSION = "class_data_version"
 ROOM_RULES = "room_course_rules"
 SOURCES = ("file", "moodle")
@@ -47,15 +50,53 @@ class ImportSummary:
     replaced: int  # rows of the same courses and source removed first
     window: tuple[dt.datetime, dt.datetime] | None = None  # lessons: the span replaced
     skipped: tuple[str, ...] = ()  # iCalendar events that are no lessons, with why
+    changed: bool = True  # False: the database already held exactly these rows
 
     def as_json(self) -> dict:
         body = {"source": self.source, "courses": list(self.courses), "imported": self.imported,
-                "replaced": self.replaced}
+                "replaced": self.replaced, "changed": self.changed}
         if self.window:
             body["window"] = [moment.isoformat().replace("+00:00", "Z") for moment in self.window]
         if self.skipped:
             body["skipped"] = list(self.skipped)
         return body
+
+
+def read_roster_file(data: bytes, name: str, *, course: str | None = None) -> list[Enrolled]:
+    """A class list file's students; table_import.ImportFailed (line, column) when it has problems."""
+    return [Enrolled(course=e.course, name=e.name, user_id=e.user_id, username=e.username, email=e.email,
+                     group=e.group) for e in parse_roster(data, name, course=course)]
+
+
+def is_icalendar(data: bytes, name: str) -> bool:
+    return name.lower().endswith((".ics", ".ical", ".ifb", ".icalendar")) or \
+        data.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].upper() == b"BEGIN:VCALENDAR"
+
+
+def read_timetable_file(data: bytes, name: str, *, course: str | None = None, timezone: str | None = None,
+                        window: tuple[dt.datetime, dt.datetime] | None = None, course_from: str = "SUMMARY",
+                        course_pattern: str | None = None, today: dt.date | None = None
+                        ) -> tuple[list[Lesson], tuple[dt.datetime, dt.datetime] | None, list[str]]:
+    """A timetable file's lessons (CSV or iCalendar, told by its name or first line), the window
+    an import of it replaces (module docstring) and the iCalendar events skipped, with why.
+    table_import.ImportFailed when it has problems; ValueError for a bad course rule."""
+    if is_icalendar(data, name):
+        if window is None:
+            today = today or dt.datetime.now(dt.timezone.utc).date()
+            start = dt.datetime.combine(today, dt.time(), dt.timezone.utc)
+            window = (start - ICS_WINDOW, start + ICS_WINDOW)
+        rule = EventCourseRule.compile(course_from, course_pattern, course=course,
+                                       setting="the course pattern (--course-pattern)")
+        found = parse_timetable_ics(data, name, window_start=window[0], window_end=window[1], rule=rule,
+                                    default_timezone=timezone)
+        lessons, skipped = found.lessons, found.skipped
+    else:
+        if course_pattern or course_from.upper() != "SUMMARY":
+            raise ValueError("--course-from and --course-pattern read iCalendar events; a CSV timetable has a "
+                             "course column")
+        lessons, skipped = parse_timetable_csv(data, name, default_timezone=timezone, course=course), []
+    return [Lesson(course=l.course, group=l.group, start_ms=to_ms(l.start), end_ms=to_ms(l.end), source="file",
+                   origin=f"{name} {l.origin}") for l in lessons], window, skipped
 
 
 def read_state(conn: Connection, key: str) -> str | None:
@@ -141,15 +182,17 @@ class ClassStore:
         """The class lists of `courses` from `source` replaced by `entries` (module docstring)."""
         entries, courses = list(entries), sorted(set(courses) | {e.course for e in entries})
         _check_source(source)
+        rows = [{"course": e.course, "source": source, "name": e.name, "user_id": e.user_id, "username": e.username,
+                 "email": e.email, "group_name": e.group} for e in entries]
+        mine = and_(roster.c.course.in_(courses), roster.c.source == source)
         with self.storage.write() as conn:
-            replaced = conn.execute(delete(roster).where(roster.c.course.in_(courses),
-                                                         roster.c.source == source)).rowcount
-            if entries:
-                conn.execute(roster.insert(), [
-                    {"course": e.course, "source": source, "name": e.name, "user_id": e.user_id,
-                     "username": e.username, "email": e.email, "group_name": e.group} for e in entries])
+            if _same(conn, roster, mine, rows):
+                return ImportSummary(source, tuple(courses), len(rows), len(rows), changed=False)
+            replaced = conn.execute(delete(roster).where(mine)).rowcount
+            if rows:
+                conn.execute(roster.insert(), rows)
             self._changed(conn)
-        return ImportSummary(source, tuple(courses), len(entries), replaced)
+        return ImportSummary(source, tuple(courses), len(rows), replaced)
 
     def replace_lessons(self, found: Iterable[Lesson], *, source: str, courses: Iterable[str],
                         window: tuple[dt.datetime, dt.datetime] | None = None,
@@ -163,19 +206,20 @@ class ClassStore:
         outside = [lesson for lesson in found if window and not to_ms(window[0]) <= lesson.start_ms <= to_ms(window[1])]
         if outside:
             raise ValueError(f"{len(outside)} lessons start outside the window {window[0]} - {window[1]}")
+        rows = [{"course": l.course, "group_name": l.group, "start_ms": l.start_ms, "end_ms": l.end_ms,
+                 "source": source, "origin": l.origin, "moodle_session": l.external_id,
+                 "moodle_group": l.external_group} for l in found]
+        mine = and_(lessons.c.course.in_(courses), lessons.c.source == source)
+        if window is not None:
+            mine = and_(mine, lessons.c.start_ms >= to_ms(window[0]), lessons.c.start_ms <= to_ms(window[1]))
         with self.storage.write() as conn:
-            replaced = 0
-            if window is not None:
-                replaced = conn.execute(delete(lessons).where(
-                    lessons.c.course.in_(courses), lessons.c.source == source,
-                    lessons.c.start_ms >= to_ms(window[0]), lessons.c.start_ms <= to_ms(window[1]))).rowcount
-            if found:
-                conn.execute(lessons.insert(), [
-                    {"course": l.course, "group_name": l.group, "start_ms": l.start_ms, "end_ms": l.end_ms,
-                     "source": source, "origin": l.origin, "moodle_session": l.external_id,
-                     "moodle_group": l.external_group} for l in found])
+            if window is None or _same(conn, lessons, mine, rows):
+                return ImportSummary(source, tuple(courses), len(rows), len(rows), window, tuple(skipped), False)
+            replaced = conn.execute(delete(lessons).where(mine)).rowcount
+            if rows:
+                conn.execute(lessons.insert(), rows)
             self._changed(conn)
-        return ImportSummary(source, tuple(courses), len(found), replaced, window, tuple(skipped))
+        return ImportSummary(source, tuple(courses), len(rows), replaced, window, tuple(skipped))
 
     def _changed(self, conn: Connection) -> None:
         """A new data version, and the room courses resolved against the courses now known."""
@@ -208,6 +252,16 @@ class ClassStore:
             self.reindex_rooms(conn)
             write_state(conn, ROOM_RULES, fingerprint)
         return True
+
+
+def _same(conn: Connection, table, where, rows: list[dict]) -> bool:
+    """Whether the rows of `table` matching `where` are exactly `rows` (ids aside)."""
+    columns = [table.c[name] for name in (rows[0] if rows else {})] or [c for c in table.c if c.name != "id"]
+    held = conn.execute(select(*columns).where(where)).all()
+    if len(held) != len(rows):
+        return False
+    key = [c.name for c in columns]
+    return sorted(map(tuple, held), key=repr) == sorted((tuple(r[k] for k in key) for r in rows), key=repr)
 
 
 def _check_source(source: str) -> None:

@@ -66,10 +66,16 @@ def from_environment(environ=os.environ) -> dict:
                       ("ATTENDANCE_SESSION_IDLE_MINUTES", "SESSION_IDLE_MINUTES")):
         if name in environ:
             config[key] = _int(name, environ[name])
+    from .course_names import CourseNames
+    from .moodle.settings import MoodleSettings
     from .rules import Settings
 
     try:
         config["SETTINGS"] = Settings.from_mapping({k: v for k, v in environ.items() if k.startswith("ATTENDANCE_")})
+        config["COURSE_NAMES"] = CourseNames.from_environment(environ)
+        config["MOODLE"] = MoodleSettings.from_environment(environ)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    if "ATTENDANCE_TIMEZONE" in environ:
+        config["TIMEZONE"] = environ["ATTENDANCE_TIMEZONE"].strip() or None
     return config

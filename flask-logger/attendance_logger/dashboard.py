@@ -6,7 +6,7 @@ import datetime as dt
 from flask import Blueprint, abort, render_template, request
 
 from .access import view
-from .api import BadQuery, meeting_filters, meeting_summary
+from .api import BadQuery, meeting_filters, meeting_summary, sync_states
 from .attendance import MeetingNotFound
 from .auth import login_required
 
@@ -34,7 +34,7 @@ def meeting(meeting_id: str):
     except MeetingNotFound:
         abort(404)
     return render_template("meeting.html", meeting=found, meeting_id=meeting_id,
-                           timeline=timeline(found), settings=readable.settings)
+                           timeline=timeline(found), settings=readable.settings, sync=sync_states(meeting_id))
 
 
 def timeline(meeting) -> list[dict]:

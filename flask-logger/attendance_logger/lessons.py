@@ -59,7 +59,6 @@ class MeetingContext:
     roster: tuple[Enrolled, ...] = ()
 
 
-
 @dataclass(frozen=True)
 class LessonChoice:
     lesson: Lesson | None

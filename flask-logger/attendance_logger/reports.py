@@ -76,10 +76,15 @@ def reference_json(reference: Reference | None) -> dict | None:
             "moodle_session": lesson and lesson.external_id, "note": reference.note}
 
 
+def enrolled_json(entry: Enrolled) -> dict:
+    """A student of a class list."""
+    return {"name": entry.name, "email": entry.email, "user_id": entry.user_id, "username": entry.username,
+            "group": entry.group, "course": entry.course, "source": entry.source}
+
+
 def absentee_json(entry: Enrolled) -> dict:
     """A student on the class list who never joined: a row with status absent."""
-    return {"name": entry.name, "email": entry.email, "user_id": entry.user_id, "username": entry.username,
-            "group": entry.group, "course": entry.course, "status": "absent", "never_joined": True}
+    return {**enrolled_json(entry), "status": "absent", "never_joined": True}
 
 
 def meeting_json(meeting: Meeting, *, sync: list | None = None) -> dict:

@@ -192,7 +192,8 @@ def test_a_session_created_for_the_meeting_is_found_by_its_marker():
 def test_a_course_without_attendance_or_with_several_needs_the_admin():
     assert "has no Attendance activity" in plan_sync(meeting(), state(activities=())).problems[0]
     several = plan_sync(meeting(), state(activities=(7, 8)))
-    assert "several Attendance activities (7, 8)" in several.problems[0]
+    assert "several Attendance activities ('Register 7': id 907, 'Register 8': id 908)" in several.problems[0]
+    assert "ATTENDANCE_MOODLE_ATTENDANCE=MAT-1A=<id>" in several.problems[0]
     chosen = plan_sync(meeting(), state(activities=(7, 8)), settings=SyncSettings(attendance_id=8))
     assert chosen.session.attendance_id == 8 and chosen.problems == ()
 
