@@ -441,7 +441,7 @@ def moodle_sync(course: str | None, meeting_id: str | None, dry_run: bool, as_js
         if not jobs:
             _fail(f"meeting {meeting_id!r} belongs to no course (or does not exist): nothing to sync")
     elif course:
-        jobs = [(m, course) for m in sync.meetings_of(course)]
+        jobs = sync.meetings_of(course)
     else:
         jobs = sync.pending()
     outcomes = []

@@ -267,6 +267,10 @@ class MoodleClient:
         if errorcode == "invalidparameter" and function.startswith("mod_attendance_get_session") and needs:
             hint = (f"mod_attendance also answers this when the web-service user lacks {needs[0]} "
                     "(or manageattendances/changeattendances) in the activity")
+        elif errorcode == "invalidparameter" and function == "mod_attendance_update_user_status":
+            hint = (f"mod_attendance also answers this when the web-service user lacks {needs[0]} in the activity "
+                    "(it then takes the call for a student marking themself), or when the status is not in the "
+                    "session's set")
         elif errorcode == "invalidparameter":
             hint = "Moodle refused a parameter; turn on debugging in Moodle to see which"
         kind = MoodleUnavailable if errorcode == "sitemaintenance" else MoodleError

@@ -41,7 +41,7 @@ from sqlalchemy.engine import Connection
 
 from ..attendance import MeetingNotFound
 from ..lessons import Enrolled, Lesson, MeetingContext
-from ..room_pattern import courses_named
+from ..room_pattern import courses_named, mod_jitsi_room_part
 from ..storage import insert_for
 from ..tables import meeting_courses, meetings, moodle_audit, moodle_syncs
 from ..times import format_ms
@@ -220,7 +220,7 @@ class MoodleSync:
         """Sync (or, `dry_run`, plan) one meeting and course now, queue or not."""
         if dry_run:
             try:
-                plan, _ = self._plan(meeting_id, course, dry_run=True)
+                plan, _, _ = self._plan(meeting_id, course, dry_run=True)
             except MeetingNotFound:
                 return Outcome(meeting_id, course, "gone", "no such meeting (purged?)")
             except (MoodleError, Unresolvable, ValueError) as exc:
@@ -236,7 +236,7 @@ class MoodleSync:
     def _run_taken(self, meeting_id: str, course: str) -> Outcome:
         plan = None
         try:
-            plan, state = self._plan(meeting_id, course, dry_run=False)
+            plan, state, course = self._plan(meeting_id, course, dry_run=False)
             result = apply_plan(self.client(), plan, on_session=lambda sid: self._keep_session(
                 meeting_id, course, state.course.shortname, sid), audit=lambda entry: self._audit(course, entry))
         except MeetingNotFound:
@@ -247,7 +247,7 @@ class MoodleSync:
         except SyncIncomplete as exc:
             self._keep_written(meeting_id, course, exc.result.written)
             return self._failed(meeting_id, course, f"{exc.result.wrote} statuses written, then: {exc.cause}",
-                                transient=True, plan=plan)
+                                transient=isinstance(exc.cause, MoodleUnavailable), plan=plan)
         except MoodleUnavailable as exc:
             return self._failed(meeting_id, course, str(exc), transient=True, plan=plan)
         except (MoodleError, SyncRefused, Unresolvable, ValueError) as exc:
@@ -280,7 +280,9 @@ class MoodleSync:
         log.warning("Moodle sync of meeting %s (%s) failed (attempt %d): %s", meeting_id, course, attempts, message)
         return Outcome(meeting_id, course, "queued" if transient else "failed", message, plan=plan)
 
-    def _plan(self, meeting_id: str, course: str, *, dry_run: bool) -> tuple[SyncPlan, CourseState]:
+    def _plan(self, meeting_id: str, course: str, *, dry_run: bool) -> tuple[SyncPlan, CourseState, str]:
+        """The plan, Moodle's state, and the course the job is now kept under: a course read from a
+        room name becomes the Moodle shortname once Moodle's class list names it."""
         row = self.storage.get_meeting(meeting_id, with_result=False)
         if row is None:
             raise MeetingNotFound(meeting_id)
@@ -290,11 +292,14 @@ class MoodleSync:
         moodle_course = self._moodle_course(client, course)
         state = read_course_state(client, moodle_course)
         settings = self.settings.sync_settings(moodle_course.shortname, state.activities)
-        local = course if self._source(meeting_id, course) == "claim" else moodle_course.shortname
+        local = course if self._claimed(meeting_id, course) else moodle_course.shortname
         lessons, roster = moodle_class_data(state, local, settings.attendance_id)
         if not dry_run:
             self.attendance.classes.replace_roster(roster, source="moodle", courses=[local])
             self.attendance.classes.replace_lessons(lessons, source="moodle", courses=[local], window=ALL_TIME)
+            if local != course:
+                self._rename(meeting_id, course, local)
+                course = local
         stored = self.attendance.meeting(meeting_id)
         if dry_run:  # measured against what Moodle holds now, nothing kept
             near = [l for l in lessons if l.end_ms > _ms(stored.started_at) and l.start_ms < _ms(stored.ended_at)]
@@ -303,7 +308,7 @@ class MoodleSync:
                                      roster=tuple(roster) or tuple(self.attendance.classes.class_list(local)))
             stored = self.attendance.measured_with(meeting_id, context)
         return plan_sync(meeting_attendance(stored, meeting_id, moodle_course.shortname), state,
-                         settings=settings, previous=self._previous(meeting_id, course)), state
+                         settings=settings, previous=self._previous(meeting_id, course)), state, course
 
     def _file_lessons(self, meeting) -> list[Lesson]:
         return [l for course in meeting.courses
@@ -327,10 +332,20 @@ class MoodleSync:
                            f"rooms): map it with ATTENDANCE_ROOM_COURSES={course}=<shortname>, or check that the "
                            "web-service user can see the course")
 
-    def _source(self, meeting_id: str, course: str) -> str:
+    def _claimed(self, meeting_id: str, course: str) -> bool:
+        """Whether a participant's token named this course (else it came from the room's name)."""
         with self.storage.read() as conn:
-            return conn.execute(select(meeting_courses.c.source).where(
-                meeting_courses.c.meeting == meeting_id, meeting_courses.c.course == course)).scalar() or "claim"
+            return conn.execute(select(meeting_courses.c.meeting).where(
+                meeting_courses.c.meeting == meeting_id, meeting_courses.c.course == course,
+                meeting_courses.c.source == "claim")).first() is not None
+
+    def _rename(self, meeting_id: str, course: str, local: str) -> None:
+        """Keep the job (and what its last sync wrote) under the course's resolved name."""
+        with self.storage.write() as conn:
+            conn.execute(delete(moodle_syncs).where(moodle_syncs.c.meeting == meeting_id, moodle_syncs.c.course == local,
+                                                    moodle_syncs.c.session_id.is_(None)))
+            conn.execute(update(moodle_syncs).where(
+                moodle_syncs.c.meeting == meeting_id, moodle_syncs.c.course == course).values(course=local))
 
     def _previous(self, meeting_id: str, course: str) -> PreviousSync | None:
         with self.storage.read() as conn:
@@ -381,13 +396,19 @@ class MoodleSync:
             return [{"time": format_ms(r.time_ms), "meeting": r.meeting, "course": r.course, "function": r.function,
                      "params": json.loads(r.params), "result": r.result} for r in conn.execute(query).all()]
 
-    def meetings_of(self, course: str) -> list[str]:
-        """The finished meetings of a course, oldest first."""
+    def meetings_of(self, course: str) -> list[tuple[str, str]]:
+        """The finished meetings of a course as (meeting, course as indexed), oldest first: also
+        those whose room names the course as mod_jitsi reduces its shortname (`mat-1a` for
+        MAT-1A) while no class list has resolved it yet."""
+        names = {course, mod_jitsi_room_part(course)}
         with self.storage.read() as conn:
-            return list(conn.execute(select(meetings.c.id).where(
-                meetings.c.ended_ms.is_not(None), meetings.c.id.in_(
-                    select(meeting_courses.c.meeting).where(meeting_courses.c.course == course)))
-                .order_by(meetings.c.started_ms)).scalars())
+            return [tuple(row) for row in conn.execute(
+                select(meetings.c.id, meeting_courses.c.course).join(
+                    meeting_courses, meeting_courses.c.meeting == meetings.c.id).where(
+                    meetings.c.ended_ms.is_not(None),
+                    or_(meeting_courses.c.course == course,
+                        and_(meeting_courses.c.source == "room", meeting_courses.c.course.in_(names))))
+                .order_by(meetings.c.started_ms, meetings.c.id)).all()]
 
     def courses_of(self, meeting_id: str) -> list[str]:
         with self.storage.read() as conn:
