@@ -178,12 +178,15 @@ class ComposeProject:
 
     # -- commands -------------------------------------------------------------------------------
 
-    def up(self, services: Sequence[str] = (), *, echo: TextIO | None = None) -> None:
+    def up(self, services: Sequence[str] = (), *, build: bool = False,
+           echo: TextIO | None = None) -> None:
         """`up -d`: create and start every service (or the given ones) in the background.
 
-        `echo`: a stream that receives Compose's progress lines as they come (pulls and builds
-        can take minutes); they are also kept for the error message."""
-        self.run("up", "--detach", "--remove-orphans", *services, echo=echo)
+        Compose builds an image it does not have; `build` rebuilds the images of the project
+        anyway. `echo`: a stream that receives Compose's progress lines as they come (pulls and
+        builds can take minutes); they are also kept for the error message."""
+        self.run("up", "--detach", "--remove-orphans", *(["--build"] if build else []), *services,
+                 echo=echo)
 
     def down(self, *, volumes: bool = False, echo: TextIO | None = None) -> None:
         """`down`: stop and remove the containers and networks; named volumes too with `volumes`."""
@@ -224,14 +227,16 @@ class ComposeProject:
         environ.update(self.env)
         return environ
 
-    def run(self, *args: str, timeout: float | None = None, echo: TextIO | None = None) -> str:
+    def run(self, *args: str, timeout: float | None = None, echo: TextIO | None = None,
+            input: str | None = None) -> str:
         """Runs one compose subcommand; returns its stdout or raises ComposeError.
 
-        With `echo`, Compose's stderr (its progress) is copied there line by line as well."""
+        With `echo`, Compose's stderr (its progress) is copied there line by line as well.
+        `input` goes to the command's stdin (e.g. a password for `exec -T`), never to argv."""
         command = self._command(*args)
         try:
             if echo is None:
-                result = subprocess.run(command, capture_output=True, text=True,
+                result = subprocess.run(command, capture_output=True, text=True, input=input,
                                         env=self._environ(), cwd=self.directory, timeout=timeout)
                 returncode, stdout, stderr = result.returncode, result.stdout, result.stderr
             else:

@@ -70,11 +70,16 @@ class JwtAuth:
     app_id: str = ""
     issuers: list[str] = field(default_factory=list)
     audiences: list[str] = field(default_factory=list)
+    # Teachers (moderator or owner in the token) become moderators, students do not; false makes
+    # every token holder a moderator (jicofo's default with JWT).
+    moderators_from_token: bool = True
 
 
 @dataclass
 class Auth:
     type: str = "none"
+    # auth internal: people without an account may join rooms an account holder has opened.
+    guests: bool = False
     jwt: JwtAuth = field(default_factory=JwtAuth)
 
 
@@ -312,8 +317,23 @@ def _validate_auth(config: Config) -> None:
     auth = config.auth
     if auth.type not in AUTH_TYPES:
         raise ConfigError("auth.type", f"{auth.type!r} is not supported", "use none, internal or jwt")
+    if auth.guests:
+        if auth.type != "internal":
+            raise ConfigError("auth.guests", f"needs auth.type internal, not {auth.type}",
+                              "with none everyone is a guest already; with jwt everyone needs a "
+                              "token from the LMS: set guests: false")
+        if config.xmpp == "openfire":
+            raise ConfigError(
+                "auth.guests", "is not available with xmpp: openfire",
+                "Openfire has one XMPP domain, so jicofo cannot tell guests from account holders "
+                "(guests would become moderators): set guests: false, or use xmpp: prosody")
     if auth.type != "jwt":
         return
+    if config.xmpp == "openfire":
+        raise ConfigError(
+            "auth.type", "jwt is not available with xmpp: openfire (Openfire cannot verify Jitsi tokens)",
+            "use auth.type none or internal with Openfire, or xmpp: prosody for JWT",
+        )
     if not auth.jwt.app_id:
         raise ConfigError(
             "auth.jwt.app_id", "required when auth.type is jwt",
@@ -327,11 +347,6 @@ def _validate_auth(config: Config) -> None:
             if not value or "," in value or '"' in value:
                 raise ConfigError(f"auth.jwt.{key}[{index}]", f"{value!r} is not a usable value",
                                   "give non-empty strings without commas or quotes")
-    if config.xmpp == "openfire":
-        raise ConfigError(
-            "auth.type", "jwt is not available with xmpp: openfire (Openfire cannot verify Jitsi tokens)",
-            "use auth.type none or internal with Openfire, or xmpp: prosody for JWT",
-        )
 
 
 def _validate_ports(config: Config) -> None:
@@ -455,20 +470,29 @@ images:
   openfire: {_q(c.images.openfire)}
 
 auth:
-  # none: anyone may open a room; internal: XMPP accounts; jwt: tokens from your LMS.
+  # none: anyone may open a room; internal: accounts (`jitsictl users add`) open rooms and are
+  # moderators; jwt: tokens from your LMS.
   type: {_q(c.auth.type)}
+  # internal only: people without an account join as guests once an account holder has opened
+  # the room (a class: the teacher has an account, the students are guests).
+  guests: {_q(c.auth.guests)}
   jwt:
     # The JWT secret is JWT_APP_SECRET in jitsictl.secrets.yaml.
     app_id: {_q(c.auth.jwt.app_id)}
     issuers: {_q(c.auth.jwt.issuers)}
     audiences: {_q(c.auth.jwt.audiences)}
+    # true: teachers (context.user.moderator true or affiliation owner in the token, or the
+    # older top-level moderator claim) become moderators, students do not. false: every token
+    # holder becomes a moderator.
+    moderators_from_token: {_q(c.auth.jwt.moderators_from_token)}
 
 ports:
   http: {_q(c.ports.http)}
   https: {_q(c.ports.https)}
   # Media (UDP) port of the video bridge: open it in the firewall.
   jvb_udp: {_q(c.ports.jvb_udp)}
-  # Attendance receiver and dashboard, published on 127.0.0.1 only.
+  # Attendance receiver, published on this server's 127.0.0.1 only (for admins); teachers use
+  # https://<domain>/attendance/ through the web container.
   attendance: {_q(c.ports.attendance)}
 
 letsencrypt:

@@ -7,11 +7,11 @@ Output (default `./stack`):
     config/                the ${CONFIG} tree: per-service config, storage/ and tmp/ volumes
     .jitsictl-files        the files this render owns, so the next render removes stale ones
 
-Rendering is a pure function of (config, secrets, source checkout): no timestamps, sorted
+Rendering is a pure function of (config, secrets, jitsictl's sources): no timestamps, sorted
 listings, fixed file modes, so the same inputs give byte-identical output. The images jitsictl
-builds itself (logger, openfire) use the checkout as build context through `JITSICTL_SOURCE` in
-`.env`: the compose file stays the same wherever the checkout lives, and a build always uses
-the plugin and receiver code of the jitsictl that rendered it.
+builds itself (logger, openfire) use jitsictl's sources (`jitsictl.sources.root()`: the checkout,
+or the copy inside an installed wheel) as build context through `JITSICTL_SOURCE` in `.env`, and
+are tagged with a digest of what they are built from, so a changed source is built anew.
 """
 from __future__ import annotations
 
@@ -21,19 +21,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from . import __version__
+from . import __version__, sources
 from .config import Config, ConfigError
 from .secrets import Rotation, Secrets, XMPP_PASSWORDS
 
-SOURCE_DIR = Path(__file__).resolve().parent.parent
-TEMPLATE_DIR = SOURCE_DIR / "templates"
-PROSODY_PLUGIN_DIR = SOURCE_DIR / "prosody-plugin"
 MANIFEST = ".jitsictl-files"
 
 # Where the receiver listens inside its container (compose/logger/Dockerfile) and the path the
 # XMPP plugins post signed events to.
 LOGGER_PORT = 8080
-LOGGER_EVENTS_URL = f"http://logger:{LOGGER_PORT}/v1/events"
+LOGGER_URL = f"http://logger:{LOGGER_PORT}"
+LOGGER_EVENTS_URL = f"{LOGGER_URL}/v1/events"
+# Where the web container's nginx serves the receiver's dashboard and read API to teachers
+# (templates/web/attendance.conf.j2); the receiver learns it from X-Forwarded-Prefix.
+ATTENDANCE_PATH = "/attendance"
+# Proxies in front of the receiver whose X-Forwarded-* headers it trusts: the web container.
+ATTENDANCE_PROXY_HOPS = 1
+# The receiver's one login (flask-logger attendance_logger/auth.py), password ATTENDANCE_ADMIN_PASSWORD.
+ATTENDANCE_ADMIN_USER = "admin"
+
+# Our Prosody module that turns the token's teacher/student marks into MUC roles
+# (prosody-plugin/mod_token_moderators.lua).
+TOKEN_MODERATORS_MODULE = "token_moderators"
 OPENFIRE_HTTP_BASE = "http://openfire:7070"
 OPENFIRE_SEED_XML = "/opt/jitsictl/openfire.xml"
 
@@ -67,8 +76,16 @@ WRITABLE_DIRS = {
     "openfire": {"storage/openfire": CONTAINER_UID, **_COMMON_WRITABLE},
 }
 READ_DIRS = {
-    "prosody": ("web", "jicofo", "jvb", "prosody/config", "prosody/prosody-plugins-custom"),
+    "prosody": ("web", "web/nginx-custom", "jicofo", "jvb", "prosody/config",
+                "prosody/prosody-plugins-custom"),
     "openfire": ("web", "web/nginx-custom", "jicofo", "jvb", "openfire/conf"),
+}
+# Where the compose project mounts nginx snippets: docker-jitsi-meet's web image copies
+# ${CONFIG}/web to /run/web/config and meet.conf includes nginx-custom/*.conf in both servers
+# (web/rootfs/etc/s6-overlay/scripts/config, web/rootfs/defaults/meet.conf).
+NGINX_CUSTOM = "config/web/nginx-custom"
+NGINX_SNIPPETS = {
+    f"{NGINX_CUSTOM}/jitsictl-attendance.conf": "web/attendance.conf.j2",
 }
 
 
@@ -94,7 +111,11 @@ def render_config_file(config_path: str | Path, out_dir: str | Path, *, rotate_s
     if rotate_secrets:
         secrets, rotation = secrets_mod.rotate(secrets_path, config)
     else:
-        secrets = secrets_mod.ensure(secrets_path, config)
+        # A stack rendered before keeps its secrets: the file may add new ones, never change
+        # or lose those the stack was given.
+        env_path = Path(out_dir).resolve() / ".env"
+        secrets = secrets_mod.ensure(secrets_path, config, rendered=secrets_mod.read_env(env_path),
+                                     rendered_path=env_path)
     result = render(config, secrets, out_dir, rotated=rotation.names if rotation else ())
     result.config, result.secrets, result.rotation = config, secrets, rotation
     if secrets.repaired_mode:
@@ -117,7 +138,7 @@ def _environment():
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     env = Environment(
-        loader=FileSystemLoader(str(TEMPLATE_DIR)),
+        loader=FileSystemLoader(str(sources.require(sources.TEMPLATES))),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
@@ -151,6 +172,46 @@ def prosody_global_config(config: Config) -> str:
     return GLOBAL_CONFIG_SEPARATOR.join(lines)
 
 
+def prosody_muc_modules(config: Config) -> list[str]:
+    """XMPP_MUC_MODULES and XMPP_BREAKOUT_MUC_MODULES: attendance everywhere; with JWT and
+    moderators_from_token, our module that gives teachers (and only them) the moderator role."""
+    modules = ["presence_logger"]
+    if config.auth.type == "jwt" and config.auth.jwt.moderators_from_token:
+        modules.append(TOKEN_MODERATORS_MODULE)
+    return modules
+
+
+def jicofo_roles(config: Config) -> dict[str, str]:
+    """jicofo environment that decides who jicofo makes room owner.
+
+    docker-jitsi-meet's jicofo.conf (stable-11146-2 jicofo/rootfs/defaults/jicofo.conf) turns
+    JICOFO_ENABLE_AUTH (default: ENABLE_AUTH) into `jicofo.authentication.enabled` and
+    ENABLE_AUTO_OWNER into `jicofo.conference.enable-auto-owner`. With authentication jicofo
+    grants owner to every authenticated user (AuthenticationRoleManager); without it, and with
+    auto-owner (reference.conf default true), to the first one (AutoOwnerRoleManager; jicofo
+    JitsiMeetConferenceImpl.joinTheRoom). When the token decides, jicofo must do neither.
+    Prosody still verifies every token and only jicofo (an admin) may create rooms
+    (restrict_room_creation), so dropping jicofo's own check admits no one new.
+    """
+    if config.auth.type == "jwt" and config.auth.jwt.moderators_from_token:
+        return {"JICOFO_ENABLE_AUTH": "0", "ENABLE_AUTO_OWNER": "0"}
+    return {}
+
+
+def image_tags(config: Config) -> dict[str, str]:
+    """Content-addressed names of the images the project builds (see jitsictl.sources)."""
+    return {
+        "logger": f"jitsictl-logger:{sources.content_tag(sources.BUILD_CONTEXTS['logger'])}",
+        "openfire": "jitsictl-openfire:" + sources.content_tag(
+            sources.BUILD_CONTEXTS["openfire"], openfire_build_args(config)),
+    }
+
+
+def openfire_build_args(config: Config) -> dict[str, str]:
+    """The openfire service's build arguments, as templates/docker-compose.yml.j2 writes them."""
+    return {"OPENFIRE_IMAGE": config.images.openfire}
+
+
 def context(config: Config, secrets: Secrets) -> dict:
     """Everything the templates use (documented in templates/README.md)."""
     domains = OPENFIRE_DOMAINS if config.xmpp == "openfire" else PROSODY_DOMAINS
@@ -159,6 +220,7 @@ def context(config: Config, secrets: Secrets) -> dict:
     if missing:
         raise ConfigError(str(secrets.path), f"lacks {', '.join(missing)}",
                           "run `jitsictl render`, which generates missing secrets")
+    tags = image_tags(config)
     return {
         "jitsictl_version": __version__,
         "xmpp": config.xmpp,
@@ -166,6 +228,8 @@ def context(config: Config, secrets: Secrets) -> dict:
         "auth": config.auth,
         "auth_type": config.auth.type,
         "enable_auth": "0" if config.auth.type == "none" else "1",
+        "enable_guests": "1" if config.auth.guests else "0",
+        "jicofo_roles": jicofo_roles(config),
         "ports": config.ports,
         "timezone": config.timezone,
         "public_url": config.effective_public_url,
@@ -177,12 +241,15 @@ def context(config: Config, secrets: Secrets) -> dict:
         "xmpp_bosh_url_base": OPENFIRE_HTTP_BASE if config.xmpp == "openfire" else "http://xmpp.meet.jitsi:5280",
         "openfire_http_base": OPENFIRE_HTTP_BASE,
         "openfire_seed_xml": OPENFIRE_SEED_XML,
-        "prosody_modules": "presence_logger",
+        "prosody_modules": ",".join(prosody_muc_modules(config)),
         "prosody_global_config": prosody_global_config(config),
         "logger_port": LOGGER_PORT,
-        "logger_image_name": f"jitsictl-logger:{__version__}",
-        "openfire_image_name": f"jitsictl-openfire:{__version__}",
-        "source_dir": str(SOURCE_DIR),
+        "logger_url": LOGGER_URL,
+        "attendance_path": ATTENDANCE_PATH,
+        "attendance_proxy_hops": ATTENDANCE_PROXY_HOPS,
+        "logger_image_name": tags["logger"],
+        "openfire_image_name": tags["openfire"],
+        "source_dir": str(sources.root()),
         "secrets": [(name, secrets.values[name]) for name in sorted(needed)],
         "database_url_in_secrets": "ATTENDANCE_DATABASE_URL" in needed,
     }
@@ -198,17 +265,10 @@ def secret_names_for_env(config: Config, secrets: Secrets | None = None) -> list
 
 
 def _prosody_plugin_files() -> list[tuple[Path, str]]:
-    """The module and the helper libraries it `module:require`s (specs and docs stay behind)."""
-    if not (PROSODY_PLUGIN_DIR / "mod_presence_logger.lua").is_file():
-        raise ConfigError("xmpp", f"{PROSODY_PLUGIN_DIR}/mod_presence_logger.lua is missing",
-                          "run jitsictl from a complete source checkout")
-    files = []
-    for path in sorted(PROSODY_PLUGIN_DIR.rglob("*.lua")):
-        relative = path.relative_to(PROSODY_PLUGIN_DIR)
-        if relative.parts[0] in ("spec", "tests", "test") or relative.name.endswith("_spec.lua"):
-            continue
-        files.append((path, relative.as_posix()))
-    return files
+    """The modules and the helper libraries they `module:require` (specs and docs stay behind)."""
+    directory = sources.require(sources.PROSODY_PLUGIN)
+    sources.require(f"{sources.PROSODY_PLUGIN}/mod_presence_logger.lua")
+    return [(directory / relative, relative) for relative in sources.prosody_module_files()]
 
 
 def _write(path: Path, data: bytes, mode: int) -> None:
@@ -264,10 +324,12 @@ def _render(config: Config, secrets: Secrets, out: Path, rotated: Iterable[str])
         for source, relative in _prosody_plugin_files():
             outputs[f"config/prosody/prosody-plugins-custom/{relative}"] = (source.read_bytes(), 0o644)
     else:
-        outputs["config/web/nginx-custom/jitsictl-openfire.conf"] = (
+        outputs[f"{NGINX_CUSTOM}/jitsictl-openfire.conf"] = (
             env.get_template("web/openfire-xmpp.conf.j2").render(ctx).encode(), 0o644)
         # Holds the Openfire admin password and REST secret: 0600 (read by the root entrypoint).
         outputs["config/openfire/conf/openfire.xml"] = (openfire_xml(config, secrets), 0o600)
+    for relative, template in NGINX_SNIPPETS.items():
+        outputs[relative] = (env.get_template(template).render(ctx).encode(), 0o644)
 
     for relative in READ_DIRS[config.xmpp]:
         (out / "config" / relative).mkdir(parents=True, exist_ok=True)
@@ -308,7 +370,7 @@ def _fix_directory_modes(out: Path, dirs: Iterable[str], outputs: Iterable[str])
 
 
 def openfire_xml(config: Config, secrets: Secrets) -> bytes:
-    """The seed openfire.xml (D2's renderer) for Openfire's unattended first boot.
+    """The seed openfire.xml (jitsictl.openfire.render) for Openfire's unattended first boot.
 
     It is mounted read-only into the container at OPENFIRE_SEED_XML; Openfire's image initialises
     its data volume (conf/, plugins/) on first start, so the seed cannot be dropped into that

@@ -19,20 +19,12 @@ from .config import Config, ConfigError
 
 SECRETS_FILENAME = "jitsictl.secrets.yaml"
 
+# The accounts of the services the stack runs. Jibri and Jigasi are not part of it: without their
+# passwords docker-jitsi-meet neither registers their accounts nor makes them server admins
+# (prosody/rootfs/etc/s6-overlay/scripts/register-setup, defaults/conf.d/jitsi-meet.cfg.lua).
 XMPP_PASSWORDS = (
     "JICOFO_AUTH_PASSWORD",
     "JVB_AUTH_PASSWORD",
-    "JIGASI_XMPP_PASSWORD",
-    "JIGASI_TRANSCRIBER_PASSWORD",
-    "JIBRI_RECORDER_PASSWORD",
-    "JIBRI_XMPP_PASSWORD",
-)
-ALL_NAMES = XMPP_PASSWORDS + (
-    "JWT_APP_SECRET",
-    "ATTENDANCE_WEBHOOK_SECRET",
-    "ATTENDANCE_ADMIN_PASSWORD",
-    "OPENFIRE_ADMIN_PASSWORD",
-    "OPENFIRE_RESTAPI_SECRET",
 )
 
 # Optional, supplied by the operator (never generated): overrides attendance.database_url.
@@ -42,15 +34,22 @@ DATABASE_URL_NAME = "ATTENDANCE_DATABASE_URL"
 _READERS = {
     "JICOFO_AUTH_PASSWORD": ("xmpp", "jicofo"),
     "JVB_AUTH_PASSWORD": ("xmpp", "jvb"),
-    "JIGASI_XMPP_PASSWORD": ("xmpp",),
-    "JIGASI_TRANSCRIBER_PASSWORD": ("xmpp",),
-    "JIBRI_RECORDER_PASSWORD": ("xmpp",),
-    "JIBRI_XMPP_PASSWORD": ("xmpp",),
     "JWT_APP_SECRET": ("prosody",),
     "ATTENDANCE_WEBHOOK_SECRET": ("xmpp", "logger"),
     "ATTENDANCE_ADMIN_PASSWORD": ("logger",),
     "OPENFIRE_ADMIN_PASSWORD": ("openfire",),
     "OPENFIRE_RESTAPI_SECRET": ("openfire",),
+}
+
+# What a changed value breaks, for the error that stops it from changing unnoticed.
+_BREAKS = {
+    "JICOFO_AUTH_PASSWORD": "jicofo could not log in to the XMPP server",
+    "JVB_AUTH_PASSWORD": "the video bridge could not log in to the XMPP server",
+    "JWT_APP_SECRET": "every token your LMS issues would be refused",
+    "ATTENDANCE_WEBHOOK_SECRET": "attendance events would be refused until the XMPP server restarts",
+    "ATTENDANCE_ADMIN_PASSWORD": "the attendance dashboard password would change",
+    "OPENFIRE_ADMIN_PASSWORD": "Openfire's admin password would no longer match",
+    "OPENFIRE_RESTAPI_SECRET": "jitsictl could no longer configure Openfire",
 }
 
 # Secrets Openfire stores in its own database; their previous values are kept after a rotation.
@@ -164,16 +163,61 @@ def write(path: str | Path, values: dict[str, str]) -> None:
     os.replace(tmp, path)
 
 
-def ensure(path: str | Path, config: Config) -> Secrets:
-    """Load the secrets, generating (and saving) only those the config needs and lacks."""
+def read_env(path: str | Path) -> dict[str, str]:
+    """NAME=value lines of a rendered .env (the values a running stack was given)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError):  # nothing rendered there (yet)
+        return {}
+    values = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition("=")
+        if sep and re.match(r"^[A-Z][A-Z0-9_]*$", name):
+            values[name] = value
+    return values
+
+
+def ensure(path: str | Path, config: Config, rendered: dict[str, str] | None = None,
+           rendered_path: str | Path = ".env") -> Secrets:
+    """Load the secrets, generating (and saving) only those the config needs and lacks.
+
+    `rendered`: the values a rendered stack already uses (its .env, at `rendered_path`). A secret
+    the stack uses is never replaced here: when the file lacks it or holds another value, this
+    raises SecretsError saying what would change; `rotate()` is the way to change secrets.
+    """
     path = Path(path)
     values, repaired = read(path)
+    changed = [name for name in required_names(config)
+               if name in (rendered or {}) and values.get(name) != rendered[name]]
+    if changed:
+        raise _would_change(path, Path(rendered_path), values, changed)
     created = [name for name in required_names(config) if name not in values]
     for name in created:
         values[name] = generate(name)
     if created or not path.exists():
         write(path, values)
     return Secrets(values=values, path=path, created=created, repaired_mode=repaired)
+
+
+def _would_change(path: Path, rendered_path: Path, values: dict[str, str],
+                  changed: list[str]) -> SecretsError:
+    lacking = [name for name in changed if name not in values]
+    differing = [name for name in changed if name in values]
+    what = []
+    if not path.exists():
+        what.append("is missing")
+    elif lacking:
+        what.append(f"lacks {', '.join(lacking)}")
+    if differing:
+        what.append(f"holds other values than the stack in {rendered_path.parent} for "
+                    f"{', '.join(differing)}")
+    consequences = "; ".join(f"{name}: {_BREAKS.get(name, 'its users would fail')}"
+                             for name in changed)
+    return SecretsError(
+        str(path), f"{' and '.join(what)}, so rendering would change secrets the stack uses "
+        f"({consequences})",
+        f"restore {path.name} from a backup (the values the stack uses are also in "
+        f"{rendered_path}), or run `jitsictl render --rotate-secrets` to replace them on purpose")
 
 
 def rotate(path: str | Path, config: Config) -> tuple[Secrets, Rotation]:

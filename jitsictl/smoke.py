@@ -186,9 +186,11 @@ async def _drive(plan: SmokePlan, people: list[Participant]) -> None:
 def _get(plan: SmokePlan, path: str) -> dict:
     import requests
 
+    from .render import ATTENDANCE_ADMIN_USER
+
     url = plan.attendance_url.rstrip("/") + path
     try:
-        response = requests.get(url, auth=("admin", plan.admin_password), timeout=10)
+        response = requests.get(url, auth=(ATTENDANCE_ADMIN_USER, plan.admin_password), timeout=10)
     except requests.RequestException as exc:
         raise SmokeError(f"cannot reach the attendance receiver at {plan.attendance_url}: "
                          f"{type(exc).__name__}",

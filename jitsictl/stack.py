@@ -3,26 +3,30 @@
 A service is healthy when its container is running, its Docker health check (if the image or the
 compose file defines one) reports `healthy`, and its HTTP probe (if it has one) answers:
 
-| service | probe |
-|---|---|
-| web | `GET http://<container>:8000/` (any status below 400; redirects are not followed) |
-| prosody | `GET http://<container>:5280/health` (200) |
-| jicofo | `GET http://<container>:8888/about/health` (200) |
-| jvb | `GET http://<container>:8080/about/health` (200) |
-| logger (the attendance receiver) | `GET http://<container>:8080/healthz` (200) |
-| openfire | `GET http://<container>:9090/plugins/restapi/v1/system/readiness` (200) |
+| service | probe | the real image listens on |
+|---|---|---|
+| web | `GET :8000/` (any status below 400; redirects are not followed) | all interfaces (docker-jitsi-meet `web/rootfs/defaults/default`) |
+| prosody | `GET :5280/health` (200) | all interfaces (`prosody/rootfs/defaults/prosody.cfg.lua` `http_interfaces`) |
+| jicofo | `GET :8888/about/health` (200) | 127.0.0.1 only (jicofo `reference.conf` `rest.host`; `jicofo/rootfs/defaults/jicofo.conf` binds 0.0.0.0 only with `JICOFO_ENABLE_REST`, which would also expose `/debug`) |
+| jvb | `GET :8080/about/health` (200) | all interfaces (`jvb/rootfs/defaults/jvb.conf` `http-servers.private.host`) |
+| logger (the attendance receiver) | `GET :8080/healthz` (200) | all interfaces (compose/logger/Dockerfile `ATTENDANCE_HOST`) |
+| openfire | `GET :9090/plugins/restapi/v1/system/readiness` (200) | all interfaces |
 
 The stack publishes only web (and jvb's UDP media port) on the host, so probes cannot use
-published ports. How they reach the containers (`probe_via`):
+published ports. How they reach a service (`probe_via`, per service in `status --json`):
 
-- `ip`: from this host to the container's address on the project network. Used when the engine
-  is local and rootful on Linux (a unix socket, no `rootless` security option): the project's
-  bridge network is then routable from the host, and the probe needs nothing inside the image.
 - `exec`: inside the container, through `docker exec` of `curl`, else `python3`, else `wget`
-  (the Jitsi images ship curl). Used for remote engines (tcp://, ssh://), rootless engines and
-  Docker Desktop, where container addresses are not reachable from the host.
+  to 127.0.0.1, as the Jitsi images' own `/usr/local/bin/healthcheck.sh` do (their base image
+  ships curl and wget). Always used for a service that listens on 127.0.0.1 only (jicofo), and
+  for every service when the engine is remote (tcp://, ssh://), rootless or Docker Desktop,
+  where container addresses are not reachable from the host.
+- `ip`: from this host to the container's address on the project network, for services that
+  listen on all interfaces when the engine is local and rootful on Linux (a unix socket, no
+  `rootless` security option): the bridge network is then routable from the host, and the probe
+  costs no process in the container.
 
-`$JITSICTL_PROBE_VIA` (`ip` or `exec`) overrides the choice.
+`$JITSICTL_PROBE_VIA` (`ip` or `exec`) overrides the choice, except that a loopback-only
+service is always probed inside its container.
 
 Containers are found by the labels Compose puts on them (`com.docker.compose.project`,
 `com.docker.compose.service`); the expected services come from the compose project itself, so a
@@ -52,6 +56,7 @@ class ProbeSpec:
     port: int
     path: str
     accept_below: int = 300  # a status below this counts as healthy
+    loopback_only: bool = False  # the service listens on 127.0.0.1 inside its container
 
     def url(self, host: str) -> str:
         return f"http://{host}:{self.port}{self.path}"
@@ -61,7 +66,7 @@ class ProbeSpec:
 PROBES: dict[str, ProbeSpec] = {
     "web": ProbeSpec(8000, "/", accept_below=400),
     "prosody": ProbeSpec(5280, "/health"),
-    "jicofo": ProbeSpec(8888, "/about/health"),
+    "jicofo": ProbeSpec(8888, "/about/health", loopback_only=True),
     "jvb": ProbeSpec(8080, "/about/health"),
     "logger": ProbeSpec(8080, "/healthz"),
     "openfire": ProbeSpec(9090, "/plugins/restapi/v1/system/readiness"),
@@ -339,7 +344,8 @@ class Stack:
         probe = None
         spec = self.probes.get(service)
         if spec is not None and state.get("Status") == "running":
-            probe = _probe_ip(container, spec) if via == "ip" else _probe_exec(container, spec)
+            inside = via == "exec" or spec.loopback_only
+            probe = _probe_exec(container, spec) if inside else _probe_ip(container, spec)
         return ServiceStatus(service, container.name, state.get("Status", "unknown"), health,
                              state.get("ExitCode"), probe)
 
@@ -392,29 +398,65 @@ class Stack:
         self._follow(containers, width, tail, out)
 
     def _follow(self, containers, width: int, tail: int | None, out: TextIO) -> None:
-        lock = threading.Lock()
+        """Streams new lines until every container's log ends or the user interrupts (SIGINT,
+        or SIGTERM as from `timeout` in CI).
 
-        def pump(service: str, container) -> None:
+        One thread per container reads its stream (the Docker SDK disables the socket timeout
+        of a followed log, so a read blocks until the next line) and hands lines to this, the
+        only thread that writes to `out`. On an interrupt the streams are closed, which ends
+        the readers, and this returns: nothing is left blocked on a socket or holding `out`
+        while the interpreter exits."""
+        import queue
+        import signal
+
+        lines: queue.Queue = queue.Queue()
+        done = object()
+        streams = []
+
+        def pump(service: str, stream) -> None:
+            pending = b""
+            try:
+                for chunk in stream:
+                    pending += chunk
+                    *complete, pending = pending.split(b"\n")
+                    for line in complete:
+                        lines.put(f"{service:<{width}} | {line.decode(errors='replace')}\n")
+            except Exception:  # the stream was closed under us (interrupt) or the engine went away
+                pass
+            finally:
+                lines.put(done)
+
+        for service, container in containers:
             stream = container.logs(stream=True, follow=True,
                                     tail=tail if tail is not None else "all")
-            pending = b""
-            for chunk in stream:
-                pending += chunk
-                *complete, pending = pending.split(b"\n")
-                with lock:
-                    for line in complete:
-                        out.write(f"{service:<{width}} | {line.decode(errors='replace')}\n")
-                    out.flush()
-
-        threads = [threading.Thread(target=pump, args=item, daemon=True) for item in containers]
-        for thread in threads:
-            thread.start()
+            streams.append(stream)
+            threading.Thread(target=pump, args=(service, stream), daemon=True).start()
+        previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+        running = len(streams)
         try:
-            while any(thread.is_alive() for thread in threads):
-                for thread in threads:
-                    thread.join(timeout=0.5)
+            while running:
+                try:
+                    # A timeout, so that a signal the kernel gave another thread is acted on
+                    # here within half a second (Python runs handlers in the main thread).
+                    item = lines.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                if item is done:
+                    running -= 1
+                    continue
+                out.write(item)
+                if lines.empty():
+                    out.flush()
         except KeyboardInterrupt:
-            return
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            for stream in streams:
+                try:
+                    stream.close()
+                except Exception:
+                    pass
+            out.flush()
 
 
 # -- display ------------------------------------------------------------------------------------
@@ -482,26 +524,14 @@ def status_table(status: StackStatus):
         if service.probe is not None:
             target = service.probe.url.split("//", 1)[-1]
             target = target[target.find(":"):] if ":" in target else target
-            probe = f"{service.probe.status or 'no reply'} {target}"
+            inside = " (inside)" if service.probe.via != status.probe_via else ""
+            probe = f"{service.probe.status or 'no reply'} {target}{inside}"
         table.add_row(service.service, service.state, service.health or "-", probe,
                       service.problem() or "")
     return table
 
 
 # -- lifecycle ----------------------------------------------------------------------------------
-
-def ensure_config(config_path, xmpp: str | None = None) -> bool:
-    """Creates jitsictl.yaml (and its secrets) from defaults when missing, so `jitsictl up` alone
-    starts a stack. Returns True when it created the file."""
-    from pathlib import Path
-
-    from . import initconfig
-
-    if Path(config_path).exists():
-        return False
-    initconfig.init(config_path, {"xmpp": xmpp} if xmpp else {}, prompt=None)
-    return True
-
 
 def render_project(config_path, out, xmpp: str | None = None):
     """`jitsictl render` (jitsictl.render.render_config_file: secrets kept or generated), then
@@ -519,36 +549,105 @@ def render_project(config_path, out, xmpp: str | None = None):
     return result.config, result.secrets, ComposeProject(result.out_dir), list(result.notes)
 
 
-def configure_openfire(config, secrets, project: ComposeProject, timeout: float) -> list:
-    """Once Openfire answers, applies the Jitsi configuration through its REST API (the same
-    reconciler as `jitsictl openfire apply`, jitsictl.openfire.configure). Returns its changes.
+def check_ports_free(project: ComposeProject) -> None:
+    """Raises before anything starts when a port the project publishes is taken by another
+    program (ports this project's own containers hold are fine: `up` again replaces them)."""
+    from .doctor import FAIL, port_checks
 
-    The stack does not publish Openfire's admin port 9090 on the host, so the REST API is reached
-    at the container's address on the project network: that needs a local engine (`ip` probes,
-    see the module docstring); otherwise this raises with the command to run by hand.
+    taken = [check for check in port_checks(project) if check.status == FAIL]
+    if taken:
+        raise DockerError(
+            "Ports the stack publishes are taken, so nothing was started: "
+            + "; ".join(f"{check.name}: {check.detail}" for check in taken),
+            hint="free them, or change them under ports: in jitsictl.yaml and run `jitsictl up` "
+                 "again (`jitsictl doctor` checks them)")
+
+
+@dataclass
+class Summary:
+    """Where people go once the stack runs (printed at the end of `jitsictl up`)."""
+
+    meeting_url: str
+    dashboard_url: str  # for teachers, through the web container's HTTPS
+    admin_url: str  # the receiver's port on this server's loopback, for admins
+    dashboard_user: str
+    password_file: str
+    password_key: str
+    lms: dict | None = None  # auth jwt: what the LMS needs (app id, issuer, audience, secret)
+    healthy: bool | None = None  # None: not waited for
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        lines = [
+            f"meetings:    {self.meeting_url}",
+            f"attendance:  {self.dashboard_url} (on this server also {self.admin_url})",
+            f"             user {self.dashboard_user}, password: {self.password_key} in "
+            f"{self.password_file}",
+        ]
+        if self.lms:
+            lms = self.lms
+            lines.append(f"LMS (JWT):   app id {lms['app_id']}, issuer {lms['issuer']}, audience "
+                         f"{lms['audience']}; secret: {lms['secret_key']} in {lms['secret_file']}")
+        return lines
+
+
+def summary(config, secrets_path) -> Summary:
+    from .render import ATTENDANCE_ADMIN_USER, ATTENDANCE_PATH
+
+    site = config.effective_public_url
+    lms = None
+    if config.auth.type == "jwt":
+        jwt = config.auth.jwt
+        lms = {"app_id": jwt.app_id, "issuer": jwt.issuers[0] if jwt.issuers else jwt.app_id,
+               "audience": jwt.audiences[0] if jwt.audiences else "jitsi",
+               "secret_file": str(secrets_path), "secret_key": "JWT_APP_SECRET"}
+    return Summary(meeting_url=f"{site}/", dashboard_url=f"{site}{ATTENDANCE_PATH}/",
+                   admin_url=f"http://127.0.0.1:{config.ports.attendance}/",
+                   dashboard_user=ATTENDANCE_ADMIN_USER, password_file=str(secrets_path),
+                   password_key="ATTENDANCE_ADMIN_PASSWORD", lms=lms)
+
+
+def openfire_url(project: ComposeProject, timeout: float = 0.0) -> str:
+    """Openfire's admin URL (REST API, port 9090) at the container's address on the project
+    network, waiting up to `timeout` seconds for the container to run.
+
+    The stack does not publish 9090 on the host, so this needs a local engine (`ip` probes, see
+    the module docstring); otherwise it raises with the way round.
     """
-    from .openfire.client import OpenfireError
-    from .openfire.configure import configure
-
     stack = Stack(project)
     deadline = time.monotonic() + timeout
-    address = None
-    while address is None:
+    while True:
         found = stack.containers(["openfire"]).get("openfire") or []
         running = [c for c in found if c.attrs.get("State", {}).get("Status") == "running"]
         address = _container_ip(running[0]) if running else None
-        if address is None:
-            if time.monotonic() > deadline:
-                raise DockerError(f"The openfire container was not running after {timeout:.0f} s.",
-                                  hint="see `jitsictl logs openfire`")
-            time.sleep(1)
+        if address is not None:
+            break
+        if time.monotonic() >= deadline:
+            raise DockerError("The openfire container is not running."
+                              if timeout <= 0 else
+                              f"The openfire container was not running after {timeout:.0f} s.",
+                              hint="start the stack with `jitsictl up`; see `jitsictl logs openfire`")
+        time.sleep(1)
     if stack.probe_via != "ip":
         raise DockerError(
             "Openfire's REST API (port 9090) is not reachable from here: the engine is remote or "
-            "rootless.", hint="run `jitsictl openfire apply --url http://<host reaching the "
-            "openfire container>:9090` where the container's network is reachable")
+            "rootless.", hint="pass --url http://<host reaching the openfire container>:9090 "
+            "where the container's network is reachable")
+    return f"http://{address}:9090"
+
+
+def configure_openfire(config, secrets, project: ComposeProject, timeout: float) -> list:
+    """Once Openfire answers, applies the Jitsi configuration through its REST API (the same
+    reconciler as `jitsictl openfire apply`, jitsictl.openfire.configure). Returns its changes."""
+    from .openfire.client import OpenfireError
+    from .openfire.configure import configure
+
+    deadline = time.monotonic() + timeout
+    url = openfire_url(project, timeout)
     try:
-        return configure(config, secrets.values, url=f"http://{address}:9090",
+        return configure(config, secrets.values, url=url,
                          wait=max(deadline - time.monotonic(), 1.0), secrets_path=secrets.path)
     except OpenfireError as exc:
         raise DockerError(f"Configuring Openfire through its REST API failed: {exc}",

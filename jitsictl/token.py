@@ -2,9 +2,11 @@
 
 Claims: `iss` (first accepted issuer, else the app id), `aud` (first accepted audience, else
 `jitsi`, Jitsi's documented default), `sub` (the XMPP domain: with `enable_domain_verification` Jitsi compares it with the
-domain, not with the public hostname), `room`, `context.user{id,name,email,moderator}`,
-`context.group`, `iat`/`nbf`/`exp`, and custom claims (courseid, groupid…) at the top level,
-where the attendance plugins read them.
+domain, not with the public hostname), `room`, `context.user{id,name,email,moderator,affiliation}`,
+`context.group`, the top-level `moderator`, `iat`/`nbf`/`exp`, and custom claims (courseid,
+groupid…) at the top level, where the attendance plugins read them. A teacher is marked the way
+Moodle's mod_jitsi (v4.3 and later) marks one: `moderator` true in both places and affiliation
+`owner` (students: false and `member`), so the token works whichever form the server reads.
 """
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from typing import Any, Optional
 from .config import Config, ConfigError
 
 XMPP_DOMAIN = "meet.jitsi"
-RESERVED_CLAIMS = frozenset({"iss", "aud", "sub", "room", "context", "iat", "nbf", "exp", "jti"})
+RESERVED_CLAIMS = frozenset({"iss", "aud", "sub", "room", "context", "moderator", "iat", "nbf", "exp",
+                             "jti"})
 
 
 def parse_claims(pairs: list[str]) -> dict[str, Any]:
@@ -65,6 +68,7 @@ def mint(config: Config, secrets: dict[str, str], *, room: str, name: str,
         "id": user_id or _stable_id(email or name),
         "name": name,
         "moderator": moderator,
+        "affiliation": "owner" if moderator else "member",
     }
     if email:
         user["email"] = email
@@ -78,6 +82,7 @@ def mint(config: Config, secrets: dict[str, str], *, room: str, name: str,
         "sub": XMPP_DOMAIN,
         "room": room,
         "context": context,
+        "moderator": moderator,
         "iat": issued,
         "nbf": issued - 10,  # tolerate a little clock skew between the minting host and Prosody
         "exp": issued + ttl,

@@ -1,9 +1,9 @@
 """The dashboard under the site's HTTPS at /attendance/, through a real nginx in front of `serve`.
 
 The server block stands in for the web container's: docker-jitsi-meet's nginx terminates TLS and
-proxies `/attendance/` to the logger service with the prefix stripped (jitsictl renders that
-location into `nginx-custom/`); here TLS uses a throwaway certificate and the logger is
-`attendance-logger serve` on loopback with ATTENDANCE_PROXY_HOPS=1. Ingest and metrics are for
+includes the locations jitsictl renders into `nginx-custom/` (the real template, here), which
+proxy `/attendance/` to the logger service with the prefix stripped; here TLS uses a throwaway
+certificate and the logger is `attendance-logger serve` on loopback with ATTENDANCE_PROXY_HOPS=1. Ingest and metrics are for
 the compose network only: the proxy answers 404 for them.
 """
 from __future__ import annotations
@@ -25,18 +25,14 @@ BASE = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(ho
 
 
 def attendance_locations(logger: str) -> str:
-    """The locations the web container needs for the dashboard (`logger`: where the receiver is)."""
-    return f"""
-        location = /attendance {{ absolute_redirect off; return 301 /attendance/; }}
-        location ^~ /attendance/v1/events {{ return 404; }}
-        location ^~ /attendance/metrics {{ return 404; }}
-        location ^~ /attendance/ {{
-            proxy_pass {logger}/;
-            proxy_set_header X-Forwarded-Prefix /attendance;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Host $http_host;
-        }}"""
+    """The locations jitsictl renders for the web container (templates/web/attendance.conf.j2),
+    pointed at `logger` instead of the compose service `logger:8080`."""
+    from jitsictl import render
+
+    snippet = render._environment().get_template("web/attendance.conf.j2").render(
+        logger_url=logger, attendance_path=render.ATTENDANCE_PATH)
+    assert snippet.count(logger) == 1
+    return snippet
 
 
 @pytest.fixture

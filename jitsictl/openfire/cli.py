@@ -19,16 +19,16 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-_CONFIG = typer.Option(Path("jitsictl.yaml"), "--config", "-c", envvar="JITSICTL_CONFIG",
+_CONFIG = typer.Option(Path("jitsictl.yaml"), "--config", "-c", envvar="JITSICTL_CONFIG", metavar="FILE",
                        help="Path of jitsictl.yaml; the secrets file sits beside it.")
-_URL = typer.Option(None, "--url", envvar="JITSICTL_OPENFIRE_URL",
+_URL = typer.Option(None, "--url", envvar="JITSICTL_OPENFIRE_URL", metavar="URL",
                     help="Openfire admin URL (default http://127.0.0.1:9090), e.g. http://<container-ip>:9090.")
-_SECRET = typer.Option(None, "--secret", envvar="JITSICTL_OPENFIRE_SECRET", show_default=False,
+_SECRET = typer.Option(None, "--secret", envvar="JITSICTL_OPENFIRE_SECRET", show_default=False, metavar="SECRET",
                        help="REST API secret to authenticate with (default: OPENFIRE_RESTAPI_SECRET of the "
                             "secrets file; give the previous one to rotate it). Prefer the environment variable.")
 _JSON = typer.Option(False, "--json", help="Print JSON instead of lines.")
-_TIMEOUT = typer.Option(10.0, "--timeout", help="Seconds per HTTP request.")
-_WAIT = typer.Option(0.0, "--wait", help="Seconds to wait for Openfire's readiness first (0: don't wait).")
+_TIMEOUT = typer.Option(10.0, "--timeout", metavar="SECONDS", help="Seconds per HTTP request.")
+_WAIT = typer.Option(0.0, "--wait", metavar="SECONDS", help="Seconds to wait for Openfire's readiness first (0: don't wait).")
 
 
 def _run(config_path: Path, url: Optional[str], secret: Optional[str], timeout: float, wait: float,

@@ -8,10 +8,11 @@ before first boot, so everything else can be configured through the API (`reconc
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Sequence
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "openfire"
+from .. import sources
+
+TEMPLATE_DIR = sources.root() / "templates" / "openfire"  # the checkout's, or the wheel's copy
 TEMPLATE_NAME = "openfire.xml.j2"
 
 # XML 1.0 forbids these characters even when escaped; the file would not parse.

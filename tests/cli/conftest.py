@@ -23,7 +23,7 @@ VARIANTS: dict[str, dict] = {
     "prosody-none": {"domain": "meet.example.org"},
     "prosody-internal-letsencrypt": {
         "domain": "meet.example.org",
-        "auth": {"type": "internal"},
+        "auth": {"type": "internal", "guests": True},
         "ports": {"http": 80, "https": 443},
         "letsencrypt": {"enabled": True, "email": "admin@example.org"},
         "jvb_advertise_ips": ["203.0.113.7", "10.0.0.5#10000"],

@@ -52,6 +52,13 @@ def _drive_pty(args, answers, cwd, timeout=30.0):
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
+def _init_on_a_terminal(answers, tmp_path):
+    """(the config written, what the terminal showed) after `jitsictl init` got these answers."""
+    code, output = _drive_pty(["init"], answers, tmp_path)
+    assert code == 0, output
+    return config_mod.load(tmp_path / "jitsictl.yaml"), output
+
+
 def test_init_prompts_on_a_terminal_for_missing_values(tmp_path):
     answers = [
         ("Public DNS name", "meet.school.example"),
@@ -61,12 +68,55 @@ def test_init_prompts_on_a_terminal_for_missing_values(tmp_path):
         ("Time zone", "Europe/Berlin"),
         ("Public IP", "198.51.100.4"),
     ]
-    code, output = _drive_pty(["init"], answers, tmp_path)
-    assert code == 0, output
-    config = config_mod.load(tmp_path / "jitsictl.yaml")
+    config, _ = _init_on_a_terminal(answers, tmp_path)
     assert (config.domain, config.xmpp, config.auth.type, config.timezone) == (
         "meet.school.example", "openfire", "internal", "Europe/Berlin")
     assert config.jvb_advertise_ips == ["198.51.100.4"] and not config.letsencrypt.enabled
+
+
+def test_init_asks_again_for_a_wrong_answer_and_keeps_the_earlier_ones(tmp_path):
+    answers = [
+        ("Public DNS name", "meet example"),  # refused: a space
+        ("Public DNS name", "Meet.School.Example"),
+        ("XMPP server", "OpenFire"),  # choices are case-insensitive
+        ("Authentication (none or internal)", "JWT"),  # refused: Openfire cannot verify tokens
+        ("Authentication (none or internal)", "Internal"),
+        ("Let's Encrypt", "ops@school.example"),
+        ("Time zone", "Mars/Olympus"),  # refused
+        ("Time zone", "Europe/Berlin"),
+        ("Public IP", "198.51.100.4, not-an-ip"),  # refused
+        ("Public IP", "198.51.100.4"),
+    ]
+    config, output = _init_on_a_terminal(answers, tmp_path)
+    assert (config.domain, config.xmpp, config.auth.type, config.timezone) == (
+        "meet.school.example", "openfire", "internal", "Europe/Berlin")
+    assert config.letsencrypt.email == "ops@school.example"
+    assert config.jvb_advertise_ips == ["198.51.100.4"]
+    assert "domain: 'meet example' is not a hostname" in output
+    assert "auth.type: jwt is not available with xmpp: openfire" in output
+    assert "timezone: 'Mars/Olympus' is not an IANA time zone" in output
+    assert "jvb_advertise_ips[1]: 'not-an-ip' is not an IP address" in output
+    assert output.count("Public DNS name") == 2 and output.count("XMPP server") == 1
+    assert "guests" not in output  # no guests with Openfire
+
+
+def test_init_asks_about_guests_for_internal_accounts_on_prosody(tmp_path):
+    answers = [("Public DNS name", "meet.school.example"), ("XMPP server", "prosody"),
+               ("Authentication (none, internal or jwt)", "internal"),
+               ("without an account join as guests", "maybe"),
+               ("without an account join as guests", "YES"),
+               ("Let's Encrypt", ""), ("Time zone", "UTC"), ("Public IP", "")]
+    config, output = _init_on_a_terminal(answers, tmp_path)
+    assert config.auth.type == "internal" and config.auth.guests is True
+    assert "auth.guests: 'maybe' is not yes or no" in output
+
+
+def test_init_choices_given_as_flags_are_case_insensitive(tmp_path):
+    result = run_cli("init", "--non-interactive", "--xmpp", "Prosody", "--auth", "JWT",
+                     "--jwt-app-id", "moodle", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    config = config_mod.load(tmp_path / "jitsictl.yaml")
+    assert (config.xmpp, config.auth.type) == ("prosody", "jwt")
 
 
 def test_init_does_not_prompt_for_values_given_as_flags(tmp_path):
@@ -129,3 +179,34 @@ def test_token_needs_jwt_auth(tmp_path):
     write_project(tmp_path, {"domain": "meet.example.org"})
     result = run_cli("token", "--room", "r", "--name", "n", cwd=tmp_path)
     assert result.returncode == 2 and "auth.type" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_tokens_carry_the_teacher_mark_in_both_of_mod_jitsis_forms():
+    """As Moodle mod_jitsi v4.3+ does, so the stack's token_moderators module (and anything that
+    reads only one form) tells teachers from students."""
+    config = config_mod.from_dict(JWT_PROJECT)
+    secrets = {"JWT_APP_SECRET": "k" * 64}
+    teacher = jwt.decode(token_mod.mint(config, secrets, room="r", name="T", moderator=True),
+                         options={"verify_signature": False})
+    student = jwt.decode(token_mod.mint(config, secrets, room="r", name="S"), options={"verify_signature": False})
+    assert (teacher["moderator"], teacher["context"]["user"]["moderator"],
+            teacher["context"]["user"]["affiliation"]) == (True, True, "owner")
+    assert (student["moderator"], student["context"]["user"]["moderator"],
+            student["context"]["user"]["affiliation"]) == (False, False, "member")
+    with pytest.raises(ConfigError):
+        token_mod.parse_claims(["moderator=true"])  # set by --moderator only
+
+
+def test_up_without_a_config_asks_on_a_terminal_then_goes_on(tmp_path, monkeypatch):
+    """On a terminal `up` asks what `init` would (here the engine is unreachable, so it stops
+    after rendering, with Docker's error: the questions and the render are what is checked)."""
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    answers = [("Public DNS name", "meet.school.example"), ("Authentication", "none"),
+               ("Let's Encrypt", ""), ("Time zone", "UTC"), ("Public IP", "")]
+    code, output = _drive_pty(["up", "--xmpp", "openfire"], answers, tmp_path, timeout=60)
+    assert "jitsictl.yaml does not exist yet: a few questions first" in output
+    assert "XMPP server" not in output  # --xmpp answered it
+    config = config_mod.load(tmp_path / "jitsictl.yaml")
+    assert (config.domain, config.xmpp) == ("meet.school.example", "openfire")
+    assert (tmp_path / "stack" / "docker-compose.yml").is_file()
+    assert code == 2 and "The Docker engine is not reachable" in output

@@ -9,6 +9,7 @@ source, and openfire.xml (jitsictl.openfire's renderer) is checked for the value
 """
 from __future__ import annotations
 
+import re
 import stat
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -18,10 +19,12 @@ import pytest
 from jitsictl import config as config_mod
 from jitsictl import render as render_mod
 from jitsictl import secrets as secrets_mod
+from jitsictl import sources
 
 from .conftest import GOLDEN_DIR, UPDATE_GOLDEN, VARIANTS, compose_config, fixed_secret, write_project
 
 PLUGIN_PREFIX = "config/prosody/prosody-plugins-custom/"
+LOCAL_IMAGE_TAG = re.compile(r"(jitsictl-(?:logger|openfire)):[0-9a-f]{16}\b")
 OPENFIRE_XML = "config/openfire/conf/openfire.xml"
 CONTAINER_DIRS = {f"config/{d}" for dirs in render_mod.WRITABLE_DIRS.values() for d in dirs}
 
@@ -47,9 +50,10 @@ def snapshot(out: Path) -> dict[str, str]:
         mode = "(ct)" if relative in CONTAINER_DIRS else f"{stat.S_IMODE(path.stat().st_mode):04o}"
         tree.append(f"{kind} {mode} {relative}")
         if path.is_file() and relative != OPENFIRE_XML:
-            text = path.read_text(encoding="utf-8")
-            files[relative.lstrip(".")] = text.replace(
-                str(render_mod.SOURCE_DIR), "<JITSICTL_SOURCE>")
+            text = path.read_text(encoding="utf-8").replace(str(sources.root()), "<JITSICTL_SOURCE>")
+            # The local images' tags digest the receiver's and the plugin's sources (checked by
+            # test_local_images_are_tagged_by_their_sources), not part of what is reviewed here.
+            files[relative.lstrip(".")] = LOCAL_IMAGE_TAG.sub(r"\1:<content-tag>", text)
     files["tree.txt"] = "\n".join(tree) + "\n"
     return files
 
@@ -89,7 +93,9 @@ def test_rendered_project_passes_real_docker_compose_config(variant, tmp_path):
     # Images pinned from the config.
     images = config_mod.from_dict(VARIANTS[variant]).images
     assert services["jvb"]["image"] == f"{images.repository}/jvb:{images.version}"
-    assert services["logger"]["build"]["context"] == str(render_mod.SOURCE_DIR)
+    assert services["logger"]["build"]["context"] == str(sources.root())
+    config = config_mod.from_dict(VARIANTS[variant])
+    assert services["logger"]["image"] == render_mod.image_tags(config)["logger"]
     # Volumes resolve under the project's config/ directory, which the render created.
     for service in services.values():
         for volume in service.get("volumes", []):
@@ -100,10 +106,12 @@ def test_rendered_project_passes_real_docker_compose_config(variant, tmp_path):
         environment = services["prosody"]["environment"]
         lines = environment["GLOBAL_CONFIG"].split("\\n")  # docker-jitsi-meet's split
         assert f'presence_logger_secret = "{fixed_secret("ATTENDANCE_WEBHOOK_SECRET")}"' in lines
-        assert environment["XMPP_MUC_MODULES"] == environment["XMPP_BREAKOUT_MUC_MODULES"] == "presence_logger"
+        assert environment["XMPP_MUC_MODULES"] == environment["XMPP_BREAKOUT_MUC_MODULES"] == \
+            ",".join(render_mod.prosody_muc_modules(config))
     else:
-        args = services["openfire"]["build"]["args"]
-        assert args == {"OPENFIRE_IMAGE": images.openfire}  # nothing else for the admin to supply
+        assert services["openfire"]["build"]["args"] == render_mod.openfire_build_args(config)
+        assert services["openfire"]["image"] == render_mod.image_tags(config)["openfire"]
+        assert services["openfire"]["build"]["args"] == {"OPENFIRE_IMAGE": images.openfire}  # nothing else for the admin to supply
 
 
 def test_same_config_and_secrets_give_byte_identical_output(tmp_path):
@@ -126,9 +134,9 @@ def test_prosody_module_and_helpers_are_copied_verbatim(tmp_path):
     out = render_variant("prosody-none", tmp_path)
     plugin_dir = out / PLUGIN_PREFIX
     copied = sorted(p.relative_to(plugin_dir).as_posix() for p in plugin_dir.rglob("*.lua"))
-    assert "mod_presence_logger.lua" in copied
+    assert {"mod_presence_logger.lua", "mod_token_moderators.lua"} <= set(copied)
     for relative in copied:
-        assert (plugin_dir / relative).read_bytes() == (render_mod.PROSODY_PLUGIN_DIR / relative).read_bytes()
+        assert (plugin_dir / relative).read_bytes() == (sources.root() / "prosody-plugin" / relative).read_bytes()
     assert not any(name.startswith("spec/") for name in copied)
 
 

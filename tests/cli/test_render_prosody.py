@@ -113,3 +113,55 @@ async def _join_and_leave(server: ProsodyServer, token: str) -> None:
     await client.join(room, "Alice")
     await client.leave(room)
     await client.close()
+
+
+@pytest.mark.skipif(not Path(PROSODY).exists(), reason=f"{PROSODY} is not installed (scripts/install-system-deps)")
+def test_rendered_roles_make_the_teacher_and_only_the_teacher_moderator(tmp_path):
+    """The rendered XMPP_MUC_MODULES (with token_moderators) in a real Prosody, tokens from
+    `jitsictl token`: --moderator makes a moderator, a student token does not."""
+    config_path = write_project(tmp_path / "project", VARIANTS["prosody-jwt"], fixed_secrets=False)
+    from jitsictl import config as config_mod
+    from tests.prosody.test_token_moderators_prosody import Seat, focus_opens
+
+    config = config_mod.load(config_path)
+    secrets = secrets_mod.ensure(secrets_mod.path_for(config_path), config)
+    out = render_mod.render(config, secrets, tmp_path / "project" / "stack").out_dir
+    environment = compose_config(out)["services"]["prosody"]["environment"]
+    assert environment["XMPP_MUC_MODULES"].split(",") == ["presence_logger", "token_moderators"]
+    server = RenderedGlobalConfigProsody(
+        tmp_path / "prosody", muc_modules=environment["XMPP_MUC_MODULES"].split(","),
+        plugin_paths=[out / "config/prosody/prosody-plugins-custom"],
+        global_lines=[line for line in environment["GLOBAL_CONFIG"].split("\\n") if line],
+        jwt_secret=secrets["JWT_APP_SECRET"], jwt_app_id=config.auth.jwt.issuers[0])
+
+    def mint(*extra: str) -> str:
+        result = run_cli("token", "--config", str(config_path), "--room", "maths-3b", "--name", "x",
+                         *extra, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    async def roles() -> dict:
+        from jitsictl.xmpp import WebSocketXmppClient
+
+        focus = await focus_opens(server, "maths-3b")
+        found = {}
+        try:
+            for who, token in (("teacher", mint("--moderator")), ("student", mint())):
+                client = WebSocketXmppClient(server.websocket_url(room="maths-3b", token=token),
+                                             "meet.jitsi", timeout=10)
+                await client.connect()
+                seat = Seat(client, "maths-3b@muc.meet.jitsi")
+                occupant = await client.join("maths-3b@muc.meet.jitsi", nick=who)
+                await asyncio.sleep(0.2)
+                found[who] = seat.role_of(occupant)
+                await client.close()
+        finally:
+            await focus.close()
+        return found
+
+    try:
+        server.start()
+        assert asyncio.run(asyncio.wait_for(roles(), 30)) == {
+            "teacher": ("owner", "moderator"), "student": ("member", "participant")}
+    finally:
+        server.stop()

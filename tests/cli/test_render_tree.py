@@ -139,9 +139,25 @@ def _render_as(uid, expected, tmp_path, root):
     assert stat.S_IMODE(os.stat(tmp_path / "stack/.env").st_mode) == 0o600
 
 
-def test_incomplete_checkout_is_explained(tmp_path, monkeypatch):
-    monkeypatch.setattr(render_mod, "PROSODY_PLUGIN_DIR", tmp_path / "no-plugin-here")
-    with pytest.raises(config_mod.ConfigError) as caught:
+def test_an_incomplete_installation_is_explained(tmp_path, monkeypatch):
+    from jitsictl import sources
+
+    incomplete = tmp_path / "installed"
+    shutil.copytree(sources.root() / "templates", incomplete / "templates")
+    monkeypatch.setattr(sources, "root", lambda: incomplete)
+    with pytest.raises(sources.SourcesMissing) as caught:
         render_project(tmp_path, {"domain": "meet.example.org"})
-    assert "mod_presence_logger.lua is missing" in str(caught.value)
-    assert "source checkout" in str(caught.value)
+    assert str(caught.value).startswith(str(incomplete)) and str(caught.value).endswith(" is missing")
+    assert "reinstall jitsictl" in caught.value.hint
+    result = run_cli_with(tmp_path, monkeypatch)
+    assert result.exit_code == 2 and "hint: reinstall jitsictl" in result.stderr
+
+
+def run_cli_with(tmp_path, monkeypatch):
+    """`jitsictl render` in this process (the patched sources stay in effect)."""
+    from typer.testing import CliRunner
+
+    from jitsictl.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    return CliRunner().invoke(app, ["render"])

@@ -121,3 +121,53 @@ def test_rotation_keeps_the_previous_openfire_api_secret_for_one_apply(tmp_path)
     assert not any(value in " ".join(rotation.notes) for value in after.values.values())
     out = render_mod.render(config, after, tmp_path / "stack").out_dir
     assert "PREVIOUS_" not in (out / ".env").read_text()  # only what the services use
+
+
+def _rendered_site(tmp_path):
+    config_path = write_project(tmp_path, {"domain": "meet.example.org", "auth": {
+        "type": "jwt", "jwt": {"app_id": "moodle"}}}, fixed_secrets=False)
+    assert run_cli("render", cwd=tmp_path).returncode == 0
+    path = secrets_mod.path_for(config_path)
+    return path, secrets_mod.read(path)[0], (tmp_path / "stack" / ".env").read_bytes()
+
+
+@pytest.mark.parametrize("damage", ["moved away", "one line deleted", "one value changed"])
+def test_render_never_changes_the_secrets_of_a_rendered_stack_unasked(tmp_path, damage):
+    path, before, env_before = _rendered_site(tmp_path)
+    if damage == "moved away":
+        path.rename(tmp_path / "elsewhere.yaml")
+    elif damage == "one line deleted":
+        secrets_mod.write(path, {k: v for k, v in before.items() if k != "JWT_APP_SECRET"})
+    else:
+        secrets_mod.write(path, {**before, "JICOFO_AUTH_PASSWORD": "0" * 32})
+    result = run_cli("render", cwd=tmp_path)
+    assert result.returncode == 2, result.stdout
+    assert (tmp_path / "stack" / ".env").read_bytes() == env_before  # nothing rewritten
+    message = " ".join(result.stderr.split())
+    what = {"moved away": "is missing", "one line deleted": "lacks JWT_APP_SECRET",
+            "one value changed": "holds other values than the stack in"}[damage]
+    assert f"error: {path}: {what}" in message
+    assert "rendering would change secrets the stack uses" in message
+    if damage != "one value changed":
+        assert "JWT_APP_SECRET: every token your LMS issues would be refused" in message
+    assert "restore jitsictl.secrets.yaml from a backup" in message and "stack/.env" in message
+    assert "`jitsictl render --rotate-secrets` to replace them on purpose" in message
+    assert not any(value in result.stdout + result.stderr for value in before.values())
+    if damage == "moved away":
+        assert not path.exists()  # not silently regenerated either
+
+    rotated = run_cli("render", "--rotate-secrets", cwd=tmp_path)  # on purpose: allowed
+    assert rotated.returncode == 0, rotated.stderr
+    assert secrets_mod.read(path)[0]["JWT_APP_SECRET"] != before["JWT_APP_SECRET"]
+
+
+def test_a_first_render_and_new_secrets_of_a_new_feature_are_still_generated(tmp_path):
+    config_path = write_project(tmp_path, {"domain": "meet.example.org"}, fixed_secrets=False)
+    assert not secrets_mod.path_for(config_path).exists()
+    assert run_cli("render", cwd=tmp_path).returncode == 0  # first render: generated
+    before = secrets_mod.read(secrets_mod.path_for(config_path))[0]
+    write_project(tmp_path, {"domain": "meet.example.org", "xmpp": "openfire"}, fixed_secrets=False)
+    switched = run_cli("render", cwd=tmp_path)
+    assert switched.returncode == 0, switched.stderr  # Openfire's secrets are new, the rest kept
+    after = secrets_mod.read(secrets_mod.path_for(config_path))[0]
+    assert {k: after[k] for k in before} == before and "OPENFIRE_RESTAPI_SECRET" in after

@@ -4,28 +4,34 @@ The engine is Debian's dockerd, started privately by tests/support/docker_engine
 is reachable, so the Jitsi images cannot run here: the services are played by STAND-IN images
 (`jitsictl-test/<service>:standin`, built from tests/docker/standin on a debootstrap base) that
 only answer the health endpoints of docker-jitsi-meet stable-11146-2 (web :8000/, prosody
-:5280/health, jicofo :8888/about/health, jvb :8080/about/health) and the receiver's :8080/healthz.
-The rendered project points at them through jitsictl.yaml (`images.repository: jitsictl-test`,
-`images.version: standin`); the receiver's image, which the project builds from the checkout,
-is pre-tagged from the logger stand-in so Compose uses it instead of building.
+:5280/health, jicofo :8888/about/health on 127.0.0.1 only, as the real jicofo, jvb
+:8080/about/health) and the receiver's :8080/healthz, where the real images listen; the prosody
+one has a prosodyctl stand-in for `jitsictl users`. The rendered project points at them through
+jitsictl.yaml (`images.repository: jitsictl-test`, `images.version: standin`); the receiver's
+image, which the project builds from jitsictl's sources, is pre-tagged (with its content tag)
+from the logger stand-in so Compose uses it instead of building.
 Openfire's stand-in (tests/docker/standin-openfire) serves the REST API contract fake of
 tests/openfire/fake_restapi.py. Everything else is real: rendering, the compose file, Compose's
 lifecycle, the containers, networks, published ports, the status probes and the logs.
-Note: the rendered project publishes jicofo and jvb on 127.0.0.1:8888 and :8080 (fixed ports),
-so those must be free on the machine running these tests.
 """
 from __future__ import annotations
 
 import json
 import os
+import queue
+import re
+import signal
 import socket
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from jitsictl import __version__
+from jitsictl import config as config_mod
+from jitsictl import render as render_mod
 from tests.support.docker_engine import docker_engine, standin_image  # noqa: F401 (fixture)
 from tests.support.prosody_server import free_port
 
@@ -40,11 +46,32 @@ def free_udp_port() -> int:
 
 
 def jitsictl(*args: str, cwd: Path, env: dict[str, str] | None = None,
-             timeout: float = 180) -> subprocess.CompletedProcess:
+             timeout: float = 180, input: str | None = None) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "JITSICTL_PROBE_VIA")}
+    environ.update(project_name(cwd))
     environ.update(env or {})
     return subprocess.run([sys.executable, "-m", "jitsictl", *args], cwd=cwd, env=environ,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, input=input,
+                          stdin=None if input is not None else subprocess.DEVNULL)
+
+
+def project_name(directory: Path) -> dict[str, str]:
+    """Every test's stack renders into a directory named `stack`, which Compose would take as
+    one project name for all: each test directory gets its own."""
+    return {"COMPOSE_PROJECT_NAME": re.sub(r"[^a-z0-9_-]", "", directory.name.lower())}
+
+
+def local_image(directory: Path, service: str) -> tuple[str, str]:
+    """(repository, tag) of the image the project in `directory` builds for `service`."""
+    config = config_mod.load(directory / "jitsictl.yaml")
+    repository, _, tag = render_mod.image_tags(config)[service].partition(":")
+    return repository, tag
+
+
+def pretend_built(engine, directory: Path, service: str, role: str | None = None) -> None:
+    """Give a stand-in image the name the project builds for `service`, so Compose finds it."""
+    repository, tag = local_image(directory, service)
+    engine.client().images.get(standin_image(role or service)).tag(repository, tag=tag)
 
 
 def json_output(result: subprocess.CompletedProcess) -> dict:
@@ -62,16 +89,15 @@ def site(docker_engine, tmp_path_factory):  # noqa: F811
     (with its volumes) at the end whatever the tests did."""
     directory = tmp_path_factory.mktemp("site")
     result = jitsictl(
-        "init", "--non-interactive", "--domain", "localhost",
+        "init", "--non-interactive", "--domain", "localhost", "--auth", "internal", "--guests",
         "--image-repository", "jitsictl-test", "--image-version", "standin",
         "--http-port", str(free_port()), "--https-port", str(free_port()),
         "--attendance-port", str(free_port()), "--jvb-port", str(free_udp_port()),
         cwd=directory)
     assert result.returncode == 0, result.stderr
-    # The receiver image is built from the checkout by the project; here its stand-in takes
-    # its name, so Compose finds the image and does not build.
-    docker_engine.client().images.get(standin_image("logger")).tag(
-        "jitsictl-logger", tag=__version__)
+    # The receiver image is built from jitsictl's sources by the project; here its stand-in
+    # takes its name, so Compose finds the image and does not build.
+    pretend_built(docker_engine, directory, "logger")
     yield directory
     jitsictl("down", "--volumes", cwd=directory, env=docker_engine.env())
 
@@ -90,7 +116,7 @@ def project_containers(engine, directory: Path) -> list:
     project = json.loads(subprocess.run(
         [sys.executable, "-c", "import sys,json;from jitsictl.compose import ComposeProject;"
          "print(json.dumps(ComposeProject(sys.argv[1]).project_name()))", str(directory / "stack")],
-        capture_output=True, text=True, env={**os.environ, **engine.env()}).stdout)
+        capture_output=True, text=True, env={**os.environ, **engine.env(), **project_name(directory)}).stdout)
     return engine.client().containers.list(
         all=True, filters={"label": f"com.docker.compose.project={project}"})
 
@@ -108,6 +134,16 @@ def by_service(status: dict) -> dict:
 def test_up_wait_starts_a_healthy_stack(site, docker_engine):  # noqa: F811
     result = jitsictl("up", "--wait", "--timeout", "90", cwd=site, env=docker_engine.env())
     assert result.returncode == 0, result.stderr + result.stdout
+    print(result.stdout)
+    # It ends saying where people go: the meetings, attendance over the site's HTTPS, and
+    # where the dashboard password is.
+    port = config_mod.load(site / "jitsictl.yaml").ports
+    assert result.stdout.splitlines()[-3:] == [
+        f"meetings:    https://localhost:{port.https}/",
+        f"attendance:  https://localhost:{port.https}/attendance/ (on this server also "
+        f"http://127.0.0.1:{port.attendance}/)",
+        f"             user admin, password: ATTENDANCE_ADMIN_PASSWORD in {site / 'jitsictl.secrets.yaml'}",
+    ]
     assert "the stack is healthy" in result.stdout
     # Without a terminal the progress display prints one line per change, ending healthy.
     assert "jicofo: healthy" in result.stderr
@@ -128,9 +164,28 @@ def test_status_json_reports_every_service_healthy_with_probes(site, running, do
         assert service["state"] == "running" and service["healthy"], service
         assert service["probe"]["status"] == 200, service
     assert services["prosody"]["probe"]["url"].endswith(":5280/health")
-    assert services["jicofo"]["probe"]["url"].endswith(":8888/about/health")
+    assert services["jicofo"]["probe"]["url"] == "http://127.0.0.1:8888/about/health"
     assert services["jvb"]["probe"]["url"].endswith(":8080/about/health")
     assert services["logger"]["probe"]["url"].endswith(":8080/healthz")
+    # jicofo listens on its container's loopback only (as the real one): asked inside it.
+    assert {name: s["probe"]["via"] for name, s in services.items()} == {
+        "web": "ip", "prosody": "ip", "jicofo": "exec", "jvb": "ip", "logger": "ip"}
+
+
+def test_jicofo_answers_only_inside_its_container_as_the_real_one(site, running, docker_engine):  # noqa: F811
+    """The stand-in is as inconvenient as jicofo: its health endpoint is not reachable at the
+    container's address, which is why `status` must ask inside the container."""
+    from jitsictl import stack
+
+    jicofo = next(c for c in project_containers(docker_engine, site)
+                  if c.labels["com.docker.compose.service"] == "jicofo")
+    from_outside = stack._probe_ip(jicofo, stack.PROBES["jicofo"])
+    assert not from_outside.ok and from_outside.status is None, from_outside
+    assert stack._probe_exec(jicofo, stack.PROBES["jicofo"]).status == 200
+    table = jitsictl("status", cwd=site, env=docker_engine.env()).stdout
+    rows = {line.split("│")[1].strip(): line.split("│")[4].strip()
+            for line in table.splitlines() if line.startswith("│")}
+    assert rows["jicofo"] == "200 :8888/about/health (inside)" and rows["prosody"] == "200 :5280/health"
 
 
 def test_status_probes_through_docker_exec_too(site, running, docker_engine):  # noqa: F811
@@ -170,6 +225,37 @@ def test_a_stopped_container_is_unhealthy_and_up_brings_it_back(site, running, d
     assert status_json(site, docker_engine)[0] == 0
 
 
+def test_users_are_kept_by_prosodyctl_in_the_prosody_container(site, running, docker_engine):  # noqa: F811
+    def users(*args, input=None):
+        return jitsictl("users", *args, cwd=site, env=docker_engine.env(), input=input)
+
+    password = "Radium-1898"
+    added = users("add", "M.Curie", "--password-stdin", input=password + "\n")
+    assert (added.returncode, added.stdout) == (0, "created m.curie@meet.jitsi\n"), added.stderr
+    again = users("add", "m.curie", "--password-stdin", input=password + "\n")
+    assert again.returncode == 2
+    assert "error: that account exists already" in again.stderr
+    assert "hint: change its password with `jitsictl users passwd NAME`" in again.stderr
+    assert users("list").stdout == "m.curie@meet.jitsi\n"
+    assert users("passwd", "m.curie", "--password-stdin", input="Polonium-1898\n").returncode == 0
+    short = users("passwd", "m.curie", "--password-stdin", input="short\n")
+    assert short.returncode == 2 and "shorter than 8 characters" in short.stderr
+    no_terminal = users("add", "p.curie")
+    assert no_terminal.returncode == 2 and "pass --password-stdin" in no_terminal.stderr
+    removed = users("remove", "m.curie")
+    assert (removed.returncode, removed.stdout) == (0, "removed m.curie@meet.jitsi\n")
+    assert users("list", "--json").stdout.strip() == '{\n  "ok": true,\n  "users": []\n}'
+    for result in (added, again, short):
+        assert password not in result.stdout + result.stderr
+
+    prosody = next(c for c in project_containers(docker_engine, site)
+                   if c.labels["com.docker.compose.service"] == "prosody")
+    prosody.stop(timeout=5)
+    stopped = users("list", "--json")
+    assert stopped.returncode == 2
+    assert json_output(stopped)["error"] == "the prosody service is not running"
+
+
 def test_logs_show_service_lines(site, running, docker_engine):  # noqa: F811
     result = jitsictl("logs", "web", "prosody", cwd=site, env=docker_engine.env())
     assert result.returncode == 0, result.stderr
@@ -182,27 +268,29 @@ def test_logs_show_service_lines(site, running, docker_engine):  # noqa: F811
     no_traceback(unknown)
 
 
-def test_logs_follow_streams_until_interrupted(site, running, docker_engine):  # noqa: F811
-    import queue
-    import signal
-    import threading
-
-    environ = {**os.environ, **docker_engine.env()}
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_logs_follow_streams_until_interrupted(site, running, docker_engine, stop):  # noqa: F811
+    """`logs -f` streams new lines and ends cleanly (exit 0) on Ctrl-C or SIGTERM (CI's
+    `timeout`). Both pipes are drained while it runs, so a full pipe cannot stall it."""
+    environ = {**os.environ, **docker_engine.env(), **project_name(site)}
     process = subprocess.Popen([sys.executable, "-m", "jitsictl", "logs", "-f", "--tail", "1",
                                 "prosody"], cwd=site, env=environ, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     lines: queue.Queue = queue.Queue()
+    errors: list[str] = []
     threading.Thread(target=lambda: [lines.put(line) for line in process.stdout],
                      daemon=True).start()
+    threading.Thread(target=lambda: errors.extend(process.stderr), daemon=True).start()
     try:
-        assert lines.get(timeout=15).startswith("prosody | ")
+        assert lines.get(timeout=30).startswith("prosody | ")
         # A request made now (the status probe) shows up while following.
         status_json(site, docker_engine)
-        assert "GET /health" in lines.get(timeout=10)
+        assert "GET /health" in lines.get(timeout=30)
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=10)
-    assert "Traceback" not in process.stderr.read()
+        process.send_signal(stop)
+        code = process.wait(timeout=10)
+    assert code == 0, "".join(errors)
+    assert "Traceback" not in "".join(errors)
 
 
 def test_doctor_passes_with_the_stack_holding_its_own_ports(site, running, docker_engine):  # noqa: F811
@@ -215,12 +303,58 @@ def test_doctor_passes_with_the_stack_holding_its_own_ports(site, running, docke
     web_ports = [c for name, c in names.items() if name.startswith("port web")]
     assert web_ports and all("published by this stack" in c["detail"] for c in web_ports)
     assert names["media"]["status"] == "warn"  # no jvb_advertise_ips in this config
+    assert names["images"] == {"name": "images", "status": "ok", "hint": "",
+                               "detail": "every image the stack needs is in the engine (5)"}
+    # The site's domain is localhost: fine for this test, not for a school.
+    assert names["domain"]["status"] == "warn" and "only this server" in names["domain"]["detail"]
 
 
-def test_a_port_taken_by_another_program_fails_doctor_and_up_with_a_hint(tmp_path,
-                                                                        docker_engine):  # noqa: F811
-    docker_engine.client().images.get(standin_image("logger")).tag("jitsictl-logger",
-                                                                    tag=__version__)
+class FakeRegistry(ThreadingHTTPServer):
+    """Answers the registry API's version check (GET /v2/) as registries do without a login."""
+
+    def __init__(self):
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(401 if self.path == "/v2/" else 404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+def test_doctor_asks_the_registry_of_missing_images_and_names_the_air_gapped_route(tmp_path,
+                                                                                  docker_engine):  # noqa: F811
+    registry = FakeRegistry()
+    try:
+        for name, port in (("reachable", registry.server_address[1]), ("unreachable", free_port())):
+            directory = tmp_path / name
+            directory.mkdir()
+            assert jitsictl("init", "--non-interactive", "--image-repository",
+                            f"127.0.0.1:{port}/jitsi", cwd=directory).returncode == 0
+            pretend_built(docker_engine, directory, "logger")  # so no base image is needed
+            result = jitsictl("doctor", "--json", cwd=directory, env=docker_engine.env())
+            check = {c["name"]: c for c in json_output(result)["checks"]}[f"registry 127.0.0.1:{port}"]
+            images = ", ".join(f"127.0.0.1:{port}/jitsi/{service}:stable-11146-2"
+                               for service in ("web", "prosody", "jicofo", "jvb"))
+            if name == "reachable":
+                assert check["status"] == "ok", check
+                assert check["detail"] == (f"http://127.0.0.1:{port}/v2/ answered HTTP 401; "
+                                           f"to pull: {images}")
+            else:
+                assert result.returncode == 1 and check["status"] == "fail", check
+                assert check["detail"].startswith("unreachable (http://127.0.0.1:")
+                assert check["detail"].endswith(f"not in the engine: {images}")
+                assert "docker save IMAGE..." in check["hint"] and "docker load -i" in check["hint"]
+    finally:
+        registry.shutdown()
+
+
+def test_a_port_taken_by_another_program_fails_doctor_and_up_starts_nothing(tmp_path,
+                                                                           docker_engine):  # noqa: F811
     with socket.socket() as taken:
         taken.bind(("0.0.0.0", 0))
         taken.listen()
@@ -229,9 +363,11 @@ def test_a_port_taken_by_another_program_fails_doctor_and_up_with_a_hint(tmp_pat
                         "--image-version", "standin", "--http-port", str(port),
                         "--https-port", str(free_port()), "--attendance-port", str(free_port()),
                         "--jvb-port", str(free_udp_port()), cwd=tmp_path).returncode == 0
+        pretend_built(docker_engine, tmp_path, "logger")
         doctor = jitsictl("doctor", cwd=tmp_path, env=docker_engine.env())
         try:
             up = jitsictl("up", cwd=tmp_path, env=docker_engine.env())
+            started = project_containers(docker_engine, tmp_path)
         finally:
             jitsictl("down", "--volumes", cwd=tmp_path, env=docker_engine.env())
     no_traceback(doctor)
@@ -240,7 +376,10 @@ def test_a_port_taken_by_another_program_fails_doctor_and_up_with_a_hint(tmp_pat
     assert "[  ok] engine" in doctor.stdout
     no_traceback(up)
     assert up.returncode == 2, up.stderr
-    assert "hint: A published port is taken by another program" in up.stderr
+    assert (f"error: Ports the stack publishes are taken, so nothing was started: port web "
+            f"{port}/tcp: {port}/tcp on 0.0.0.0 is in use by another program") in up.stderr
+    assert "hint: free them, or change them under ports: in jitsictl.yaml" in up.stderr
+    assert started == []  # checked before anything started
 
 
 def test_down_volumes_removes_containers_and_network(site, docker_engine):  # noqa: F811
@@ -253,14 +392,30 @@ def test_down_volumes_removes_containers_and_network(site, docker_engine):  # no
     assert code == 1 and {s["state"] for s in status["services"]} == {"missing"}
 
 
+def test_up_without_a_config_refuses_and_says_how_to_make_one(tmp_path):
+    up = jitsictl("up", "--xmpp", "openfire", cwd=tmp_path)
+    no_traceback(up)
+    assert up.returncode == 2
+    assert "error: jitsictl.yaml not found" in up.stderr
+    assert ("hint: create it first: `jitsictl init` (in scripts: `jitsictl init --non-interactive "
+            "--domain meet.example.org --xmpp openfire`)") in up.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing written
+    as_json = jitsictl("up", "--json", cwd=tmp_path)
+    assert as_json.returncode == 2
+    assert json_output(as_json) == {"ok": False, "error": "jitsictl.yaml not found",
+                                    "hint": "create it first: `jitsictl init` (in scripts: "
+                                            "`jitsictl init --non-interactive --domain "
+                                            "meet.example.org`)"}
+
+
 def test_engine_down_gives_a_readable_error_not_a_traceback(tmp_path):
     down = {"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}
-    # `up` alone creates jitsictl.yaml and renders, then Compose cannot reach the engine.
+    assert jitsictl("init", "--non-interactive", cwd=tmp_path).returncode == 0
+    # `up` renders, then Compose cannot reach the engine.
     up = jitsictl("up", cwd=tmp_path, env=down, timeout=120)
     no_traceback(up)
     assert up.returncode == 2, up.stderr
-    assert (tmp_path / "jitsictl.yaml").is_file() and (tmp_path / "stack" / ".env").is_file()
-    assert "created jitsictl.yaml" in up.stderr
+    assert (tmp_path / "stack" / ".env").is_file()
     assert "hint: The Docker engine is not reachable: start Docker" in up.stderr
 
     status = jitsictl("status", cwd=tmp_path, env=down)
@@ -281,11 +436,11 @@ def test_up_wait_times_out_naming_the_unhealthy_service(tmp_path, docker_engine)
     for role in ("web", "prosody", "jicofo"):
         images.get(standin_image(role)).tag(f"jitsictl-test/{role}", tag="wrong-jvb")
     images.get(standin_image("logger")).tag("jitsictl-test/jvb", tag="wrong-jvb")
-    images.get(standin_image("logger")).tag("jitsictl-logger", tag=__version__)
     assert jitsictl("init", "--non-interactive", "--image-repository", "jitsictl-test",
                     "--image-version", "wrong-jvb", "--http-port", str(free_port()),
                     "--https-port", str(free_port()), "--attendance-port", str(free_port()),
                     "--jvb-port", str(free_udp_port()), cwd=tmp_path).returncode == 0
+    pretend_built(docker_engine, tmp_path, "logger")
     try:
         up = jitsictl("up", "--wait", "--timeout", "4", cwd=tmp_path, env=docker_engine.env())
         no_traceback(up)
@@ -294,6 +449,78 @@ def test_up_wait_times_out_naming_the_unhealthy_service(tmp_path, docker_engine)
         assert "hint: see `jitsictl logs SERVICE" in up.stderr
     finally:
         jitsictl("down", "--volumes", cwd=tmp_path, env=docker_engine.env())
+
+
+def test_up_builds_the_receiver_image_when_its_sources_changed_or_when_asked(tmp_path, docker_engine):  # noqa: F811
+    """The receiver's image is tagged by a digest of its build context: a tag the engine lacks
+    (new sources) is built by `up`, an existing one is reused, `--build` rebuilds anyway. No
+    registry is reachable here, so a build stops at its base image: that failure is the proof
+    that a build was attempted."""
+    assert jitsictl("init", "--non-interactive", "--image-repository", "jitsictl-test",
+                    "--image-version", "standin", "--http-port", str(free_port()),
+                    "--https-port", str(free_port()), "--attendance-port", str(free_port()),
+                    "--jvb-port", str(free_udp_port()), cwd=tmp_path).returncode == 0
+    repository, tag = local_image(tmp_path, "logger")
+    import docker
+
+    try:  # other tests of this session may have given a stand-in this very tag
+        docker_engine.client().images.remove(f"{repository}:{tag}")
+    except docker.errors.ImageNotFound:
+        pass
+    try:
+        fresh = jitsictl("up", cwd=tmp_path, env=docker_engine.env())
+        assert fresh.returncode == 2, fresh.stderr
+        # Compose builds jitsictl-logger:<tag> (never pulls it) and stops at its base image.
+        assert "failed to solve" in fresh.stderr and "python/manifests/3.11-slim" in fresh.stderr
+        assert "logger Pulling" not in fresh.stderr
+        pretend_built(docker_engine, tmp_path, "logger")
+        reused = jitsictl("up", cwd=tmp_path, env=docker_engine.env())
+        assert reused.returncode == 0, reused.stderr
+        assert "failed to solve" not in reused.stderr
+        forced = jitsictl("up", "--build", cwd=tmp_path, env=docker_engine.env())
+        assert forced.returncode == 2 and "failed to solve" in forced.stderr, forced.stderr
+    finally:
+        jitsictl("down", "--volumes", cwd=tmp_path, env=docker_engine.env())
+        pretend_built(docker_engine, tmp_path, "logger")  # as the other tests expect it
+    assert len(tag) == 16
+
+
+def test_up_json_ends_with_the_summary(site, running, docker_engine):  # noqa: F811
+    result = jitsictl("up", "--json", cwd=site, env=docker_engine.env())
+    assert result.returncode == 0, result.stderr
+    summary = json_output(result)
+    ports = config_mod.load(site / "jitsictl.yaml").ports
+    assert summary == {
+        "ok": True, "meeting_url": f"https://localhost:{ports.https}/",
+        "dashboard_url": f"https://localhost:{ports.https}/attendance/",
+        "admin_url": f"http://127.0.0.1:{ports.attendance}/", "dashboard_user": "admin",
+        "password_file": str(site / "jitsictl.secrets.yaml"),
+        "password_key": "ATTENDANCE_ADMIN_PASSWORD", "lms": None, "healthy": None}
+
+
+def test_compose_sends_a_build_exactly_the_files_its_tag_digests(tmp_path, docker_engine):  # noqa: F811
+    """The real Compose and engine build each context of a cluttered checkout with jitsictl's
+    own .dockerignore files; a Dockerfile that lists what it was sent shows the same files as
+    jitsictl.sources (which the content-addressed tags and the wheel are made from)."""
+    from jitsictl import sources
+    from jitsictl.compose import ComposeProject
+    from tests.support.docker_engine import BASE_IMAGE
+
+    from .test_sources import cluttered_tree
+
+    base = cluttered_tree(tmp_path / "checkout")
+    services = []
+    for name, context in sources.BUILD_CONTEXTS.items():
+        (base / context.dockerfile).write_text(
+            f'FROM {BASE_IMAGE}\nCOPY . /context\nCMD ["find", "/context", "-type", "f"]\n')
+        services.append(f"  {name}:\n    build:\n      context: .\n      dockerfile: {context.dockerfile}\n"
+                        f"    image: jitsictl-test/context-{name}:listed\n")
+    (base / "docker-compose.yml").write_text("services:\n" + "".join(services))
+    ComposeProject(base, name="context-check", env=docker_engine.env()).run("build", timeout=300)
+    for name, context in sources.BUILD_CONTEXTS.items():
+        listed = docker_engine.client().containers.run(f"jitsictl-test/context-{name}:listed", remove=True)
+        sent = sorted(line.removeprefix("/context/") for line in listed.decode().split())
+        assert sent == sources.context_files(context, base), name
 
 
 def test_a_broken_compose_command_is_reported(tmp_path):
@@ -320,14 +547,13 @@ def test_up_with_openfire_configures_it_through_its_rest_api(tmp_path, docker_en
     tests/openfire/fake_restapi.py, booted from the openfire.xml jitsictl renders. `up` must wait
     for it and apply the Jitsi configuration (D2's reconciler) through the container's address."""
     result = jitsictl(
-        "init", "--non-interactive", "--xmpp", "openfire",
+        "init", "--non-interactive", "--xmpp", "openfire", "--auth", "internal",
         "--image-repository", "jitsictl-test", "--image-version", "standin",
         "--http-port", str(free_port()), "--https-port", str(free_port()),
         "--attendance-port", str(free_port()), "--jvb-port", str(free_udp_port()), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    images = docker_engine.client().images
-    images.get(standin_image("logger")).tag("jitsictl-logger", tag=__version__)
-    images.get(standin_image("openfire")).tag("jitsictl-openfire", tag=__version__)
+    pretend_built(docker_engine, tmp_path, "logger")
+    pretend_built(docker_engine, tmp_path, "openfire")
     try:
         up = jitsictl("up", "--xmpp", "openfire", "--wait", "--timeout", "90", cwd=tmp_path,
                       env=docker_engine.env())
@@ -364,6 +590,20 @@ def test_up_with_openfire_configures_it_through_its_rest_api(tmp_path, docker_en
         again = jitsictl("up", "--xmpp", "openfire", cwd=tmp_path, env=docker_engine.env())
         assert again.returncode == 0, again.stderr
         assert "Openfire configured (0 changes)" in again.stderr
+
+        # Teachers' accounts, through the same REST API at the container's address.
+        def users(*args, input=None):
+            return jitsictl("users", *args, cwd=tmp_path, env=docker_engine.env(), input=input)
+
+        added = users("add", "M.Curie", "--password-stdin", input="Radium-1898\n")
+        assert (added.returncode, added.stdout) == (0, "created m.curie@meet.jitsi\n"), added.stderr
+        assert api.get_user("m.curie") is not None
+        listed = users("list", "--json")
+        assert json_output(listed) == {"ok": True, "users": ["m.curie@meet.jitsi"]}  # not focus, jvb
+        assert users("passwd", "m.curie", "--password-stdin", input="Polonium-1898\n").returncode == 0
+        assert users("remove", "m.curie").returncode == 0 and api.get_user("m.curie") is None
+        refused = users("remove", "focus")
+        assert refused.returncode == 2 and "jitsictl manages for the stack itself" in refused.stderr
     finally:
         assert jitsictl("down", "--volumes", cwd=tmp_path,
                         env=docker_engine.env()).returncode == 0
