@@ -150,3 +150,8 @@ def test_usernames_tell_namesakes_apart_and_are_unique():
     assert len(parse_roster(b"name,username,course\nAna,ana1,MAT\nAna,ana2,MAT\n")) == 2
     with pytest.raises(ImportFailed, match="lists username ANA1 twice \\(also line 2\\)"):
         parse_roster(b"name,username,course\nAna,ana1,MAT\nBea,ANA1,MAT\n")
+
+
+def test_a_class_list_of_names_only_has_one_column_and_no_separator():
+    assert [e.name for e in parse_roster(b"Name\r\nAna Garcia\r\nBea Ruiz\r\n", course="MAT-1A")] == [
+        "Ana Garcia", "Bea Ruiz"]
