@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import subprocess
+import threading
 
 import pytest
 from sqlalchemy import select
@@ -15,12 +16,12 @@ from sqlalchemy import select
 from attendance_logger import create_app
 from attendance_logger.course_names import CourseNames
 from attendance_logger.moodle.client import MoodleClient
-from attendance_logger.moodle.jobs import FIRST_RETRY_SECONDS
+from attendance_logger.moodle.jobs import FIRST_RETRY_SECONDS, LEASE_SECONDS
 from attendance_logger.moodle.settings import MoodleSettings
 from attendance_logger.tables import moodle_syncs
 from classroom import Classroom, stock_identity
 from fake_moodle import moodle, moodle_ca  # noqa: F401 (fixtures)
-from logger_helpers import ADMIN_PASSWORD, CLI, WEBHOOK_SECRET, Sender, basic_auth, server_env
+from logger_helpers import ADMIN_PASSWORD, CLI, WEBHOOK_SECRET, Sender, basic_auth, server_env, wait_until
 
 ROOM_PATTERN = r"(?P<course>[a-z0-9-]+)_(?P<activity>[0-9]+)(?:_[a-z0-9-]*)?"
 # Two hours ago, on the minute: the lesson is 15 minutes into the meeting and lasts 55 minutes.
@@ -319,3 +320,35 @@ def test_moodle_sync_without_configuration_or_with_a_loose_token_file_says_so(da
     env.update(ATTENDANCE_MOODLE_URL="https://moodle.school.example", ATTENDANCE_MOODLE_TOKEN_FILE=str(token))
     loose = subprocess.run([CLI, "moodle", "sync"], env=env, capture_output=True, text=True, timeout=60)
     assert loose.returncode == 2 and "chmod 600" in loose.stderr and "secret-token-value" not in loose.stderr
+
+
+def test_a_job_left_running_by_a_process_that_died_is_taken_again_after_its_lease(receiver, moodle, school,
+                                                                                   database_url):
+    app, sync, clock = receiver
+    meeting_id = finish_lesson(app)
+    assert sync._take(meeting_id, "mat-1a", only_due=True)  # a worker takes it, then its process dies
+    restarted = create_app({"DATABASE_URL": database_url, "WEBHOOK_SECRET": WEBHOOK_SECRET,
+                            "ADMIN_PASSWORD": ADMIN_PASSWORD, "REFRESH_INTERVAL_SECONDS": 0,
+                            "MOODLE": app.config["MOODLE"], "COURSE_NAMES": app.config["COURSE_NAMES"]})
+    other = restarted.extensions["moodle_sync"]
+    other.clock, other._client = clock, sync._client
+    assert other.work_once() == []  # still leased
+    clock.now += LEASE_SECONDS + 1
+    assert [o.state for o in other.work_once()] == ["done"]
+    restarted.extensions["storage"].engine.dispose()
+
+
+def test_ingest_goes_on_while_a_sync_waits_for_moodle(receiver, moodle, school):
+    app, sync, clock = receiver
+    finish_lesson(app)
+    moodle.slow["core_course_get_contents"] = 3.0
+    worker = threading.Thread(target=sync.work_once)
+    worker.start()
+    try:
+        assert wait_until(lambda: moodle._busy > 0, timeout=10)
+        room = Classroom("fis-2b_9_optics", OPENED + dt.timedelta(hours=1)).created(0)
+        response = Sender(app.test_client()).post({"events": room.join("x", 1, nick="x").events})
+        # answered while the sync's Moodle call is still in flight: the sync holds no lock
+        assert response.status_code == 200 and moodle._busy > 0
+    finally:
+        worker.join()
