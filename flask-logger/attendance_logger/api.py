@@ -18,6 +18,7 @@ from .table_import import ImportFailed
 from .times import format_ms, to_ms
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
+LAST_DAY = dt.datetime(9999, 12, 31, tzinfo=dt.timezone.utc)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -151,7 +152,7 @@ def _import(parse, courses_of):
     readable = view()
     try:
         parsed = parse()
-    except ImportFailed:
+    except ImportFailed:  # a ValueError too: answered by _refused_file
         raise
     except ValueError as exc:
         raise BadQuery(str(exc)) from None
@@ -205,29 +206,30 @@ def import_schedule():
     return jsonify(summary.as_json())
 
 
-@bp.get("/courses/<course>/roster")
-@api_login_required
-def course_roster(course: str):
+def _classes_of(course: str):
+    """The class store, once the account may read `course` (404 otherwise, as course exports)."""
     readable = view()
     try:
         readable.require_courses([course])
     except CourseNotReadable as exc:
         abort(404, description=str(exc))
-    return jsonify({"course": course, "students": [reports.enrolled_json(e)
-                                                   for e in readable.attendance.classes.class_list(course)]})
+    return readable.attendance.classes
+
+
+@bp.get("/courses/<course>/roster")
+@api_login_required
+def course_roster(course: str):
+    students = _classes_of(course).class_list(course)
+    return jsonify({"course": course, "students": [reports.enrolled_json(e) for e in students]})
 
 
 @bp.get("/courses/<course>/lessons")
 @api_login_required
 def course_lessons(course: str):
-    readable = view()
-    try:
-        readable.require_courses([course])
-    except CourseNotReadable as exc:
-        abort(404, description=str(exc))
-    start = parse_bound("from", request.args.get("from")) or 0
-    end = parse_bound("to", request.args.get("to")) or 253402300799000
-    found = readable.attendance.classes.lessons_of(course, _moment(start), _moment(end))
+    classes = _classes_of(course)
+    start = parse_bound("from", request.args.get("from"))
+    end = parse_bound("to", request.args.get("to"))
+    found = classes.lessons_of(course, _moment(start or 0), _moment(end or to_ms(LAST_DAY)))
     return jsonify({"course": course, "lessons": [
         {"start": format_ms(l.start_ms), "end": format_ms(l.end_ms), "group": l.group, "source": l.source,
          "origin": l.origin, "moodle_session": l.external_id} for l in found]})

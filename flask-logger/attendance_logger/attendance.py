@@ -29,17 +29,16 @@ READ_REFRESH_BUDGET_SECONDS = 15.0
 QUIET_ROOM_SECONDS = 10.0
 
 
-# Bumped when what a kept result holds changes: results of another format are computed again.
+# Bumped when the JSON of a presence changes, or what it keys people by: kept presences of another
+# format are recomputed (2: signed names scoped to their issuer key people without id or e-mail).
+PRESENCE_FORMAT = 2
+# Bumped when what a kept result holds changes: results of another format are computed again
+# (2: reference, absentees, courses, key_kind).
 RESULT_FORMAT = 2
 
 
 def _now_ms() -> int:
     return rules.to_ms(dt.datetime.now(dt.timezone.utc))
-
-
-# Bumped when the JSON of a presence changes, or what it keys people by: kept presences of another
-# format are recomputed (2: signed names scoped to their issuer key people without id or e-mail).
-PRESENCE_FORMAT = 2
 
 
 class MeetingNotFound(Exception):

@@ -202,7 +202,8 @@ class ClassStore:
         found, courses = list(found), sorted(set(courses) | {lesson.course for lesson in found})
         _check_source(source)
         if window is None and found:
-            window = (_moment(min(lesson.start_ms for lesson in found)), _moment(max(lesson.end_ms for lesson in found)))
+            window = (_moment(min(lesson.start_ms for lesson in found)),
+                      _moment(max(lesson.end_ms for lesson in found)))
         outside = [lesson for lesson in found if window and not to_ms(window[0]) <= lesson.start_ms <= to_ms(window[1])]
         if outside:
             raise ValueError(f"{len(outside)} lessons start outside the window {window[0]} - {window[1]}")

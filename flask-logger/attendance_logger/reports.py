@@ -90,8 +90,8 @@ def absentee_json(entry: Enrolled) -> dict:
 def meeting_json(meeting: Meeting, *, sync: list | None = None) -> dict:
     """A meeting's attendance, ready for `json.dumps` (times RFC 3339 UTC with milliseconds).
 
-    `sync`: the meeting's Moodle sync state (moodle/jobs.py sync_states), None when Moodle is not
-    configured."""
+    `sync`: the meeting's Moodle sync per course (moodle.jobs.MoodleSync.states), None when Moodle
+    is not configured."""
     return {
         "id": meeting.key,
         "room": meeting.room_name,

@@ -46,7 +46,6 @@ from urllib.parse import quote
 
 from .course_names import CourseNames
 from .lessons import Enrolled, Lesson, MeetingContext, choose_lesson, expected_students, match_roster
-
 from .times import EPOCH, ONE_MS, UTC, format_time, from_ms, parse_time, to_ms  # noqa: F401 - part of this API
 
 # Names meeting keys of rooms without a Jitsi meeting_id (uuid5 is deterministic, so a meeting
@@ -330,8 +329,7 @@ def key_kind(key: str) -> str:
 
 def concurrent_ms(sessions: Iterable[tuple[int, int]]) -> int:
     """How long two or more of `sessions` (start, end) were open at the same time."""
-    edges = sorted([(start, 1) for start, _ in sessions] + [(end, -1) for _, end in sessions],
-                   key=lambda edge: (edge[0], edge[1]))
+    edges = sorted(edge for start, end in sessions for edge in ((start, 1), (end, -1)))
     total, open_now, since = 0, 0, 0
     for moment, step in edges:
         if open_now >= 2:

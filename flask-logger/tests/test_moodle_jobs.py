@@ -40,17 +40,9 @@ class Clock:
 @pytest.fixture
 def school(moodle):
     """MAT-1A in Moodle: three students, a teacher, an Attendance activity with today's session."""
-    course = moodle.add_course("MAT-1A", "Mathematics 1A")
-    people = {"ana": moodle.add_user("agarcia", "Ana", "García", "ana@school.example"),
-              "bea": moodle.add_user("boneil", "Beatriz", "O'Neil", "bea@school.example"),
-              "car": moodle.add_user("cruiz", "Carlos", "Ruiz", "carlos@school.example"),
-              "teo": moodle.add_user("tteacher", "Teo", "Teacher", "teo@school.example")}
-    for name in ("ana", "bea", "car"):
-        moodle.enrol(course, people[name])
-    moodle.enrol(course, people["teo"], "editingteacher")
-    activity = moodle.add_attendance(course)
-    session = moodle.add_session(activity, LESSON_START, 55)
-    return {"course": course, "activity": activity, "session": session, "token": moodle.issue_token(), **people}
+    school = moodle.add_class()
+    return {**school, "session": moodle.add_session(school["activity"], LESSON_START, 55),
+            "token": moodle.issue_token()}
 
 
 def lesson_events() -> list[dict]:

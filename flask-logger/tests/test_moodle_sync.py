@@ -212,17 +212,8 @@ def test_the_dry_run_description_names_every_decision():
 
 @pytest.fixture
 def school(moodle):
-    course = moodle.add_course("MAT-1A", "Mathematics 1A")
-    people = {"ana": moodle.add_user("agarcia", "Ana", "García", "ana@school.example"),
-              "bea": moodle.add_user("boneil", "Beatriz", "O'Neil", "bea@school.example"),
-              "car": moodle.add_user("cruiz", "Carlos", "Ruiz", "carlos@school.example"),
-              "teo": moodle.add_user("tteacher", "Teo", "Teacher", "teo@school.example")}
-    for name in ("ana", "bea", "car"):
-        moodle.enrol(course, people[name])
-    moodle.enrol(course, people["teo"], "editingteacher")
-    activity = moodle.add_attendance(course)
     client = MoodleClient(moodle.url, moodle.issue_token(), ca_file=moodle.ca_file, sleep=lambda s: None)
-    return {"course": course, "activity": activity, "client": client, **people}
+    return {**moodle.add_class(), "client": client}
 
 
 def class_meeting(school, *, late_ana=True, key="mat-1a@2026-09-14T09:00") -> MeetingAttendance:

@@ -340,12 +340,19 @@ class MoodleSync:
                 meeting_courses.c.source == "claim")).first() is not None
 
     def _rename(self, meeting_id: str, course: str, local: str) -> None:
-        """Keep the job (and what its last sync wrote) under the course's resolved name."""
+        """Keep the job (and what its last sync wrote) under the course's resolved name; a job
+        already kept under that name is merged into it."""
+        def job(name):
+            return and_(moodle_syncs.c.meeting == meeting_id, moodle_syncs.c.course == name)
+
         with self.storage.write() as conn:
-            conn.execute(delete(moodle_syncs).where(moodle_syncs.c.meeting == meeting_id, moodle_syncs.c.course == local,
-                                                    moodle_syncs.c.session_id.is_(None)))
-            conn.execute(update(moodle_syncs).where(
-                moodle_syncs.c.meeting == meeting_id, moodle_syncs.c.course == course).values(course=local))
+            other = conn.execute(select(moodle_syncs.c.session_id, moodle_syncs.c.written).where(job(local))).first()
+            if other is not None:
+                conn.execute(delete(moodle_syncs).where(job(local)))
+                if other.session_id is not None:
+                    conn.execute(update(moodle_syncs).where(job(course), moodle_syncs.c.session_id.is_(None)).values(
+                        session_id=other.session_id, written=other.written))
+            conn.execute(update(moodle_syncs).where(job(course)).values(course=local))
 
     def _previous(self, meeting_id: str, course: str) -> PreviousSync | None:
         with self.storage.read() as conn:
@@ -440,10 +447,11 @@ def meeting_attendance(meeting, meeting_id: str, shortname: str) -> MeetingAtten
         key=p.key, name=p.name if p.key_kind == "signed_name" else None, email=p.email, user_id=p.user_id,
         status=p.status, late=p.late, moderator=p.moderator, ambiguous=p.ambiguous)
         for p in meeting.participants)
+    moodle_group = lesson.external_group if lesson is not None and lesson.source == "moodle" else None
     return MeetingAttendance(key=meeting_id, room=meeting.room_name, course=shortname,
                              start=reference.start if reference else meeting.started_at,
                              end=reference.end if reference else meeting.ended_at, people=people,
-                             group_id=lesson.external_group if lesson is not None and lesson.source == "moodle" else None)
+                             group_id=moodle_group)
 
 
 def _written_json(written: dict[int, int]) -> str:
