@@ -63,9 +63,7 @@ def create_app(test_config: dict | None = None):
     if app.config["MOODLE"] is not None:
         from .moodle.jobs import MoodleSync
 
-        moodle = app.extensions["moodle_sync"] = MoodleSync(attendance, app.config["MOODLE"])
-        if app.config["MOODLE"].auto_sync:
-            attendance.index.on_finished = moodle.enqueue_finished
+        moodle = app.extensions["moodle_sync"] = MoodleSync.attach(attendance, app.config["MOODLE"])
 
     from . import api, auth, dashboard, health, ingest, metrics, security_headers
 

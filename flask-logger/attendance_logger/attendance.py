@@ -123,6 +123,7 @@ class Attendance:
                                                       self.classes.course_names.fingerprint], sort_keys=True)
                                           .encode()).hexdigest()[:16]
         self._refresher: threading.Thread | None = None
+        self.moodle = None  # moodle.jobs.MoodleSync when ATTENDANCE_MOODLE_URL is set
 
     def result_tag(self, version: str) -> str:
         """What a kept result is tagged with: the settings' fingerprint and the class data's

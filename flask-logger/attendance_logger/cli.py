@@ -49,6 +49,10 @@ def _attendance():
     except (ConfigError, ValueError) as exc:
         _fail(str(exc))
     attendance.classes.ensure_room_rules()
+    if config["MOODLE"] is not None:
+        from .moodle.jobs import MoodleSync
+
+        MoodleSync.attach(attendance, config["MOODLE"])
     return attendance
 
 
@@ -417,14 +421,11 @@ def moodle() -> None:
 
 
 def _moodle_sync():
-    from .moodle.jobs import MoodleSync
-
     attendance = _attendance()
-    settings = _config()["MOODLE"]
-    if settings is None:
+    if attendance.moodle is None:
         _fail("ATTENDANCE_MOODLE_URL is not set: the Moodle sync needs the site's address and a web-service token "
               "(ATTENDANCE_MOODLE_TOKEN_FILE); see docs/moodle.md")
-    return MoodleSync(attendance, settings)
+    return attendance.moodle
 
 
 @moodle.command("sync")
@@ -451,7 +452,7 @@ def moodle_sync(course: str | None, meeting_id: str | None, dry_run: bool, as_js
         outcome = sync.sync(meeting, course_, dry_run=dry_run)
         outcomes.append(outcome)
         if not as_json:
-            if outcome.plan is not None and (dry_run or outcome.state != "done"):
+            if outcome.plan is not None:
                 click.echo("\n".join(outcome.plan.describe()))
             click.echo(f"  {outcome.state}: {outcome.message}")
     if as_json:

@@ -11,14 +11,14 @@ import subprocess
 import threading
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from attendance_logger import create_app
 from attendance_logger.course_names import CourseNames
 from attendance_logger.moodle.client import MoodleClient
 from attendance_logger.moodle.jobs import FIRST_RETRY_SECONDS, LEASE_SECONDS
 from attendance_logger.moodle.settings import MoodleSettings
-from attendance_logger.tables import moodle_syncs
+from attendance_logger.tables import meetings, moodle_syncs, rooms
 from classroom import Classroom, stock_identity
 from fake_moodle import moodle, moodle_ca  # noqa: F401 (fixtures)
 from logger_helpers import ADMIN_PASSWORD, CLI, WEBHOOK_SECRET, Sender, basic_auth, server_env, wait_until
@@ -344,3 +344,29 @@ def test_ingest_goes_on_while_a_sync_waits_for_moodle(receiver, moodle, school):
         assert response.status_code == 200 and moodle._busy > 0
     finally:
         worker.join()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_meeting_first_indexed_by_a_command_is_queued_too(moodle, school, database_url, tmp_path):
+    app = create_app({"DATABASE_URL": database_url, "WEBHOOK_SECRET": WEBHOOK_SECRET, "ADMIN_PASSWORD": ADMIN_PASSWORD,
+                      "REFRESH_INTERVAL_SECONDS": 0})  # a receiver without Moodle stores the events
+    events = lesson_events()
+    Sender(app.test_client()).post_all(events)
+    token = tmp_path / "moodle-token"
+    token.write_text(school["token"])
+    token.chmod(0o600)
+    env = server_env(tmp_path, ATTENDANCE_DATABASE_URL=database_url, ATTENDANCE_MOODLE_URL=moodle.url,
+                     ATTENDANCE_MOODLE_TOKEN_FILE=str(token), ATTENDANCE_MOODLE_CA_FILE=moodle.ca_file,
+                     ATTENDANCE_ROOM_PATTERN=ROOM_PATTERN)
+    # `report` reads the meeting first, so it is the command that indexes it: it queues it
+    meeting_id = app.test_client().get("/v1/meetings", headers=basic_auth()).get_json()["meetings"][0]["id"]
+    with app.extensions["storage"].write() as conn:  # as if no receiver had read it yet
+        conn.execute(delete(meetings))
+        conn.execute(update(rooms).values(dirty_from_ms=0))
+    report = subprocess.run([CLI, "report", "--meeting", meeting_id], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert report.returncode == 0, report.stderr
+    pending = subprocess.run([CLI, "moodle", "sync", "--dry-run", "--json"], env=env, capture_output=True, text=True,
+                             timeout=120)
+    assert [s["meeting"] for s in json.loads(pending.stdout)["syncs"]] == [meeting_id]
+    app.extensions["storage"].engine.dispose()

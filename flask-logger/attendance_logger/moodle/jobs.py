@@ -125,6 +125,15 @@ class MoodleSync:
         self._client = client
         self._thread: threading.Thread | None = None
 
+    @classmethod
+    def attach(cls, attendance, settings: MoodleSettings) -> MoodleSync:
+        """The sync of `attendance`'s meetings; with auto_sync, finished meetings are queued by
+        whichever process indexes them (the receiver or a command that reads attendance)."""
+        sync = attendance.moodle = cls(attendance, settings)
+        if settings.auto_sync:
+            attendance.index.on_finished = sync.enqueue_finished
+        return sync
+
     def client(self) -> MoodleClient:
         if self._client is None:
             self._client = self.settings.client()
