@@ -318,7 +318,7 @@ def test_a_job_left_running_by_a_process_that_died_is_taken_again_after_its_leas
                                                                                    database_url):
     app, sync, clock = receiver
     meeting_id = finish_lesson(app)
-    assert sync._take(meeting_id, "mat-1a", only_due=True)  # a worker takes it, then its process dies
+    assert sync._take(meeting_id, "mat-1a", only_due=True) is not None  # taken, then its process dies
     restarted = create_app({"DATABASE_URL": database_url, "WEBHOOK_SECRET": WEBHOOK_SECRET,
                             "ADMIN_PASSWORD": ADMIN_PASSWORD, "REFRESH_INTERVAL_SECONDS": 0,
                             "MOODLE": app.config["MOODLE"], "COURSE_NAMES": app.config["COURSE_NAMES"]})
@@ -370,3 +370,26 @@ def test_a_meeting_first_indexed_by_a_command_is_queued_too(moodle, school, data
                              timeout=120)
     assert [s["meeting"] for s in json.loads(pending.stdout)["syncs"]] == [meeting_id]
     app.extensions["storage"].engine.dispose()
+
+
+def test_a_meeting_indexed_again_while_its_sync_runs_is_synced_again(receiver, moodle, school):
+    app, sync, clock = receiver
+    events = lesson_events()
+    Sender(app.test_client()).post_all(events)
+    app.extensions["attendance"].refresh()
+    late = Classroom("mat-1a_7_algebra", OPENED, instance=events[0]["source"]["instance"])
+    late.join("carlos", 15, identity=stock_identity("cruiz")).leave("carlos", 70)
+    real = sync._plan
+
+    def plan_while_carlos_s_events_arrive(*args, **kwargs):
+        planned = real(*args, **kwargs)  # measured before Carlos's events were in
+        Sender(app.test_client()).post_all(late.events)
+        app.extensions["attendance"].refresh()
+        return planned
+
+    sync._plan = plan_while_carlos_s_events_arrive
+    [first] = sync.work_once()
+    assert first.state == "queued" and moodle.taken(school["session"])[school["car"].id] == "A"
+    sync._plan = real
+    [second] = sync.work_once()
+    assert second.state == "done" and moodle.taken(school["session"])[school["car"].id] == "P"

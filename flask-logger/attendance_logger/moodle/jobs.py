@@ -36,7 +36,7 @@ import threading
 import time
 from typing import Callable, Iterable
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, case, delete, or_, select, update
 from sqlalchemy.engine import Connection
 
 from ..attendance import MeetingNotFound
@@ -79,7 +79,8 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return self.state in ("done", "planned")
+        """Done, or (dry run) planned without problems."""
+        return self.state == "done" or (self.state == "planned" and self.plan is not None and not self.plan.problems)
 
     def as_json(self) -> dict:
         body = {"meeting": self.meeting, "course": self.course, "state": self.state, "message": self.message,
@@ -155,9 +156,12 @@ class MoodleSync:
                 known = conn.execute(select(moodle_syncs.c.state).where(
                     moodle_syncs.c.meeting == row["id"], moodle_syncs.c.course == course)).first()
                 if known is not None:
+                    # A job running now sees its queued_ms changed when it ends, and queues itself again.
+                    queued = moodle_syncs.c.queued_ms
                     conn.execute(update(moodle_syncs).where(
-                        moodle_syncs.c.meeting == row["id"], moodle_syncs.c.course == course,
-                        moodle_syncs.c.state != "running").values(state="queued", due_ms=now, attempts=0))
+                        moodle_syncs.c.meeting == row["id"], moodle_syncs.c.course == course).values(
+                        state=case((moodle_syncs.c.state == "running", "running"), else_="queued"), due_ms=now,
+                        attempts=0, queued_ms=case((queued >= now, queued + 1), else_=now)))
                 elif row["ended_ms"] >= recent:
                     conn.execute(insert_for(conn, moodle_syncs).values(
                         meeting=row["id"], course=course, state="queued", due_ms=now, attempts=0,
@@ -170,17 +174,19 @@ class MoodleSync:
                                                              due_ms=now, attempts=0, queued_ms=now)
             conn.execute(statement.on_conflict_do_nothing())
 
-    def _take(self, meeting_id: str, course: str, *, only_due: bool) -> bool:
+    def _take(self, meeting_id: str, course: str, *, only_due: bool) -> int | None:
         """Move a job to running with a lease, unless another worker holds it (or, `only_due`,
-        it is not due)."""
+        it is not due); its queued_ms when taken, or None."""
         now = self._now_ms()
         free = or_(moodle_syncs.c.state != "running", moodle_syncs.c.lease_ms < now)
         if only_due:
             free = and_(free, moodle_syncs.c.due_ms.is_not(None), moodle_syncs.c.due_ms <= now)
+        job = and_(moodle_syncs.c.meeting == meeting_id, moodle_syncs.c.course == course)
         with self.storage.write() as conn:
-            return conn.execute(update(moodle_syncs).where(
-                moodle_syncs.c.meeting == meeting_id, moodle_syncs.c.course == course, free).values(
-                state="running", lease_ms=now + LEASE_SECONDS * 1000)).rowcount == 1
+            if conn.execute(update(moodle_syncs).where(job, free).values(
+                    state="running", lease_ms=now + LEASE_SECONDS * 1000)).rowcount != 1:
+                return None
+            return conn.execute(select(moodle_syncs.c.queued_ms).where(job)).scalar()
 
     def due(self) -> list[tuple[str, str]]:
         now = self._now_ms()
@@ -202,8 +208,9 @@ class MoodleSync:
         """Run the due jobs (at most `limit`) that no other worker holds."""
         done = []
         for meeting_id, course in self.due()[:limit]:
-            if self._take(meeting_id, course, only_due=True):
-                done.append(self._run_taken(meeting_id, course))
+            queued = self._take(meeting_id, course, only_due=True)
+            if queued is not None:
+                done.append(self._run_taken(meeting_id, course, queued))
         return done
 
     def start_worker(self, interval_seconds: float) -> None:
@@ -232,17 +239,19 @@ class MoodleSync:
                 plan, _, _ = self._plan(meeting_id, course, dry_run=True)
             except MeetingNotFound:
                 return Outcome(meeting_id, course, "gone", "no such meeting (purged?)")
-            except (MoodleError, Unresolvable, ValueError) as exc:
+            except (MoodleError, SyncRefused, Unresolvable, ValueError) as exc:
                 return Outcome(meeting_id, course, "failed", str(exc))
             return Outcome(meeting_id, course, "planned", "; ".join(plan.problems) or "dry run: nothing written",
                            plan=plan, session_id=plan.session.session_id if plan.session else None)
         self.enqueue(meeting_id, course)
-        if not self._take(meeting_id, course, only_due=False):
+        queued = self._take(meeting_id, course, only_due=False)
+        if queued is None:
             return Outcome(meeting_id, course, "busy", "the receiver is syncing this meeting right now; try again "
                            "in a few minutes")
-        return self._run_taken(meeting_id, course)
+        return self._run_taken(meeting_id, course, queued)
 
-    def _run_taken(self, meeting_id: str, course: str) -> Outcome:
+    def _run_taken(self, meeting_id: str, course: str, queued_ms: int) -> Outcome:
+        """Run a job taken when it was queued at `queued_ms`; queued again if it was since."""
         plan = None
         try:
             plan, state, course = self._plan(meeting_id, course, dry_run=False)
@@ -265,13 +274,18 @@ class MoodleSync:
             log.exception("Moodle sync of meeting %s failed", meeting_id)
             return self._failed(meeting_id, course, f"{type(exc).__name__}: {exc}", transient=False, plan=plan)
         message = summary(plan, result.wrote)
+        now = self._now_ms()
+        job = and_(moodle_syncs.c.meeting == meeting_id, moodle_syncs.c.course == course)
         with self.storage.write() as conn:
-            conn.execute(update(moodle_syncs).where(
-                moodle_syncs.c.meeting == meeting_id, moodle_syncs.c.course == course).values(
-                state="done", due_ms=None, lease_ms=None, attempts=0, session_id=result.session_id,
-                written=_written_json(result.written), message=message, synced_ms=self._now_ms()))
+            again = conn.execute(select(moodle_syncs.c.queued_ms).where(job)).scalar() != queued_ms
+            if again:
+                message += "; the meeting changed meanwhile (late events): it is synced again"
+            conn.execute(update(moodle_syncs).where(job).values(
+                state="queued" if again else "done", due_ms=now if again else None, lease_ms=None, attempts=0,
+                session_id=result.session_id, written=_written_json(result.written), message=message,
+                synced_ms=now))
         log.info("Moodle sync of meeting %s (%s): session %s, %s", meeting_id, course, result.session_id, message)
-        return Outcome(meeting_id, course, "done", message, plan=plan, wrote=result.wrote,
+        return Outcome(meeting_id, course, "queued" if again else "done", message, plan=plan, wrote=result.wrote,
                        session_id=result.session_id)
 
     def _failed(self, meeting_id: str, course: str, message: str, *, transient: bool,
