@@ -76,6 +76,13 @@ def from_environment(environ=os.environ) -> dict:
         config["MOODLE"] = MoodleSettings.from_environment(environ)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    if "ATTENDANCE_TIMEZONE" in environ:
-        config["TIMEZONE"] = environ["ATTENDANCE_TIMEZONE"].strip() or None
+    if environ.get("ATTENDANCE_TIMEZONE", "").strip():
+        import zoneinfo
+
+        config["TIMEZONE"] = environ["ATTENDANCE_TIMEZONE"].strip()
+        try:
+            zoneinfo.ZoneInfo(config["TIMEZONE"])
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"ATTENDANCE_TIMEZONE: {config['TIMEZONE']!r} is not an IANA time zone; use e.g. "
+                              "Europe/Madrid") from None
     return config

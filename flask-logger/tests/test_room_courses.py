@@ -91,8 +91,9 @@ def test_the_room_s_group_is_the_meeting_s(database_url):
     ({"ATTENDANCE_ROOM_PATTERN": "(?P<course>[a-z"}, "ATTENDANCE_ROOM_PATTERN is not a valid regular expression"),
     ({"ATTENDANCE_ROOM_PATTERN": "(?P<teacher>.*)"}, "the named group(s) teacher, which mean nothing here"),
     ({"ATTENDANCE_ROOM_COURSES": "mat-1a"}, "'mat-1a' is not room-course=COURSE"),
+    ({"ATTENDANCE_TIMEZONE": "Madrid"}, "ATTENDANCE_TIMEZONE: 'Madrid' is not an IANA time zone"),
 ])
-def test_a_bad_room_setting_stops_the_receiver_saying_why(environ, complaint):
+def test_a_bad_room_or_time_zone_setting_stops_the_receiver_saying_why(environ, complaint):
     from attendance_logger.config import ConfigError, from_environment
 
     with pytest.raises(ConfigError) as refused:
