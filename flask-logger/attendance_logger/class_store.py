@@ -30,10 +30,8 @@ from sqlalchemy.engine import Connection
 
 from .course_names import CourseNames
 from .lessons import Enrolled, Lesson, MeetingContext
-from .roster import parse_roster
 from .storage import insert_for
 from .tables import lessons, meeting_courses, meetings, receiver_state, roster
-from .timetable import EventCourseRule, parse_timetable_csv, parse_timetable_ics
 from .times import to_ms
 
 ICS_WINDOW = dt.timedelta(days=365)  # an iCalendar file is expanded this far either side of today by default
@@ -64,6 +62,8 @@ class ImportSummary:
 
 def read_roster_file(data: bytes, name: str, *, course: str | None = None) -> list[Enrolled]:
     """A class list file's students; table_import.ImportFailed (line, column) when it has problems."""
+    from .roster import parse_roster
+
     return [Enrolled(course=e.course, name=e.name, user_id=e.user_id, username=e.username, email=e.email,
                      group=e.group) for e in parse_roster(data, name, course=course)]
 
@@ -80,6 +80,9 @@ def read_timetable_file(data: bytes, name: str, *, course: str | None = None, ti
     """A timetable file's lessons (CSV or iCalendar, told by its name or first line), the window
     an import of it replaces (module docstring) and the iCalendar events skipped, with why.
     table_import.ImportFailed when it has problems; ValueError for a bad course rule."""
+    # Imported here: the iCalendar libraries take ~6 MB that a receiver only needs for an import.
+    from .timetable import EventCourseRule, parse_timetable_csv, parse_timetable_ics
+
     if is_icalendar(data, name):
         if window is None:
             today = today or dt.datetime.now(dt.timezone.utc).date()

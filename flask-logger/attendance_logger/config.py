@@ -67,13 +67,15 @@ def from_environment(environ=os.environ) -> dict:
         if name in environ:
             config[key] = _int(name, environ[name])
     from .course_names import CourseNames
-    from .moodle.settings import MoodleSettings
     from .rules import Settings
 
     try:
         config["SETTINGS"] = Settings.from_mapping({k: v for k, v in environ.items() if k.startswith("ATTENDANCE_")})
         config["COURSE_NAMES"] = CourseNames.from_environment(environ)
-        config["MOODLE"] = MoodleSettings.from_environment(environ)
+        if any(name.startswith("ATTENDANCE_MOODLE_") for name in environ):  # else no HTTP client is loaded
+            from .moodle.settings import MoodleSettings
+
+            config["MOODLE"] = MoodleSettings.from_environment(environ)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     if environ.get("ATTENDANCE_TIMEZONE", "").strip():
