@@ -49,7 +49,7 @@ def _attendance():
     except (ConfigError, ValueError) as exc:
         _fail(str(exc))
     attendance.classes.ensure_room_rules()
-    if config["MOODLE"] is not None:
+    if config.get("MOODLE") is not None:
         from .moodle.jobs import MoodleSync
 
         MoodleSync.attach(attendance, config["MOODLE"])
