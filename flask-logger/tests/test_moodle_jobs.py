@@ -393,3 +393,12 @@ def test_a_meeting_indexed_again_while_its_sync_runs_is_synced_again(receiver, m
     sync._plan = real
     [second] = sync.work_once()
     assert second.state == "done" and moodle.taken(school["session"])[school["car"].id] == "P"
+
+
+def test_the_retention_purge_takes_the_sync_records_and_the_audit_log_with_the_meeting(receiver, moodle, school):
+    app, sync, clock = receiver
+    meeting_id = finish_lesson(app)
+    sync.work_once()
+    assert len(sync.audit_log(meeting_id)) == 3 and sync.states(meeting_id)
+    app.extensions["storage"].purge(dt.timedelta(days=1), now=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2))
+    assert sync.audit_log() == [] and sync.states(meeting_id) == []
