@@ -110,6 +110,18 @@ class Thresholds:
 
 
 @dataclass
+class Moodle:
+    """The receiver's sync into Moodle's Attendance activity (flask-logger docs/moodle.md); the
+    web-service token is ATTENDANCE_MOODLE_TOKEN in jitsictl.secrets.yaml."""
+
+    url: str = ""  # empty: no sync
+    ca_file: str = ""  # the school's CA for Moodle's certificate (a path on this server)
+    statuses: dict[str, str] = field(default_factory=dict)  # outcome -> Attendance status acronym
+    attendance: dict[str, int] = field(default_factory=dict)  # course shortname -> activity id (view.php?id=)
+    auto_sync: bool = True
+
+
+@dataclass
 class Attendance:
     claims: list[str] = field(default_factory=lambda: ["courseid", "groupid"])
     # Headings of claim columns on the dashboard and in exports ({claim: heading}); empty: the
@@ -117,6 +129,10 @@ class Attendance:
     claim_labels: dict[str, str] = field(default_factory=dict)
     database_url: str = DEFAULT_DATABASE_URL
     thresholds: Thresholds = field(default_factory=Thresholds)
+    # The course (and group) in room names, for tokens without a course claim (stock mod_jitsi).
+    room_pattern: str = ""
+    room_courses: dict[str, str] = field(default_factory=dict)  # room's course -> course
+    moodle: Moodle = field(default_factory=Moodle)
 
 
 @dataclass
@@ -201,7 +217,7 @@ def _build(cls: type, data: Any, prefix: str):
             continue
         if key not in fields:
             close = difflib.get_close_matches(str(key), list(fields), n=1)
-            if re.search(r"secret|password", str(key), re.I):
+            if re.search(r"secret|password|token", str(key), re.I):
                 hint = "secrets belong in jitsictl.secrets.yaml, never in jitsictl.yaml"
             elif close:
                 hint = f"did you mean {prefix}{close[0]}?"
@@ -227,10 +243,12 @@ def _coerce(f: dataclasses.Field, value: Any, path: str):
             raise ConfigError(path, f"must be a whole number, not {value!r}")
         return value
     if isinstance(default, dict):
-        if not isinstance(value, dict) or not all(isinstance(v, (str, int)) and not isinstance(v, bool)
-                                                  for v in value.values()):
-            raise ConfigError(path, "must be a mapping of names to strings", 'e.g. {courseid: Course}')
-        return {str(k): str(v) for k, v in value.items()}
+        if not isinstance(value, dict) or not all(isinstance(k, (str, int)) and not isinstance(k, bool)
+                                                  and isinstance(v, (str, int)) and not isinstance(v, bool)
+                                                  for k, v in value.items()):
+            raise ConfigError(path, "must be a mapping of names to values",
+                              "e.g. {courseid: Course} or {mat-1a: MAT-1A}")
+        return {str(k): v for k, v in value.items()}
     if isinstance(default, list):
         if isinstance(value, str):
             value = [item.strip() for item in value.split(",") if item.strip()]
@@ -427,6 +445,61 @@ def _validate_attendance(attendance: Attendance) -> None:
     if thresholds.partial_min_percent > thresholds.present_min_percent:
         raise ConfigError("attendance.thresholds.partial_min_percent",
                           "must not exceed present_min_percent", "lower it or raise present_min_percent")
+    _validate_room_pattern(attendance.room_pattern)
+    _validate_names("attendance.room_courses", attendance.room_courses, "e.g. {mat-1a: MAT-1A}")
+    _validate_moodle(attendance.moodle)
+
+
+ROOM_FIELDS = ("course", "group", "activity")  # the receiver's room_pattern.ROOM_FIELDS
+OUTCOMES = ("present", "late", "partial", "absent")  # the receiver's moodle.sync.OUTCOMES
+
+
+def _validate_room_pattern(pattern: str) -> None:
+    """The receiver checks it again at start; here the mistake shows before anything is rendered."""
+    if not pattern:
+        return
+    try:
+        names = set(re.compile(pattern).groupindex)
+    except re.error as exc:
+        raise ConfigError("attendance.room_pattern", f"is not a regular expression: {exc}",
+                          "e.g. '(?P<course>[a-z0-9-]+)_(?P<activity>[0-9]+)(?:_[a-z0-9-]*)?' for mod_jitsi "
+                          "with separator _") from None
+    if "course" not in names or names - set(ROOM_FIELDS):
+        raise ConfigError("attendance.room_pattern", "needs a named group course, and no others than "
+                          f"{', '.join(ROOM_FIELDS)}", "write the course's part as (?P<course>...)")
+
+
+def _validate_names(key: str, mapping: dict, example: str) -> None:
+    for name, value in mapping.items():
+        if not name or not str(value) or re.search(r"[,=\s]", f"{name}{value}"):
+            raise ConfigError(f"{key}.{name}", f"{name!r}: {value!r} is not usable",
+                              f"names and values without commas, '=' or spaces, {example}")
+
+
+def _validate_moodle(moodle: Moodle) -> None:
+    if not moodle.url:
+        if moodle.ca_file or moodle.statuses or moodle.attendance:
+            raise ConfigError("attendance.moodle.url", "is empty but other attendance.moodle settings are given",
+                              "set it to the Moodle site's address, e.g. https://moodle.school.example")
+        return
+    parts = urlsplit(moodle.url)
+    if parts.scheme != "https" or not parts.hostname or parts.username or parts.password or parts.query \
+            or parts.fragment:
+        raise ConfigError("attendance.moodle.url", f"{moodle.url!r} is not the https address of a Moodle site",
+                          "e.g. https://moodle.school.example (the token goes in jitsictl.secrets.yaml)")
+    if moodle.ca_file and not moodle.ca_file.startswith("/"):
+        raise ConfigError("attendance.moodle.ca_file", "must be an absolute path on this server",
+                          "e.g. /etc/ssl/certs/school-ca.pem")
+    unknown = sorted(set(moodle.statuses) - set(OUTCOMES))
+    if unknown:
+        raise ConfigError(f"attendance.moodle.statuses.{unknown[0]}", "is not an outcome",
+                          f"the outcomes are {', '.join(OUTCOMES)}")
+    _validate_names("attendance.moodle.statuses", moodle.statuses, "e.g. {partial: L}")
+    for shortname, activity in moodle.attendance.items():
+        if not isinstance(activity, int) or activity <= 0:
+            raise ConfigError(f"attendance.moodle.attendance.{shortname}", f"{activity!r} is not an activity id",
+                              "the id= of the Attendance activity's address, mod/attendance/view.php?id=412")
+    _validate_names("attendance.moodle.attendance", moodle.attendance, "e.g. {MAT-1A: 412}")
 
 
 def _validate_openfire(openfire: Openfire) -> None:
@@ -455,6 +528,11 @@ def _q(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_q(v) for v in value) + "]"
     return json.dumps(value, ensure_ascii=False)
+
+
+def _mapping(values: dict) -> str:
+    """A YAML flow mapping."""
+    return "{" + ", ".join(f"{_q(k)}: {_q(v)}" for k, v in values.items()) + "}"
 
 
 def to_yaml(config: Config) -> str:
@@ -537,6 +615,24 @@ attendance:
     # partial >= partial_min_percent, else absent.
     present_min_percent: {_q(t.present_min_percent)}
     partial_min_percent: {_q(t.partial_min_percent)}
+  # The course (and group) in room names, for tokens that carry no course claim (stock mod_jitsi):
+  # a regular expression with the named groups course, group, activity. mod_jitsi with its
+  # separator set to _: '(?P<course>[a-z0-9-]+)_(?P<activity>[0-9]+)(?:_[a-z0-9-]*)?'.
+  room_pattern: {_q(c.attendance.room_pattern)}
+  # A room's course -> the course it means, where class lists cannot tell, e.g. {{mat-1a: MAT-1A}}.
+  room_courses: {_mapping(c.attendance.room_courses)}
+  moodle:
+    # The Moodle site the attendance is written into (its Attendance activity); empty: no sync.
+    # The web-service token goes in jitsictl.secrets.yaml as ATTENDANCE_MOODLE_TOKEN.
+    url: {_q(c.attendance.moodle.url)}
+    # PEM file (on this server) of the CA that signed Moodle's certificate, if it is your own.
+    ca_file: {_q(c.attendance.moodle.ca_file)}
+    # Status acronym written for each outcome; defaults {{present: P, late: L, partial: L, absent: A}}.
+    statuses: {_mapping(c.attendance.moodle.statuses)}
+    # Courses with several Attendance activities: the one to use (id= of its address), e.g. {{MAT-1A: 412}}.
+    attendance: {_mapping(c.attendance.moodle.attendance)}
+    # true: each meeting is synced when it ends; false: only `attendance-logger moodle sync`.
+    auto_sync: {_q(c.attendance.moodle.auto_sync)}
 
 openfire:
   # Used with xmpp: openfire. Most people in one conference room (the focus is not counted);

@@ -220,6 +220,10 @@ def context(config: Config, secrets: Secrets) -> dict:
     if missing:
         raise ConfigError(str(secrets.path), f"lacks {', '.join(missing)}",
                           "run `jitsictl render`, which generates missing secrets")
+    ca_file = config.attendance.moodle.ca_file
+    if config.attendance.moodle.url and ca_file and not os.access(ca_file, os.R_OK):
+        raise ConfigError("attendance.moodle.ca_file", f"cannot read {ca_file}",
+                          "give the PEM file of the CA that signed Moodle's certificate, readable by jitsictl")
     tags = image_tags(config)
     return {
         "jitsictl_version": __version__,
@@ -252,15 +256,56 @@ def context(config: Config, secrets: Secrets) -> dict:
         "source_dir": str(sources.root()),
         "secrets": [(name, secrets.values[name]) for name in sorted(needed)],
         "database_url_in_secrets": "ATTENDANCE_DATABASE_URL" in needed,
+        "logger_settings": logger_settings(config),
+        "moodle_ca_mount": MOODLE_CA_MOUNT if config.attendance.moodle.ca_file else "",
     }
 
 
+# Where the logger container sees attendance.moodle.ca_file (mounted read-only).
+MOODLE_CA_MOUNT = "/etc/attendance/moodle-ca.pem"
+
+
+def logger_settings(config: Config) -> list[tuple[str, str]]:
+    """The receiver's ATTENDANCE_* variables for local times, claim headings, course names and
+    the Moodle sync (flask-logger README), besides the token, which comes from the secrets file."""
+    attendance = config.attendance
+    settings = [("ATTENDANCE_TIMEZONE", config.timezone)]
+    if attendance.claim_labels:
+        settings.append(("ATTENDANCE_CLAIM_LABELS", _pairs(attendance.claim_labels)))
+    if attendance.room_pattern:
+        settings.append(("ATTENDANCE_ROOM_PATTERN", attendance.room_pattern))
+    if attendance.room_courses:
+        settings.append(("ATTENDANCE_ROOM_COURSES", _pairs(attendance.room_courses)))
+    moodle = attendance.moodle
+    if moodle.url:
+        settings.append(("ATTENDANCE_MOODLE_URL", moodle.url))
+        if moodle.ca_file:
+            settings.append(("ATTENDANCE_MOODLE_CA_FILE", MOODLE_CA_MOUNT))
+        if moodle.statuses:
+            settings.append(("ATTENDANCE_MOODLE_STATUSES", _pairs(moodle.statuses)))
+        if moodle.attendance:
+            settings.append(("ATTENDANCE_MOODLE_ATTENDANCE", _pairs(moodle.attendance)))
+        settings.append(("ATTENDANCE_MOODLE_AUTO_SYNC", "1" if moodle.auto_sync else "0"))
+    return settings
+
+
+def _pairs(mapping: dict) -> str:
+    return ",".join(f"{key}={value}" for key, value in mapping.items())
+
+
 def secret_names_for_env(config: Config, secrets: Secrets | None = None) -> list[str]:
-    from .secrets import DATABASE_URL_NAME, required_names
+    from .secrets import DATABASE_URL_NAME, MOODLE_TOKEN_NAME, required_names
 
     names = set(required_names(config))
     if secrets is not None and DATABASE_URL_NAME in secrets.values:
         names.add(DATABASE_URL_NAME)
+    if config.attendance.moodle.url:
+        if secrets is not None and MOODLE_TOKEN_NAME not in secrets.values:
+            raise ConfigError(str(secrets.path), f"has no {MOODLE_TOKEN_NAME}, which attendance.moodle.url needs",
+                              f'add the line {MOODLE_TOKEN_NAME}: "<token>" with the web-service token made in '
+                              "Moodle (Site administration > Server > Web services > Manage tokens; see "
+                              "flask-logger/docs/moodle.md)")
+        names.add(MOODLE_TOKEN_NAME)
     return sorted(names)
 
 

@@ -29,6 +29,9 @@ XMPP_PASSWORDS = (
 
 # Optional, supplied by the operator (never generated): overrides attendance.database_url.
 DATABASE_URL_NAME = "ATTENDANCE_DATABASE_URL"
+# Supplied by the operator when attendance.moodle.url is set: the web-service token Moodle made
+# (Site administration > Server > Web services > Manage tokens); never generated nor rotated.
+MOODLE_TOKEN_NAME = "ATTENDANCE_MOODLE_TOKEN"
 
 # Which services read each secret, for the restart advice after a rotation.
 _READERS = {
@@ -39,6 +42,7 @@ _READERS = {
     "ATTENDANCE_ADMIN_PASSWORD": ("logger",),
     "OPENFIRE_ADMIN_PASSWORD": ("openfire",),
     "OPENFIRE_RESTAPI_SECRET": ("openfire",),
+    "ATTENDANCE_MOODLE_TOKEN": ("logger",),
 }
 
 # What a changed value breaks, for the error that stops it from changing unnoticed.

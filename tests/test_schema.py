@@ -48,3 +48,12 @@ def test_unknown_fields_are_allowed():
 @pytest.mark.parametrize("uid", ["0b9f6d0e-3c1e-4f7a-9a52-2d6f1f0f5b11", "01JD3N5Z8Q4W0X9F6G7H8J9K0M"])
 def test_uuid_and_ulid_ids_are_accepted(uid):
     assert contract.validator().is_valid(dict(INVALID["valid_base"], id=uid))
+
+
+def test_identity_issuer_is_an_optional_string():
+    # Added within v1 (optional, so plugins that do not send it stay valid): the token's `iss`.
+    base = INVALID["valid_base"]
+    for issuer in ("moodle-school", "", "https://lms.school.example/" + "x" * 228):
+        event = dict(base, identity=dict(base["identity"], issuer=issuer))
+        assert contract.validator().is_valid(event), issuer
+    assert "issuer" not in base["identity"] and contract.validator().is_valid(base)

@@ -33,8 +33,10 @@ def create_app(test_config: dict | None = None):
         PROXY_HOPS=0,
         METRICS_TOKEN=None,
         METRICS_NETWORKS="127.0.0.0/8,::1/128",
-        TIMEZONE="UTC",  # IANA zone of local times on pages and in exports
+        TIMEZONE="UTC",  # IANA zone of local times on pages and exports, and of timetables without one
         CLAIM_LABELS=None,  # `claim=Label,...`: headings of claim columns (l10n.py)
+        COURSE_NAMES=None,  # course_names.CourseNames: ATTENDANCE_ROOM_PATTERN, ATTENDANCE_ROOM_COURSES
+        MOODLE=None,  # moodle.settings.MoodleSettings, or None without ATTENDANCE_MOODLE_URL
     )
     app.config.update(config_module.from_environment())
     if test_config:
@@ -52,15 +54,25 @@ def create_app(test_config: dict | None = None):
         storage.upgrade()
     app.extensions["storage"] = storage
     try:
-        app.extensions["attendance"] = Attendance(storage, app.config["SETTINGS"])
+        attendance = app.extensions["attendance"] = Attendance(storage, app.config["SETTINGS"],
+                                                               app.config["COURSE_NAMES"])
     except ValueError as exc:
         raise config_module.ConfigError(f"attendance settings: {exc}") from None
+    if app.config["AUTO_MIGRATE"]:
+        _index_room_courses(attendance)
+    moodle = None
+    if app.config["MOODLE"] is not None:
+        from .moodle.jobs import MoodleSync
+
+        moodle = app.extensions["moodle_sync"] = MoodleSync.attach(attendance, app.config["MOODLE"])
 
     from . import api, auth, dashboard, health, ingest, l10n, metrics, security_headers
 
     @app.before_request
-    def _start_refresher():
+    def _start_background_work():
         app.extensions["attendance"].start_background_refresh(app.config["REFRESH_INTERVAL_SECONDS"])
+        if moodle is not None:
+            moodle.start_worker(app.config["REFRESH_INTERVAL_SECONDS"])
 
     metrics.init_app(app)
     security_headers.init_app(app)
@@ -74,6 +86,23 @@ def create_app(test_config: dict | None = None):
     ingest.schema_validator()  # built before gunicorn forks its workers
     logging.getLogger("attendance_logger").setLevel(logging.INFO)
     return app
+
+
+def _index_room_courses(attendance) -> None:
+    """Re-index the meetings' room courses if ATTENDANCE_ROOM_PATTERN or ATTENDANCE_ROOM_COURSES
+    changed since the last start; a database that refuses the write now must not stop the receiver."""
+    import logging
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .storage import database_error_name
+
+    try:
+        if attendance.classes.ensure_room_rules():
+            logging.getLogger("attendance_logger").info("room courses re-indexed under the new room pattern")
+    except SQLAlchemyError as exc:
+        logging.getLogger("attendance_logger").warning(
+            "could not re-index the room courses (%s): the next start tries again", database_error_name(exc))
 
 
 def trust_proxy(app) -> None:

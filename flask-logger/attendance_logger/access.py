@@ -2,7 +2,9 @@
 
 The rule (`readable`): an admin reads every meeting; a teacher reads a meeting when one of its
 courses is granted to them. A meeting's courses are the `courseid` claims its participants'
-tokens carried (the meeting_courses index); a meeting without any is for admins only.
+tokens carried, or when none did, the course its room's name gives (the meeting_courses index,
+course_names.py); a meeting without any is for admins only. The same rule says whose class lists
+and timetables an account may import and read: an admin's any course's, a teacher's their own.
 
 Every read endpoint, page and export gets its data from `view()`, the reader's View of the
 attendance, which applies the rule; a meeting the reader may not read is "not found", exactly as
@@ -78,6 +80,12 @@ class View:
                 if fold_course(granted) == fold_course(course):
                     found[granted] += count
         return dict(sorted(found.items()))
+
+    def require_courses(self, courses: Iterable[str]) -> None:
+        """CourseNotReadable for the first of `courses` the account may not read (or import for)."""
+        for course in sorted(set(courses)):
+            if not readable(self.account, [course]):
+                raise CourseNotReadable(course)
 
     def course(self, course: str) -> Iterator:
         """The course's meetings, oldest first (Attendance.course); CourseNotReadable if not granted."""

@@ -17,7 +17,9 @@ import threading
 import time
 from typing import Iterator
 
-from . import reports, rules
+from . import lessons, reports, rules
+from .class_store import ClassStore
+from .course_names import CourseNames
 from .meetings_index import MeetingsIndex, read_meetings
 from .storage import compact_json
 
@@ -27,8 +29,16 @@ READ_REFRESH_BUDGET_SECONDS = 15.0
 QUIET_ROOM_SECONDS = 10.0
 
 
-# Bumped when the JSON of a presence changes: kept presences of another format are recomputed.
-PRESENCE_FORMAT = 1
+# Bumped when the JSON of a presence changes, or what it keys people by: kept presences of another
+# format are recomputed (2: signed names scoped to their issuer key people without id or e-mail).
+PRESENCE_FORMAT = 2
+# Bumped when what a kept result holds changes: results of another format are computed again
+# (2: reference, absentees, courses, key_kind).
+RESULT_FORMAT = 2
+
+
+def _now_ms() -> int:
+    return rules.to_ms(dt.datetime.now(dt.timezone.utc))
 
 
 class MeetingNotFound(Exception):
@@ -67,11 +77,21 @@ def presence_from_json(text: str) -> rules.Presence | None:
 
 
 def meeting_from_json(data: dict) -> rules.Meeting:
-    """The inverse of reports.meeting_json."""
+    """The inverse of reports.meeting_json (its `sync` is not part of a meeting)."""
     parse = rules.parse_time
 
     def maybe(value):
         return None if value is None else parse(value)
+
+    reference = None
+    if data.get("reference"):
+        ref = data["reference"]
+        lesson = None
+        if ref["kind"] == "lesson":
+            lesson = lessons.Lesson(course=ref["course"], group=ref["group"], start_ms=rules.to_ms(parse(ref["start"])),
+                                    end_ms=rules.to_ms(parse(ref["end"])), source=ref["source"],
+                                    origin=ref["origin"] or "", external_id=ref.get("moodle_session"))
+        reference = rules.Reference(start=parse(ref["start"]), end=parse(ref["end"]), lesson=lesson, note=ref["note"])
 
     participants = [rules.Participant(
         key=p["key"], name=p["name"], names=list(p["names"]), email=p["email"], user_id=p["user_id"],
@@ -79,40 +99,65 @@ def meeting_from_json(data: dict) -> rules.Meeting:
         intervals=[(parse(a), parse(b)) for a, b in p["intervals"]],
         first_join=parse(p["first_join"]), last_leave=maybe(p["last_leave"]),
         present_seconds=float(p["present_seconds"]), percent=p["percent"], status=p["status"], late=p["late"],
-        left_early=p["left_early"], still_present=p["still_present"]) for p in data["participants"]]
+        left_early=p["left_early"], still_present=p["still_present"], key_kind=p["key_kind"],
+        ambiguous=p["ambiguous"], enrolled=p["enrolled"]) for p in data["participants"]]
+    absentees = [lessons.Enrolled(course=a["course"], name=a["name"], user_id=a["user_id"], username=a["username"],
+                                  email=a["email"], group=a["group"], source=a["source"]) for a in data["absentees"]]
     return rules.Meeting(
         key=data["id"], room_jid=data["room_jid"], room_name=data["room"], meeting_id=data["meeting_id"],
         started_at=parse(data["started_at"]), ended_at=maybe(data["ended_at"]), closed_by=data["closed_by"],
-        participants=participants, duration_seconds=float(data["duration_seconds"]))
+        participants=participants, duration_seconds=float(data["duration_seconds"]), reference=reference,
+        absentees=absentees, courses=tuple(data["courses"]), group=data["group"])
 
 
 class Attendance:
-    def __init__(self, storage, settings: dict):
+    """The receiver's attendance: the meetings index, and each meeting classified under the
+    settings with its lesson and class list (class_store.py)."""
+
+    def __init__(self, storage, settings: dict, course_names: CourseNames | None = None):
         self.storage = storage
         self.index = MeetingsIndex(storage)
         self.settings = settings if isinstance(settings, rules.Settings) else rules.Settings.from_mapping(settings or {})
-        self.fingerprint = hashlib.sha256(json.dumps(dataclasses.asdict(self.settings), sort_keys=True)
+        self.classes = ClassStore(storage, course_names, self.settings.claims)
+        self.fingerprint = hashlib.sha256(json.dumps([dataclasses.asdict(self.settings), RESULT_FORMAT,
+                                                      self.classes.course_names.fingerprint], sort_keys=True)
                                           .encode()).hexdigest()[:16]
         self._refresher: threading.Thread | None = None
+        self.moodle = None  # moodle.jobs.MoodleSync when ATTENDANCE_MOODLE_URL is set
+
+    def result_tag(self, version: str) -> str:
+        """What a kept result is tagged with: the settings' fingerprint and the class data's
+        version (none before any class list or timetable was imported)."""
+        return self.fingerprint if version == "0" else f"{self.fingerprint}:{version}"
 
     @staticmethod
     def _compute(events, instances) -> tuple[rules.PresenceBuilder, list[rules.Presence]]:
         return read_meetings(events, instances)
 
-    def _summarize(self, presence: rules.Presence) -> tuple[rules.Meeting, dict]:
-        """A meeting's attendance under the current settings, and the columns kept of it."""
-        meeting = self._classify(presence)
-        return meeting, self._columns(presence, meeting)
+    def _summarize(self, presence: rules.Presence, conn=None) -> tuple[rules.Meeting, dict]:
+        """A meeting's attendance under the current settings, the columns kept of it (and its
+        courses, `courses` of rules.Meeting, with `course_source`)."""
+        if conn is None:
+            with self.storage.read() as conn:
+                return self._summarize(presence, conn)
+        version = self.classes.version(conn)
+        context = self.classes.context(conn, presence, _now_ms(), version)
+        meeting = self._classify(presence, context=context)
+        columns = self._columns(presence, meeting, version)
+        columns["course_source"] = "room" if context.from_room else "claim"
+        return meeting, columns
 
-    def _classify(self, presence: rules.Presence, now: dt.datetime | None = None) -> rules.Meeting:
-        return rules.classify(presence, self.settings, rules.to_ms(now or dt.datetime.now(dt.timezone.utc)))
+    def _classify(self, presence: rules.Presence, now: dt.datetime | None = None,
+                  context: lessons.MeetingContext | None = None) -> rules.Meeting:
+        now_ms = rules.to_ms(now) if now is not None else _now_ms()
+        return rules.classify(presence, self.settings, now_ms, context)
 
-    def _columns(self, presence: rules.Presence, meeting: rules.Meeting) -> dict:
+    def _columns(self, presence: rules.Presence, meeting: rules.Meeting, version: str) -> dict:
         if meeting.ended_at is None:
             result = result_settings = None
         else:
             result = json.dumps(reports.meeting_json(meeting), ensure_ascii=False, separators=(",", ":"))
-            result_settings = self.fingerprint
+            result_settings = self.result_tag(version)
         return {"presence": presence_json(presence), "result": result, "result_settings": result_settings}
 
     def refresh(self, budget_seconds: float | None = READ_REFRESH_BUDGET_SECONDS,
@@ -139,18 +184,32 @@ class Attendance:
         return self._meeting_of(row, now)
 
     def _meeting_of(self, row, now=None) -> rules.Meeting:
-        if row.result is not None and row.result_settings == self.fingerprint:
-            return meeting_from_json(json.loads(row.result))
-        presence = presence_from_json(row.presence) if row.presence is not None else None
-        kept = presence is not None
-        if not kept:  # indexed before presences were kept
-            presence = self._presence_from_events(row)
-        meeting = self._classify(presence, now)
+        with self.storage.read() as conn:
+            version = self.classes.version(conn)
+            if row.result is not None and row.result_settings == self.result_tag(version):
+                return meeting_from_json(json.loads(row.result))
+            presence = presence_from_json(row.presence) if row.presence is not None else None
+            kept = presence is not None
+            if not kept:  # indexed before presences were kept, or under another format
+                presence = self._presence_from_events(row)
+            context = self.classes.context(conn, presence, rules.to_ms(now) if now else _now_ms(), version)
+        meeting = self._classify(presence, now, context)
         if meeting.ended_at is not None or not kept:
             # Keep it under the current settings (they changed), unless a refresh replaced the
             # row meanwhile: what it wrote is newer.
-            self.storage.keep_result(row.id, based_on=row.presence, **self._columns(presence, meeting))
+            self.storage.keep_result(row.id, based_on=row.presence, **self._columns(presence, meeting, version))
         return meeting
+
+    def measured_with(self, meeting_id: str, context: lessons.MeetingContext) -> rules.Meeting:
+        """A meeting's attendance against the lessons and class list of `context` instead of the
+        stored ones (a dry run of the Moodle sync measures against Moodle's current sessions
+        without storing them); nothing is kept."""
+        self.refresh()
+        row = self.storage.get_meeting(meeting_id)
+        if row is None:
+            raise MeetingNotFound(meeting_id)
+        presence = presence_from_json(row.presence) if row.presence is not None else None
+        return self._classify(presence or self._presence_from_events(row), context=context)
 
     def _presence_from_events(self, row) -> rules.Presence:
         events, instances = self.storage.meeting_inputs(row)

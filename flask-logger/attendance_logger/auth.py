@@ -44,7 +44,7 @@ def init_app(app) -> None:
         if app.config[key] < 1:
             raise ConfigError(f"ATTENDANCE_{key} must be at least 1 ({unit}), got {app.config[key]}")
     storage = app.extensions["storage"]
-    accounts = app.extensions["accounts"] = Accounts(storage)
+    app.extensions["accounts"] = Accounts(storage)
     app.extensions["sessions"] = Sessions(storage, lifetime_seconds=app.config["SESSION_HOURS"] * 3600,
                                           idle_seconds=app.config["SESSION_IDLE_MINUTES"] * 60)
     app.extensions["login_throttle"] = LoginThrottle(storage)

@@ -1,4 +1,5 @@
-"""`attendance-logger` command line: serve, db upgrade, purge, report, users."""
+"""`attendance-logger` command line: serve, db upgrade, purge, report, users, roster and schedule
+imports, the Moodle sync."""
 from __future__ import annotations
 
 import datetime as dt
@@ -27,17 +28,32 @@ def _storage():
     return Storage(os.environ.get("ATTENDANCE_DATABASE_URL", DEFAULT_DATABASE_URL))
 
 
-def _attendance():
-    from .attendance import Attendance
+def _config() -> dict:
     from .config import ConfigError, from_environment
 
     try:
-        settings = from_environment()["SETTINGS"]
+        return from_environment()
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+def _attendance():
+    from .attendance import Attendance
+    from .config import ConfigError
+
+    config = _config()
+    try:
         storage = _storage()
         storage.upgrade()
-        return Attendance(storage, settings)
+        attendance = Attendance(storage, config["SETTINGS"], config["COURSE_NAMES"])
     except (ConfigError, ValueError) as exc:
         _fail(str(exc))
+    attendance.classes.ensure_room_rules()
+    if config.get("MOODLE") is not None:
+        from .moodle.jobs import MoodleSync
+
+        MoodleSync.attach(attendance, config["MOODLE"])
+    return attendance
 
 
 @click.group()
@@ -279,6 +295,186 @@ def users_revoke(name: str, courses: tuple[str, ...]) -> None:
     """Stop a teacher seeing some courses (takes effect at the next page or request)."""
     _account_call(_accounts().revoke, name, courses)
     click.echo(f"revoked {', '.join(courses)} from {name}")
+
+
+# -- class lists and timetables --------------------------------------------------------------------
+
+def _echo_import(summary, as_json: bool, what: str) -> None:
+    if as_json:
+        click.echo(json.dumps(summary.as_json(), indent=2, ensure_ascii=False))
+        return
+    courses = ", ".join(summary.courses) or "no course"
+    if not summary.changed:
+        click.echo(f"{what} of {courses} unchanged ({summary.imported} already there)")
+    else:
+        click.echo(f"imported {summary.imported} {what} for {courses} (replacing {summary.replaced})")
+    if summary.window:
+        start, end = summary.window
+        click.echo(f"window replaced: {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC")
+    for line in summary.skipped:
+        click.echo(f"skipped: {line}", err=True)
+
+
+def _import_failed(exc) -> None:
+    click.echo(f"attendance-logger: {exc}", err=True)
+    sys.exit(1)
+
+
+def _read_file(path: str) -> bytes:
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc.strerror}")
+
+
+@cli.group()
+def roster() -> None:
+    """Class lists: the students enrolled in each course (for schools whose list is not in Moodle)."""
+
+
+@roster.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--course", help="The file is this course's class list (its course column may be left out).")
+@click.option("--json", "as_json", is_flag=True, help="JSON for scripts.")
+def roster_import(file: str, course: str | None, as_json: bool) -> None:
+    """Import a class list CSV; it replaces the class lists of the courses it names. A file with any
+    problem imports nothing and each problem is named by line and column (exit status 1)."""
+    from .class_store import read_roster_file
+    from .table_import import ImportFailed
+
+    attendance = _attendance()
+    try:
+        entries = read_roster_file(_read_file(file), os.path.basename(file), course=course)
+    except ImportFailed as exc:
+        _import_failed(exc)
+    _echo_import(attendance.classes.replace_roster(entries, source="file", courses=[course] if course else []),
+                 as_json, "students")
+
+
+def _bound(name: str, value: str | None, end: bool) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: give a date (2026-09-01) or a date and time with an offset",
+                                 param_hint=name) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    if end and len(value) == 10:  # a date as the end: that whole day
+        moment += dt.timedelta(days=1)
+    return moment
+
+
+@cli.group()
+def schedule() -> None:
+    """Lessons: when each course (and group) is taught, for measuring meetings against them."""
+
+
+@schedule.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--course", help="Every lesson in the file is this course's (a calendar exported per course).")
+@click.option("--timezone", "timezone", default=lambda: os.environ.get("ATTENDANCE_TIMEZONE") or None,
+              help="Zone of times given without one, e.g. Europe/Madrid (ATTENDANCE_TIMEZONE).")
+@click.option("--from", "from_", metavar="DATE", help="Start of the window replaced (and an .ics file expanded in).")
+@click.option("--to", metavar="DATE", help="End of that window (a date: that whole day).")
+@click.option("--course-from", default="SUMMARY", show_default=True,
+              type=click.Choice(["SUMMARY", "CATEGORIES", "LOCATION", "DESCRIPTION"], case_sensitive=False),
+              help="iCalendar: the event property that names the course.")
+@click.option("--course-pattern", help="iCalendar: a regular expression with the named groups course and group, "
+                                       "matched against that property.")
+@click.option("--json", "as_json", is_flag=True, help="JSON for scripts.")
+def schedule_import(file: str, course: str | None, timezone: str | None, from_: str | None, to: str | None,
+                    course_from: str, course_pattern: str | None, as_json: bool) -> None:
+    """Import a timetable (.csv, or .ics as timetable software exports it); it replaces the lessons of
+    the courses it names within its window (a CSV file's: from its first lesson to its last; an
+    .ics file's: a year either side of today, or --from/--to). A file with any problem imports
+    nothing (exit status 1)."""
+    from .class_store import read_timetable_file
+    from .table_import import ImportFailed
+
+    window = None
+    if from_ or to:
+        if not (from_ and to):
+            raise click.UsageError("give both --from and --to, or neither")
+        window = (_bound("--from", from_, end=False), _bound("--to", to, end=True))
+    attendance = _attendance()
+    try:
+        found, window, skipped = read_timetable_file(
+            _read_file(file), os.path.basename(file), course=course, timezone=timezone, window=window,
+            course_from=course_from, course_pattern=course_pattern)
+        summary = attendance.classes.replace_lessons(found, source="file", courses=[course] if course else [],
+                                                     window=window, skipped=skipped)
+    except ImportFailed as exc:
+        _import_failed(exc)
+    except ValueError as exc:
+        _fail(str(exc))
+    _echo_import(summary, as_json, "lessons")
+
+
+# -- Moodle ---------------------------------------------------------------------------------------
+
+@cli.group()
+def moodle() -> None:
+    """Attendance into Moodle's Attendance activity (ATTENDANCE_MOODLE_URL and its token)."""
+
+
+def _moodle_sync():
+    attendance = _attendance()
+    if attendance.moodle is None:
+        _fail("ATTENDANCE_MOODLE_URL is not set: the Moodle sync needs the site's address and a web-service token "
+              "(ATTENDANCE_MOODLE_TOKEN_FILE); see docs/moodle.md")
+    return attendance.moodle
+
+
+@moodle.command("sync")
+@click.option("--course", help="Every finished meeting of this course (done ones again: a re-sync only updates).")
+@click.option("--meeting", "meeting_id", help="This meeting only.")
+@click.option("--dry-run", is_flag=True, help="Print what would be written, write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="JSON for scripts.")
+def moodle_sync(course: str | None, meeting_id: str | None, dry_run: bool, as_json: bool) -> None:
+    """Write finished meetings' attendance into Moodle: by default every queued or failed sync.
+    Exit status 1 if any failed."""
+    sync = _moodle_sync()
+    if meeting_id:
+        jobs = [(meeting_id, c) for c in ([course] if course else sync.courses_of(meeting_id))]
+        if not jobs:
+            _fail(f"meeting {meeting_id!r} belongs to no course (or does not exist): nothing to sync")
+    elif course:
+        jobs = sync.meetings_of(course)
+    else:
+        jobs = sync.pending()
+    outcomes = []
+    for number, (meeting, course_) in enumerate(jobs, start=1):
+        if not as_json:
+            click.echo(f"[{number}/{len(jobs)}] meeting {meeting}, course {course_}", err=True)
+        outcome = sync.sync(meeting, course_, dry_run=dry_run)
+        outcomes.append(outcome)
+        if not as_json:
+            if outcome.plan is not None:
+                click.echo("\n".join(outcome.plan.describe()))
+            click.echo(f"  {outcome.state}: {outcome.message}")
+    if as_json:
+        click.echo(json.dumps({"dry_run": dry_run, "syncs": [o.as_json() for o in outcomes]}, indent=2,
+                              ensure_ascii=False))
+    elif not jobs:
+        click.echo("nothing to sync", err=True)
+    sys.exit(0 if all(o.ok for o in outcomes) else 1)
+
+
+@moodle.command("audit")
+@click.option("--meeting", "meeting_id", help="Only this meeting's writes.")
+@click.option("--json", "as_json", is_flag=True, help="JSON for scripts.")
+def moodle_audit(meeting_id: str | None, as_json: bool) -> None:
+    """Print every write the sync made to Moodle: when, which function, its parameters, the answer."""
+    entries = _moodle_sync().audit_log(meeting_id)
+    if as_json:
+        click.echo(json.dumps({"audit": entries}, indent=2, ensure_ascii=False))
+        return
+    for entry in entries:
+        params = " ".join(f"{k}={v}" for k, v in sorted(entry["params"].items()))
+        click.echo(f"{entry['time']}\t{entry['meeting']}\t{entry['function']}\t{params}\t{entry['result']}")
 
 
 def main() -> None:

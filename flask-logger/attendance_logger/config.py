@@ -53,8 +53,14 @@ def from_environment(environ=os.environ) -> dict:
         config["ADMIN_PASSWORD"] = environ["ATTENDANCE_ADMIN_PASSWORD"]
     if "ATTENDANCE_SQLITE_SYNCHRONOUS" in environ:
         config["SQLITE_SYNCHRONOUS"] = environ["ATTENDANCE_SQLITE_SYNCHRONOUS"].strip().upper()
-    if environ.get("ATTENDANCE_TIMEZONE"):
-        config["TIMEZONE"] = environ["ATTENDANCE_TIMEZONE"]
+    if environ.get("ATTENDANCE_TIMEZONE", "").strip():
+        from .localtime import UnknownZone, zone_named
+
+        config["TIMEZONE"] = environ["ATTENDANCE_TIMEZONE"].strip()
+        try:
+            zone_named(config["TIMEZONE"])
+        except UnknownZone as exc:
+            raise ConfigError(f"ATTENDANCE_TIMEZONE: {exc}") from None
     if "ATTENDANCE_CLAIM_LABELS" in environ:
         config["CLAIM_LABELS"] = environ["ATTENDANCE_CLAIM_LABELS"]
     if environ.get("ATTENDANCE_METRICS_TOKEN"):
@@ -70,10 +76,16 @@ def from_environment(environ=os.environ) -> dict:
                       ("ATTENDANCE_SESSION_IDLE_MINUTES", "SESSION_IDLE_MINUTES")):
         if name in environ:
             config[key] = _int(name, environ[name])
+    from .course_names import CourseNames
     from .rules import Settings
 
     try:
         config["SETTINGS"] = Settings.from_mapping({k: v for k, v in environ.items() if k.startswith("ATTENDANCE_")})
+        config["COURSE_NAMES"] = CourseNames.from_environment(environ)
+        if any(name.startswith("ATTENDANCE_MOODLE_") for name in environ):  # else no HTTP client is loaded
+            from .moodle.settings import MoodleSettings
+
+            config["MOODLE"] = MoodleSettings.from_environment(environ)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     return config

@@ -11,7 +11,7 @@ from flask import (Blueprint, abort, current_app, g, jsonify, redirect, render_t
 
 from . import l10n, localtime, preferences, student_search
 from .access import CourseNotReadable, readable, view
-from .api import BadQuery, course_lessons, meeting_filters, sort_of
+from .api import BadQuery, course_lessons, meeting_filters, sort_of, sync_states
 from .attendance import MeetingNotFound
 from .auth import login_required, posted_from_this_site, session_account
 from .course_report import course_report
@@ -63,7 +63,7 @@ def meeting(meeting_id: str):
         found = readable_view.meeting(meeting_id)
     except MeetingNotFound:
         abort(404)
-    lesson = lesson_of(found, meeting_id)
+    lesson = lesson_of(found, meeting_id, sync=sync_states(meeting_id))
     courses = courses_of_meetings(readable_view, [meeting_id]).get(meeting_id, [])
     return render_template("meeting.html", lesson=lesson, timeline=timeline(lesson, l10n.zone()),
                            courses=courses, settings=readable_view.settings, refresh_seconds=LIVE_REFRESH_SECONDS)

@@ -193,6 +193,7 @@ def lesson_from_json(data: Mapping, public_id: str | None = None, course: str | 
         reference=_reference(data.get("reference")), sync=data.get("sync"), people=people)
 
 
-def lesson_of(meeting, public_id: str | None = None, course: str | None = None) -> Lesson:
-    """A Lesson from a computed meeting (rules.Meeting)."""
-    return lesson_from_json(reports.meeting_json(meeting), public_id, course)
+def lesson_of(meeting, public_id: str | None = None, course: str | None = None, *,
+              sync: list | None = None) -> Lesson:
+    """A Lesson from a computed meeting (rules.Meeting); `sync`: its Moodle sync per course."""
+    return lesson_from_json(reports.meeting_json(meeting, sync=sync), public_id, course)

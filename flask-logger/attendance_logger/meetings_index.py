@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from typing import Callable
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
@@ -27,7 +28,6 @@ from . import rules
 from .tables import events, meeting_courses, meetings, rooms
 from .times import to_ms
 
-COURSE_CLAIM = "courseid"
 MEETING_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://jitsictl.invalid/attendance-logger/meeting")
 _URL_SAFE_KEY = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
@@ -70,14 +70,18 @@ class MeetingsIndex:
         self.storage = storage
         self.window_events = window_events
         self.live = KeptBuilders()
+        # Called in the transaction that indexed them with the finished meetings' index rows and
+        # courses (the Moodle sync queues them).
+        self.on_finished: Callable[[Connection, list[tuple[dict, tuple[str, ...]]]], None] | None = None
 
     def refresh(self, compute, summarize, *, budget_seconds: float | None = None,
                 quiet_seconds: float | None = None) -> bool:
         """Recompute the meetings of dirty rooms; False if the time budget ran out first.
 
-        `compute(events, instances)` reads events (`read_meetings`); `summarize(presence)` gives
-        a meeting's attendance (rules.Meeting) and the columns kept with it (`presence`,
-        `result`, `result_settings`). Cheap when nothing is dirty.
+        `compute(events, instances)` reads events (`read_meetings`); `summarize(presence, conn)`
+        gives a meeting's attendance (rules.Meeting, whose `courses` are indexed) and the columns
+        kept with it (`presence`, `result`, `result_settings`, and `course_source`: "claim" or
+        "room"). Cheap when nothing is dirty.
         `quiet_seconds`: only rooms that received no event for that long (a lesson in progress
         would otherwise be recomputed over and over while nobody looks at it).
         """
@@ -146,13 +150,16 @@ class MeetingsIndex:
         stale = select(meetings.c.id).where(meetings.c.room_jid == jid, meetings.c.started_ms >= start)
         if next_start is not None:
             stale = stale.where(meetings.c.started_ms < next_start)
-        rows, courses = [], []
+        rows, courses, finished = [], [], []
         for presence in computed:
-            meeting, columns = summarize(presence)
+            meeting, columns = summarize(presence, conn)
+            source = columns.pop("course_source", "claim")
             row = meeting_index_row(meeting)
             row.update(columns)
             rows.append(row)
-            courses.extend({"meeting": row["id"], "course": c} for c in sorted(meeting_course_ids(meeting)))
+            courses.extend({"meeting": row["id"], "course": c, "source": source} for c in sorted(set(meeting.courses)))
+            if meeting.ended_at is not None:
+                finished.append((row, tuple(meeting.courses)))
         doomed = set(conn.execute(stale).scalars()) | {r["id"] for r in rows}
         if doomed:
             conn.execute(delete(meeting_courses).where(meeting_courses.c.meeting.in_(doomed)))
@@ -161,6 +168,8 @@ class MeetingsIndex:
             conn.execute(meetings.insert(), rows)
         if courses:
             conn.execute(meeting_courses.insert(), courses)
+        if finished and self.on_finished is not None:
+            self.on_finished(conn, finished)
         conn.execute(update(rooms).where(rooms.c.jid == jid).values(dirty_from_ms=next_start))
 
     def _compute_window(self, conn: Connection, jid: str, start: int, compute):
@@ -230,11 +239,6 @@ def meeting_public_id(key: str) -> str:
     if _URL_SAFE_KEY.fullmatch(key):
         return key
     return str(uuid.uuid5(MEETING_NAMESPACE, key))
-
-
-def meeting_course_ids(meeting) -> set[str]:
-    return {str(p.claims[COURSE_CLAIM]) for p in meeting.participants
-            if p.claims and p.claims.get(COURSE_CLAIM) is not None}
 
 
 def meeting_index_row(meeting) -> dict:

@@ -30,7 +30,8 @@ import datetime as dt
 import io
 from typing import Any, Iterable, Iterator, Mapping
 
-from .rules import Meeting, Participant, Settings
+from .lessons import Enrolled
+from .rules import Meeting, Participant, Reference, Settings
 from .times import UTC, format_time
 
 BOM = "\ufeff"
@@ -64,11 +65,40 @@ def participant_json(participant: Participant) -> dict:
         "late": participant.late,
         "left_early": participant.left_early,
         "still_present": participant.still_present,
+        "key_kind": participant.key_kind,
+        "ambiguous": participant.ambiguous,
+        "enrolled": participant.enrolled,
     }
 
 
-def meeting_json(meeting: Meeting) -> dict:
-    """A meeting's attendance, ready for `json.dumps` (times RFC 3339 UTC with milliseconds)."""
+def reference_json(reference: Reference | None) -> dict | None:
+    """What late, left early and percent were measured against: `kind` "lesson" (with its course,
+    group, source and origin) or "meeting"; `note` says why a nearby lesson was not taken."""
+    if reference is None:
+        return None
+    lesson = reference.lesson
+    return {"kind": reference.kind, "start": _time(reference.start), "end": _time(reference.end),
+            "course": lesson and lesson.course, "group": lesson and lesson.group,
+            "source": lesson and lesson.source, "origin": lesson and lesson.origin,
+            "moodle_session": lesson and lesson.external_id, "note": reference.note}
+
+
+def enrolled_json(entry: Enrolled) -> dict:
+    """A student of a class list."""
+    return {"name": entry.name, "email": entry.email, "user_id": entry.user_id, "username": entry.username,
+            "group": entry.group, "course": entry.course, "source": entry.source}
+
+
+def absentee_json(entry: Enrolled) -> dict:
+    """A student on the class list who never joined: a row with status absent."""
+    return {**enrolled_json(entry), "status": "absent", "never_joined": True}
+
+
+def meeting_json(meeting: Meeting, *, sync: list | None = None) -> dict:
+    """A meeting's attendance, ready for `json.dumps` (times RFC 3339 UTC with milliseconds).
+
+    `sync`: the meeting's Moodle sync per course (moodle.jobs.MoodleSync.states), None when Moodle
+    is not configured."""
     return {
         "id": meeting.key,
         "room": meeting.room_name,
@@ -80,6 +110,11 @@ def meeting_json(meeting: Meeting) -> dict:
         "closed_by": meeting.closed_by,
         "duration_seconds": _number(meeting.duration_seconds),
         "participants": [participant_json(p) for p in meeting.participants],
+        "courses": list(meeting.courses),
+        "group": meeting.group,
+        "reference": reference_json(meeting.reference),
+        "absentees": [absentee_json(entry) for entry in meeting.absentees],
+        "sync": sync,
     }
 
 

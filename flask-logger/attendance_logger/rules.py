@@ -13,10 +13,21 @@ of attendance (README, "Attendance"). The rules, in the order they apply:
   meeting: its presence counts for the parent room's meeting open when the occupant joined it.
 - A participant's name, e-mail, claims and moderator flag come from the identity (verified
   token) of their latest join; claims are filtered by the receiver's own allow-list too.
-- A participant is keyed by identity: `user:<user_id>`, else `email:<email>`, else
-  `jid:<bare_jid>`, else `occupant:<occupant_jid>`. Their presence intervals are clipped to the
+- A participant is keyed by the verified identity, never by what a user can type (the nick):
+  `user:<user_id>`, else `email:<email>`, else `name:<issuer>:<name>` (the name the LMS signed,
+  scoped to the token's issuer, percent-encoded); only guests, whose events carry no identity with
+  any of these, are keyed `jid:<bare_jid>`, else `occupant:<occupant_jid>`. Empty strings count as
+  absent. Reports say which it was (`key_kind`). Their presence intervals are clipped to the
   meeting, overlaps merged (two tabs never count twice) and gaps shorter than the reconnect grace
   merged (counted as present).
+- A signed name is not an id: two people may share it (two students with the same name, a guest
+  invited under a student's name). Connections of one signed name that were in the meeting at the
+  same time for longer than SAME_NAME_OVERLAP_SECONDS are flagged (`ambiguous`), not told apart:
+  the events cannot distinguish two people from one person with two tabs or devices.
+- With a scheduled lesson (lessons.py), late, left early and percent are measured against the
+  lesson instead of the meeting: presence before the lesson began or after it ended does not
+  count, and joining before the lesson began is not late. Students on the class list whom nobody
+  matched are reported as absent, never joined.
 - Intervals left open end with the meeting: at room.destroyed; at the last event seen from the
   server process when a later `source.started` from the same (server, host) shows it was restarted
   (closed_by "source.started"); at the start of the room's next life if its destroy never came
@@ -31,12 +42,23 @@ import uuid
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Iterable, Mapping
+from urllib.parse import quote
 
+from .course_names import CourseNames
+from .lessons import Enrolled, Lesson, MeetingContext, choose_lesson, expected_students, match_roster
 from .times import EPOCH, ONE_MS, UTC, format_time, from_ms, parse_time, to_ms  # noqa: F401 - part of this API
 
 # Names meeting keys of rooms without a Jitsi meeting_id (uuid5 is deterministic, so a meeting
 # keeps its key however often it is recomputed).
 MEETING_KEY_NAMESPACE = uuid.UUID("6f0d7c52-8a51-4a8e-9b8e-3f5e1c2a9d47")
+
+# Two connections of one signed name in the meeting at once for longer than this are flagged as
+# possibly two people: a reload overlaps its old connection at most while the server still holds
+# the dropped one (Prosody 13's stream management: 60 s), so twice that is not a reload.
+SAME_NAME_OVERLAP_SECONDS = 120
+
+# What each participant key's prefix says about how the person was identified.
+KEY_KINDS = {"user": "user_id", "email": "email", "name": "signed_name", "jid": "guest", "occupant": "guest"}
 
 TYPE_RANK = {
     "source.started": 0,
@@ -168,6 +190,24 @@ class Participant:
     late: bool
     left_early: bool
     still_present: bool
+    key_kind: str = "guest"  # user_id | email | signed_name | guest (KEY_KINDS)
+    ambiguous: str | None = None  # why this row may be two people (a shared signed name)
+    enrolled: bool | None = None  # on the class list; None when the course has none
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What late, left early and percent were measured against: the scheduled lesson, or the
+    meeting itself (`lesson` None; `note` says why when a lesson was near)."""
+
+    start: datetime
+    end: datetime
+    lesson: Lesson | None = None
+    note: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return "meeting" if self.lesson is None else "lesson"
 
 
 @dataclass
@@ -184,6 +224,10 @@ class Meeting:
     participants: list[Participant] = field(default_factory=list)
     duration_seconds: float = 0.0
     instance: str = ""
+    reference: Reference | None = None  # None: computed before references existed (the meeting)
+    absentees: list[Enrolled] = field(default_factory=list)  # on the class list, never joined
+    courses: tuple[str, ...] = ()
+    group: str | None = None
 
 
 @dataclass
@@ -252,19 +296,47 @@ def status_for(percent: float, settings: Settings) -> str:
     return "absent"
 
 
+def _given(value: Any) -> str:
+    """A token's text field, stripped; "" when absent, empty or not text."""
+    return value.strip() if isinstance(value, str) else ""
+
+
 def participant_key(event: Mapping) -> str | None:
-    """How an occupant event's person is keyed (README, "Attendance"), or None without an occupant."""
+    """How an occupant event's person is keyed (module docstring), or None without an occupant."""
     identity = event.get("identity") or {}
-    if identity.get("user_id"):
-        return "user:" + identity["user_id"]
-    if identity.get("email"):
-        return "email:" + identity["email"]
+    if identity:
+        user_id = _given(identity.get("user_id"))
+        if user_id:
+            return "user:" + user_id
+        email = _given(identity.get("email"))
+        if email:
+            return "email:" + email
+        name = _given(identity.get("name"))
+        if name:
+            return f"name:{quote(_given(identity.get('issuer')), safe='')}:{name}"
     occupant = event.get("occupant") or {}
     if occupant.get("bare_jid"):
         return "jid:" + occupant["bare_jid"]
     if occupant.get("occupant_jid"):
         return "occupant:" + occupant["occupant_jid"]
     return None
+
+
+def key_kind(key: str) -> str:
+    """user_id, email, signed_name or guest: what identified the participant with this key."""
+    return KEY_KINDS.get(key.split(":", 1)[0], "guest")
+
+
+def concurrent_ms(sessions: Iterable[tuple[int, int]]) -> int:
+    """How long two or more of `sessions` (start, end) were open at the same time."""
+    edges = sorted(edge for start, end in sessions for edge in ((start, 1), (end, -1)))
+    total, open_now, since = 0, 0, 0
+    for moment, step in edges:
+        if open_now >= 2:
+            total += moment - since
+        open_now += step
+        since = moment
+    return total
 
 
 def meeting_key(room_jid: str, started_at: datetime, instance: str) -> str:
@@ -375,6 +447,13 @@ def compute(events: Iterable[Mapping], settings: Settings = Settings(), *,
     builder.add(events)
     now_ms = to_ms(now if now is not None else datetime.now(UTC))
     return [classify(presence, settings, now_ms) for presence in builder.presences(instances)]
+
+
+def claims_context(presence: Presence, settings: Settings) -> MeetingContext:
+    """A meeting's courses and group as its participants' claims give them, without lessons or
+    class lists (what the receiver's ClassStore adds)."""
+    courses, group = CourseNames().of_meeting(presence.room_name, presence.people, (), settings.claims)
+    return MeetingContext(courses=tuple(course for course, _ in courses), group=group)
 
 
 class PresenceBuilder:
@@ -512,11 +591,7 @@ def _read_lives(ordered: list, rooms: dict[tuple[str, str], _Room], lives: list[
                     life = room.open[-1]
                 else:
                     life = _life_for(room, room_info, instance, ms, lives)
-                identity = event.get("identity")
-                if identity and identity.get("user_id"):
-                    key = "user:" + identity["user_id"]
-                else:
-                    key = participant_key(event)
+                key = participant_key(event)
                 person = life.people.get(key)
                 if person is None:
                     person = life.people[key] = _Person(key)
@@ -652,8 +727,16 @@ def _presence(life: _MeetingSoFar, ends_of_instances: Mapping[str, int]) -> Pres
     )
 
 
-def classify(presence: Presence, settings: Settings, now_ms: int) -> Meeting:
-    """A meeting's attendance under `settings`; a running meeting is computed up to `now_ms`."""
+def classify(presence: Presence, settings: Settings, now_ms: int,
+             context: MeetingContext | None = None) -> Meeting:
+    """A meeting's attendance under `settings`; a running meeting is computed up to `now_ms`.
+
+    `context` gives the meeting's courses and group, and the lessons and class list of those
+    courses: late, left early and percent are measured against the lesson the meeting matches
+    (lessons.choose_lesson), else against the meeting; students on the class list whom nobody
+    matched are its absentees. Default: the courses and group its participants' claims give."""
+    if context is None:
+        context = claims_context(presence, settings)
     start = presence.start
     running = presence.end is None
     if running:
@@ -663,6 +746,15 @@ def classify(presence: Presence, settings: Settings, now_ms: int) -> Meeting:
         end = presence.end
     duration_ms = end - start
     grace_ms = settings.reconnect_grace_seconds * 1000
+
+    choice = choose_lesson(context.lessons, start, presence.end, now_ms, context.group)
+    lesson = choice.lesson
+    if lesson is None:
+        ref_start, ref_end = start, end
+    else:
+        ref_start = lesson.start_ms
+        ref_end = min(lesson.end_ms, max(end, lesson.start_ms)) if running else lesson.end_ms
+    ref_ms = ref_end - ref_start
 
     participants = []
     for person in presence.people:
@@ -679,12 +771,16 @@ def classify(presence: Presence, settings: Settings, now_ms: int) -> Meeting:
         if not raw:
             continue
         merged = merge_intervals(raw, grace_ms)
-        present_ms = sum(b - a for a, b in merged)
+        if lesson is None:
+            present_ms = sum(b - a for a, b in merged)
+        else:
+            present_ms = sum(max(0, min(b, ref_end) - max(a, ref_start)) for a, b in merged)
         first_join = merged[0][0]
         last_leave = merged[-1][1]
         still_present = running and open_now
-        percent = percent_of(present_ms, duration_ms)
+        percent = percent_of(present_ms, ref_ms)
         claims = person.claims
+        kind = key_kind(person.key)
         participants.append(Participant(
             key=person.key,
             name=person.name,
@@ -699,11 +795,21 @@ def classify(presence: Presence, settings: Settings, now_ms: int) -> Meeting:
             present_seconds=present_ms / 1000,
             percent=percent,
             status=status_for(percent, settings),
-            late=(first_join - start) > settings.late_after_seconds * 1000,
-            left_early=(not still_present) and (end - last_leave) > settings.left_early_seconds * 1000,
+            late=(first_join - ref_start) > settings.late_after_seconds * 1000,
+            left_early=(not still_present) and (ref_end - last_leave) > settings.left_early_seconds * 1000,
             still_present=still_present,
+            key_kind=kind,
+            ambiguous=_shared_name(raw, person.names) if kind == "signed_name" else None,
         ))
     participants.sort(key=lambda p: (p.first_join, p.name, p.key))
+
+    absentees: list[Enrolled] = []
+    if context.roster:
+        group = lesson.group if lesson is not None and lesson.group else context.group
+        absentees = match_roster(participants, expected_students(context.roster, group)).absent
+        on_list = match_roster(participants, context.roster).enrolled
+        for participant in participants:
+            participant.enrolled = on_list[participant.key]
     return Meeting(
         key=presence.key,
         room_jid=presence.room_jid,
@@ -715,7 +821,22 @@ def classify(presence: Presence, settings: Settings, now_ms: int) -> Meeting:
         participants=participants,
         duration_seconds=duration_ms / 1000,
         instance=presence.instance,
+        reference=Reference(start=from_ms(ref_start), end=from_ms(ref_end), lesson=lesson, note=choice.note),
+        absentees=absentees,
+        courses=tuple(context.courses),
+        group=context.group,
     )
+
+
+def _shared_name(sessions: list[tuple[int, int]], names: list[str]) -> str | None:
+    """Why a signed name's participant may be two people, or None (module docstring)."""
+    overlap = concurrent_ms(sessions)
+    if overlap <= SAME_NAME_OVERLAP_SECONDS * 1000:
+        return None
+    shown = f" (display names {', '.join(names)})" if len(names) > 1 else ""
+    return (f"connections signed with this name were in the meeting at the same time for {round(overlap / 60000)} min"
+            f"{shown}: two people with the same name, or one person with two tabs or devices; the events cannot "
+            "tell which")
 
 
 def _make_keys_unique(presences: list[Presence]) -> None:

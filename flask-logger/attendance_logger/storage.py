@@ -22,7 +22,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from .names import fold_course
-from .tables import events, health, instances, meeting_courses, meetings, rooms, webhook_ids
+from .tables import (events, health, instances, meeting_courses, meetings, moodle_audit, moodle_syncs, rooms,
+                     webhook_ids)
 from .times import to_ms
 
 
@@ -326,7 +327,8 @@ class Storage:
 
     # -- retention -----------------------------------------------------------------------
     def purge(self, older_than: dt.timedelta, now: dt.datetime | None = None) -> dict:
-        """Delete events and meetings older than the retention period; returns what went.
+        """Delete events and meetings older than the retention period, with their Moodle syncs and
+        audit entries; returns what went.
 
         A meeting is old when it ended before the cutoff, or, never closed (its server died for
         good, say), when its room had no event from its server process since the cutoff.
@@ -343,7 +345,9 @@ class Storage:
             for start in range(0, len(old_ids), _IDS_PER_QUERY):
                 chunk = old_ids[start:start + _IDS_PER_QUERY]
                 conn.execute(delete(meeting_courses).where(meeting_courses.c.meeting.in_(chunk)))
+                conn.execute(delete(moodle_syncs).where(moodle_syncs.c.meeting.in_(chunk)))
                 conn.execute(delete(meetings).where(meetings.c.id.in_(chunk)))
+            conn.execute(delete(moodle_audit).where(moodle_audit.c.time_ms < cutoff))
             gone_events = conn.execute(delete(events).where(events.c.time_ms < cutoff)).rowcount
             conn.execute(delete(instances).where(~exists().where(events.c.source_instance == instances.c.instance)))
         self.forget_webhook_ids()

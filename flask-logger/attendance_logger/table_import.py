@@ -119,7 +119,8 @@ def read_table(data: bytes, source: str, columns: list[Column]) -> Table:
 
     scores = {delimiter: recognised(delimiter) for delimiter in (",", ";")}
     delimiter = max(scores, key=scores.get)
-    if scores[","] == scores[";"]:
+    single_column = scores[","] == 1 and not any(d in lines[header_index] for d in ",;")
+    if scores[","] == scores[";"] and not single_column:
         found = ", ".join(repr(cell) for cell in _split_header(lines[header_index], ",")) or "nothing"
         raise ImportFailed(source, [Problem(header_index + 1, None, None,
                                             "the first line must name the columns "

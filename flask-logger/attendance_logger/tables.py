@@ -82,11 +82,14 @@ meetings = Table(
     Index("ix_meetings_instance", "instance"),
 )
 
-# The courses (`courseid` claims) of each meeting's participants, for the course filter and export.
+# The courses of each meeting, for access, the course filter and export: the `courseid` claims of
+# its participants (source "claim"), or when none carried one, the course its room's name gives
+# (source "room", course_names.py).
 meeting_courses = Table(
     "meeting_courses", metadata,
     Column("meeting", Text, nullable=False),
     Column("course", Text, nullable=False),
+    Column("source", Text, nullable=False, server_default="claim"),
     Index("ix_meeting_courses_meeting", "meeting"),
     Index("ix_meeting_courses_course", "course", postgresql_using="hash"),
 )
@@ -147,4 +150,81 @@ account_preferences = Table(
     Column("account", String(64), ForeignKey("accounts.name", ondelete="CASCADE"), primary_key=True),
     Column("language", String(16)),  # a catalogue of messages/, or NULL: the browser's Accept-Language
     Column("timezone", String(64)),  # an IANA zone, or NULL: ATTENDANCE_TIMEZONE
+)
+
+# Each course's class list (class_store.py): one row per student, by where it came from ("file":
+# `roster import`; "moodle": the course's enrolments, read by the sync). An import replaces the
+# rows of its courses and source.
+roster = Table(
+    "roster", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("course", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("user_id", Text),
+    Column("username", Text),
+    Column("email", Text),
+    Column("group_name", Text),
+    Index("ix_roster_course", "course", postgresql_using="hash"),
+)
+
+# Scheduled lessons (class_store.py), by source ("file": `schedule import`; "moodle": the course's
+# Attendance sessions, with their session and group ids).
+lessons = Table(
+    "lessons", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("course", Text, nullable=False),
+    Column("group_name", Text),
+    Column("start_ms", BigInteger, nullable=False),
+    Column("end_ms", BigInteger, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("origin", Text, nullable=False),
+    Column("moodle_session", BigInteger),
+    Column("moodle_group", BigInteger),
+    Index("ix_lessons_course", "course", postgresql_using="hash"),
+    Index("ix_lessons_start", "start_ms"),
+)
+
+# The Moodle sync of each finished meeting and course (moodle/jobs.py): a durable queue (`due_ms`,
+# taken by a worker until `lease_ms`) and what the last sync left: the session, the statuses it
+# wrote (JSON {moodle user id: status id}), a message when it failed. Courses longer than Moodle's
+# 255-character shortnames are never queued, so the key fits PostgreSQL's B-tree.
+moodle_syncs = Table(
+    "moodle_syncs", metadata,
+    Column("meeting", Text, primary_key=True),
+    Column("course", Text, primary_key=True),
+    Column("state", Text, nullable=False),  # queued | running | done | failed
+    Column("due_ms", BigInteger),  # None: not retried automatically (`moodle sync` still does)
+    Column("lease_ms", BigInteger),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("shortname", Text),
+    Column("session_id", BigInteger),
+    Column("written", Text),
+    Column("message", Text),
+    Column("queued_ms", BigInteger, nullable=False),
+    Column("synced_ms", BigInteger),
+    Index("ix_moodle_syncs_due", "due_ms"),
+)
+
+# Every write the sync made to Moodle (or tried to): the function, its parameters (never the
+# token) and Moodle's answer.
+moodle_audit = Table(
+    "moodle_audit", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("time_ms", BigInteger, nullable=False),
+    Column("meeting", Text, nullable=False),
+    Column("course", Text, nullable=False),
+    Column("function", Text, nullable=False),
+    Column("params", Text, nullable=False),
+    Column("result", Text, nullable=False),
+    Index("ix_moodle_audit_time", "time_ms"),
+    Index("ix_moodle_audit_meeting", "meeting"),
+)
+
+# Small facts the receiver keeps about itself: which room pattern indexed the meetings' courses,
+# the version of the class lists and lessons that kept results were computed with.
+receiver_state = Table(
+    "receiver_state", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
 )

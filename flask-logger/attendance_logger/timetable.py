@@ -8,7 +8,7 @@ CSV columns (header names matched without regard to case, `_`/`-` read as spaces
 
 | column | required | also accepted as | meaning |
 |---|---|---|---|
-| `course` | yes | `course shortname`, `shortname` | the course's shortname |
+| `course` | yes, unless the import names the course | `course shortname`, `shortname` | the course's shortname |
 | `group` | no | `group name` | the group |
 | `start` | yes | `start time`, `begin` | `2026-09-14 08:30` (or with `T`, seconds, or an offset such as `+02:00`/`Z`) |
 | `duration` | one of these two | `minutes` | minutes (`55`) or hours and minutes (`1:30`) |
@@ -150,17 +150,27 @@ def _parse_end(text: str, start: dt.datetime) -> dt.datetime:
     return _in_zone(naive, start.tzinfo)
 
 
-def parse_timetable_csv(data: bytes, source: str = "timetable.csv", *,
-                        default_timezone: str | None = None) -> list[Lesson]:
+def parse_timetable_csv(data: bytes, source: str = "timetable.csv", *, default_timezone: str | None = None,
+                        course: str | None = None) -> list[Lesson]:
     """The lessons of a timetable CSV (columns in the module's docstring). Times without an offset
-    or a timezone column are read in `default_timezone`."""
-    table = read_table(data, source, COLUMNS)
+    or a timezone column are read in `default_timezone`. With `course`, the file is that course's
+    timetable: its course column may be missing or empty, and must not name another course."""
+    columns = COLUMNS if course is None else \
+        [dataclasses.replace(c, required=False) if c.name == "course" else c for c in COLUMNS]
+    table = read_table(data, source, columns)
     if "duration" not in table.headers and "end" not in table.headers:
         raise ImportFailed(source, [Problem(1, None, None, "no duration or end column; add one of them")])
     default_zone = _default_zone(default_timezone, source)
     problems: list[Problem] = []
     lessons = []
     for row in table.rows:
+        if course is not None:
+            given = row.values.get("course", "")
+            if given and given != course:
+                problems.append(table.problem(row.line, "course", f"{given!r} is not {course!r}, the course this "
+                                              "timetable is imported for"))
+                continue
+            row = dataclasses.replace(row, values={**row.values, "course": course})
         lesson = _lesson_from_row(table, row, default_zone, problems)
         if lesson is not None:
             lessons.append(lesson)
@@ -208,23 +218,27 @@ def _lesson_from_row(table: Table, row, default_zone, problems: list[Problem]) -
 @dataclasses.dataclass(frozen=True)
 class EventCourseRule:
     """Where an event's course (and group) is written: one property, read whole or through a
-    pattern with the named groups `course` and optionally `group`."""
+    pattern with the named groups `course` and optionally `group`; or, for a calendar of one
+    course, that course (`course`) for every event."""
     property: str = "SUMMARY"
     pattern: NamedPattern | None = None
+    course: str | None = None
 
     @classmethod
     def compile(cls, property: str = "SUMMARY", pattern: str | None = None, *,
-                setting: str = "timetable course pattern") -> EventCourseRule:
+                setting: str = "timetable course pattern", course: str | None = None) -> EventCourseRule:
         name = property.upper()
         if name not in EVENT_PROPERTIES:
             raise ValueError(f"the course can be read from {', '.join(EVENT_PROPERTIES)}, not {property!r}")
         compiled = None if pattern is None else NamedPattern.compile(
             pattern, fields=("course", "group"), required=("course",), what=setting)
-        return cls(property=name, pattern=compiled)
+        return cls(property=name, pattern=compiled, course=course)
 
     def course_of(self, event) -> tuple[str, str | None] | None:
         """(course, group) for `event`, or None when its property holds no course. For CATEGORIES,
         the first category that yields a course wins."""
+        if self.course is not None:
+            return self.course, None
         value = event.get(self.property)
         values = [] if value is None else value if isinstance(value, list) else [value]
         texts = [str(c) for v in values for c in v.cats] if self.property == "CATEGORIES" else map(str, values)

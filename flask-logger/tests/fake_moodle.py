@@ -266,6 +266,19 @@ class FakeMoodle:
         self.tokens[token] = ((user or self.ws_user).id, service, valid_until)
         return token
 
+    def add_class(self) -> dict:
+        """The class the tests use: MAT-1A with three students (Ana García, Beatriz O'Neil, Carlos
+        Ruiz: "ana", "bea", "car"), their teacher ("teo", editing teacher) and an Attendance activity."""
+        course = self.add_course("MAT-1A", "Mathematics 1A")
+        people = {"ana": self.add_user("agarcia", "Ana", "García", "ana@school.example"),
+                  "bea": self.add_user("boneil", "Beatriz", "O'Neil", "bea@school.example"),
+                  "car": self.add_user("cruiz", "Carlos", "Ruiz", "carlos@school.example"),
+                  "teo": self.add_user("tteacher", "Teo", "Teacher", "teo@school.example")}
+        for name in ("ana", "bea", "car"):
+            self.enrol(course, people[name])
+        self.enrol(course, people["teo"], "editingteacher")
+        return {"course": course, "activity": self.add_attendance(course), **people}
+
     def status_id(self, activity: Attendance, acronym: str) -> int:
         return next(s["id"] for s in activity.statuses if s["acronym"] == acronym)
 

@@ -27,7 +27,7 @@ def test_every_command_is_in_the_readme():
 
 def test_every_variable_is_in_the_readme():
     read = set()
-    for source in (ROOT / "attendance_logger").glob("*.py"):
+    for source in (ROOT / "attendance_logger").rglob("*.py"):
         read |= set(re.findall(r"\bATTENDANCE_[A-Z_]+[A-Z]\b", source.read_text("utf-8")))
     assert read, "no variable found: the pattern is wrong"
     assert sorted(name for name in read if f"`{name}`" not in README) == []

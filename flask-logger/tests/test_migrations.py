@@ -49,3 +49,24 @@ def test_0003_keeps_the_data_and_fixes_what_0002_left(database_url):
         assert not [key for key, kind in columns.items() if kind.startswith("VARCHAR")]
     storage.check_writable()
     storage.engine.dispose()
+
+
+def test_0006_keeps_course_index_rows_as_claims_and_rekeys_every_room(database_url):
+    storage = Storage(database_url)
+    upgrade_to(storage, "0005")
+    with storage.engine.begin() as conn:
+        conn.execute(text("INSERT INTO rooms (jid, dirty_from_ms, version, touched_ms) VALUES "
+                          "('r@muc.x', NULL, 3, 0), ('quiet@muc.x', NULL, 1, 0)"))
+        conn.execute(text("INSERT INTO meetings (id, engine_key, room_jid, room_name, started_ms, ended_ms, instance, "
+                          "participant_count) VALUES ('m1', 'm1', 'r@muc.x', 'r', 5000, 9000, 'i-1', 2)"))
+        conn.execute(text("INSERT INTO meeting_courses (meeting, course) VALUES ('m1', 'MATH101')"))
+    storage.upgrade()
+    with storage.engine.begin() as conn:
+        assert conn.execute(text("SELECT meeting, course, source FROM meeting_courses")).all() == [
+            ("m1", "MATH101", "claim")]
+        # participants are keyed anew (signed names), so rooms with meetings are refreshed from the first
+        assert dict(conn.execute(text("SELECT jid, dirty_from_ms FROM rooms")).all()) == {
+            "r@muc.x": 5000, "quiet@muc.x": None}
+        for table in ("roster", "lessons", "moodle_syncs", "moodle_audit", "receiver_state"):
+            assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 0
+    storage.engine.dispose()

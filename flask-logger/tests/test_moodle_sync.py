@@ -192,7 +192,8 @@ def test_a_session_created_for_the_meeting_is_found_by_its_marker():
 def test_a_course_without_attendance_or_with_several_needs_the_admin():
     assert "has no Attendance activity" in plan_sync(meeting(), state(activities=())).problems[0]
     several = plan_sync(meeting(), state(activities=(7, 8)))
-    assert "several Attendance activities (7, 8)" in several.problems[0]
+    assert "several Attendance activities ('Register 7': id 907, 'Register 8': id 908)" in several.problems[0]
+    assert "ATTENDANCE_MOODLE_ATTENDANCE=MAT-1A=<id>" in several.problems[0]
     chosen = plan_sync(meeting(), state(activities=(7, 8)), settings=SyncSettings(attendance_id=8))
     assert chosen.session.attendance_id == 8 and chosen.problems == ()
 
@@ -211,17 +212,8 @@ def test_the_dry_run_description_names_every_decision():
 
 @pytest.fixture
 def school(moodle):
-    course = moodle.add_course("MAT-1A", "Mathematics 1A")
-    people = {"ana": moodle.add_user("agarcia", "Ana", "García", "ana@school.example"),
-              "bea": moodle.add_user("boneil", "Beatriz", "O'Neil", "bea@school.example"),
-              "car": moodle.add_user("cruiz", "Carlos", "Ruiz", "carlos@school.example"),
-              "teo": moodle.add_user("tteacher", "Teo", "Teacher", "teo@school.example")}
-    for name in ("ana", "bea", "car"):
-        moodle.enrol(course, people[name])
-    moodle.enrol(course, people["teo"], "editingteacher")
-    activity = moodle.add_attendance(course)
     client = MoodleClient(moodle.url, moodle.issue_token(), ca_file=moodle.ca_file, sleep=lambda s: None)
-    return {"course": course, "activity": activity, "client": client, **people}
+    return {**moodle.add_class(), "client": client}
 
 
 def class_meeting(school, *, late_ana=True, key="mat-1a@2026-09-14T09:00") -> MeetingAttendance:

@@ -63,8 +63,12 @@ def test_meeting_json_has_every_field_and_survives_json():
                       ["2025-11-22T08:21:40.000Z", "2025-11-22T08:40:00.000Z"]],
         "first_join": "2025-11-22T08:00:00.000Z", "last_leave": "2025-11-22T08:40:00.000Z",
         "present_seconds": 2100, "percent": 87.5, "status": "present", "late": False, "left_early": False,
-        "still_present": False,
+        "still_present": False, "key_kind": "user_id", "ambiguous": None, "enrolled": None,
     }
+    assert (body["courses"], body["group"], body["absentees"], body["sync"]) == (["MATH101"], "3B", [], None)
+    assert body["reference"] == {"kind": "meeting", "start": body["started_at"], "end": body["ended_at"],
+                                 "course": None, "group": None, "source": None, "origin": None,
+                                 "moodle_session": None, "note": None}
 
 
 def test_running_meeting_json_has_no_end_and_open_presence():

@@ -56,8 +56,8 @@ def test_duplicates_within_a_course_are_refused():
                     b"Carlos,,MAT,\n") == [
         "line 3, column 2 (email): course MAT lists email ANA@school.example twice (also line 2)",
         "line 4, column 4 (user_id): course MAT lists user id 1 twice (also line 2)",
-        "line 7, column 1 (name): course MAT lists 'Carlos' twice (also line 6); give both a user id or an email "
-        "to tell them apart"]
+        "line 7, column 1 (name): course MAT lists 'Carlos' twice (also line 6); give both a user id, a username "
+        "or an email to tell them apart"]
 
 
 def test_namesakes_with_ids_are_two_people():
@@ -70,8 +70,8 @@ def test_namesakes_with_ids_are_two_people():
     (b"name,email,course\n", "the file has a header but no rows"),
     (b"name,email\nAna,a@school.example\n", "line 1: no course column; name one of the columns 'course', "
                                            "'course shortname', 'shortname'"),
-    (b"student|class\nAna|MAT\n", "line 1: the first line must name the columns (user_id, name, email, course, "
-                                  "group) separated by , or ; but it holds 'student|class'"),
+    (b"student|class\nAna|MAT\n", "line 1: the first line must name the columns (user_id, name, username, email, "
+                                  "course, group) separated by , or ; but it holds 'student|class'"),
     ("name;course\nJosé;MAT\n".encode("latin-1"), "line 2, column 4: byte 0xE9 is not UTF-8"),
     ("name,course\nAna,MAT\n".encode("utf-16"), "the file is UTF-16"),
     (b'name,course\nAna,MAT\n"Bea,MAT\nCarlos,MAT\n', "line 3: broken quoting"),
@@ -135,3 +135,23 @@ def test_a_class_list_saved_by_libreoffice_calc(tmp_path, separator):
         ("12", "Ana García", "ana@school.example", "MAT-1A", "A"),
         ("013", "O'Neil; Beatriz \"Bea\"", "bea@school.example", "MAT-1A", None),
         ("14", "Jürgen Müller, Jr.", None, "FIS-2B", "B")]
+
+
+def test_a_class_list_imported_for_one_course_needs_no_course_column():
+    entries = parse_roster(b"name,username,email\nAna Garcia,agarcia,ana@school.example\n", course="MAT-1A")
+    assert [(e.course, e.name, e.username) for e in entries] == [("MAT-1A", "Ana Garcia", "agarcia")]
+    with pytest.raises(ImportFailed) as refused:
+        parse_roster(b"name,course\nAna,MAT-1A\nBea,FIS-2B\n", course="MAT-1A")
+    assert [str(p) for p in refused.value.problems] == [
+        "line 3, column 2 (course): 'FIS-2B' is not 'MAT-1A', the course this class list is imported for"]
+
+
+def test_usernames_tell_namesakes_apart_and_are_unique():
+    assert len(parse_roster(b"name,username,course\nAna,ana1,MAT\nAna,ana2,MAT\n")) == 2
+    with pytest.raises(ImportFailed, match="lists username ANA1 twice \\(also line 2\\)"):
+        parse_roster(b"name,username,course\nAna,ana1,MAT\nBea,ANA1,MAT\n")
+
+
+def test_a_class_list_of_names_only_has_one_column_and_no_separator():
+    assert [e.name for e in parse_roster(b"Name\r\nAna Garcia\r\nBea Ruiz\r\n", course="MAT-1A")] == [
+        "Ana Garcia", "Bea Ruiz"]

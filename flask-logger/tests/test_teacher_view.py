@@ -193,8 +193,8 @@ def test_pages_show_the_class_list_the_scheduled_lesson_and_the_sync_when_the_me
 
     plain = reports.meeting_json
 
-    def with_moodle(meeting):
-        data = plain(meeting)
+    def with_moodle(meeting, *, sync=None):
+        data = plain(meeting, sync=sync)
         day = dt.datetime.fromisoformat(data["started_at"].replace("Z", "+00:00")).astimezone(week.ZONE).date()
         data["reference"] = {"kind": "lesson", "start": week._time(week.local(day, 8, 0)),
                              "end": week._time(week.local(day, 8, 55)), "course": "MATH101"}

@@ -10,6 +10,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 VECTORS_DIR = Path(__file__).resolve().parent.parent / "vectors"
 DOMAIN = "meet.jitsi"
@@ -58,12 +59,15 @@ class Vector:
         return identity
 
     def participant_key(self, person: str) -> str | None:
-        """How the receiver keys this person (ARCHITECTURE §5); None means: by occupant."""
+        """How the receiver keys this person (ARCHITECTURE §5: user id, e-mail, the signed name
+        scoped to the token's issuer, else the guest's JID); None means: by occupant."""
         identity = self.identity(person) or {}
-        if identity.get("user_id"):
-            return "user:" + identity["user_id"]
-        if identity.get("email"):
-            return "email:" + identity["email"]
+        if str(identity.get("user_id") or "").strip():
+            return "user:" + identity["user_id"].strip()
+        if str(identity.get("email") or "").strip():
+            return "email:" + identity["email"].strip()
+        if str(identity.get("name") or "").strip():
+            return f"name:{quote(str(identity.get('issuer') or '').strip(), safe='')}:{identity['name'].strip()}"
         jid = self.people[person].get("jid")
         return "jid:" + jid if jid else None
 

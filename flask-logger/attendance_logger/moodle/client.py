@@ -267,6 +267,10 @@ class MoodleClient:
         if errorcode == "invalidparameter" and function.startswith("mod_attendance_get_session") and needs:
             hint = (f"mod_attendance also answers this when the web-service user lacks {needs[0]} "
                     "(or manageattendances/changeattendances) in the activity")
+        elif errorcode == "invalidparameter" and function == "mod_attendance_update_user_status":
+            hint = (f"mod_attendance also answers this when the web-service user lacks {needs[0]} in the activity "
+                    "(it then takes the call for a student marking themself), or when the status is not in the "
+                    "session's set")
         elif errorcode == "invalidparameter":
             hint = "Moodle refused a parameter; turn on debugging in Moodle to see which"
         kind = MoodleUnavailable if errorcode == "sitemaintenance" else MoodleError
@@ -289,10 +293,15 @@ class MoodleClient:
     def course_by_shortname(self, shortname: str) -> Course | None:
         """The course with this exact shortname, or None (Moodle answers no match with an empty list)."""
         data = self.call("core_course_get_courses_by_field", {"field": "shortname", "value": shortname})
-        for course in data.get("courses", []):
-            if course.get("shortname") == shortname:
-                return Course(id=int(course["id"]), shortname=course["shortname"], fullname=course.get("fullname", ""))
-        return None
+        return next((_course(c) for c in data.get("courses", []) if c.get("shortname") == shortname), None)
+
+    def course_by_id(self, course_id: int) -> Course | None:
+        data = self.call("core_course_get_courses_by_field", {"field": "id", "value": str(course_id)})
+        return next((_course(c) for c in data.get("courses", []) if int(c["id"]) == course_id), None)
+
+    def courses(self) -> list[Course]:
+        """Every course the web-service user can see (the function without a field lists them all)."""
+        return [_course(c) for c in self.call("core_course_get_courses_by_field").get("courses", [])]
 
     def attendance_activities(self, course_id: int) -> list[Activity]:
         """The course's Attendance activities that the web-service user can see."""
@@ -339,6 +348,10 @@ def _reason(exc: requests.RequestException) -> str:
     inner = exc.args[0] if exc.args else exc
     inner = getattr(inner, "reason", inner)
     return type(inner).__name__ if isinstance(inner, Exception) and not str(inner) else str(inner).split(": ")[-1][:200]
+
+
+def _course(data: Mapping[str, Any]) -> Course:
+    return Course(id=int(data["id"]), shortname=data["shortname"], fullname=data.get("fullname", ""))
 
 
 def _session(data: Mapping[str, Any]) -> AttendanceSession:

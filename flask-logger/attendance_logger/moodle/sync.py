@@ -19,8 +19,9 @@ overlapping equally long is a problem, not a coin toss.
 People: each participant is matched to an enrolled user by LMS user id, else email, else a unique
 full name or username among the enrolled users (case and accents ignored). An identifier that
 matches nobody makes the participant unknown; several matches make them ambiguous, and the users
-they might be are not marked absent. Enrolled students (by role) whom nobody matched are absent.
-Users with a teacher role are never marked.
+they might be are not marked absent. So is a participant the receiver flagged as possibly two people
+(a signed name connected twice at once): the user it matches is listed, not marked. Enrolled
+students (by role) whom nobody matched are absent. Users with a teacher role are never marked.
 
 Statuses: present -> P, late (present but late) -> L, partial -> L, absent -> A by default, each an
 acronym looked up in the session's status set (ids differ per activity). A status that a person
@@ -54,6 +55,7 @@ class PersonAttendance:
     status: str  # present | partial | absent
     late: bool = False
     moderator: bool = False
+    ambiguous: str | None = None  # why this participant may be two people (a shared signed name)
 
     def __post_init__(self):
         if self.status not in ("present", "partial", "absent"):
@@ -215,9 +217,10 @@ class SyncIncomplete(Exception):
         super().__init__(f"{result.wrote} statuses written before Moodle failed: {cause}")
 
 
-def read_course_state(client: MoodleClient, shortname: str) -> CourseState | None:
-    """Moodle's current view of the course, or None when no course has that shortname."""
-    course = client.course_by_shortname(shortname)
+def read_course_state(client: MoodleClient, shortname: str | Course) -> CourseState | None:
+    """Moodle's current view of the course (by shortname, or a Course already found), or None
+    when no course has that shortname."""
+    course = client.course_by_shortname(shortname) if isinstance(shortname, str) else shortname
     if course is None:
         return None
     activities = tuple(client.attendance_activities(course.id))
@@ -352,9 +355,10 @@ def _choose_session(meeting: MeetingAttendance, state: CourseState, settings: Sy
         return None, [f"only sessions of other groups overlap the lesson: {others}; the meeting's group is "
                       f"{'unknown' if not group else group}"]
     if len(activities) > 1:
-        ids = ", ".join(str(a.instance) for a in activities)
+        ids = ", ".join(f"{a.name!r}: id {a.cmid}" for a in activities)
         return None, [f"course {state.course.shortname} has several Attendance activities ({ids}) and none has a "
-                      "session at this time; choose one in the course's Moodle settings (attendance_id)"]
+                      f"session at this time; choose one: ATTENDANCE_MOODLE_ATTENDANCE={state.course.shortname}=<id> "
+                      "(attendance.moodle.attendance in jitsictl.yaml)"]
     start = meeting.start.replace(second=0, microsecond=0)
     end = meeting.end.replace(second=0, microsecond=0)
     if end < meeting.end:
@@ -407,7 +411,10 @@ def _match_people(meeting: MeetingAttendance, state: CourseState, settings: Sync
     for person in meeting.people:
         found, reason = _candidates(person, state.users, state.course.shortname)
         label = person.name or person.key
-        if len(found) > 1:
+        if person.ambiguous and found:
+            people.ambiguous.append(Unresolved(person.key, person.name, person.ambiguous, tuple(u.id for u in found)))
+            undecided.update(u.id for u in found)
+        elif len(found) > 1:
             people.ambiguous.append(Unresolved(person.key, person.name, "matches several enrolled users",
                                                tuple(u.id for u in found)))
             undecided.update(u.id for u in found)
