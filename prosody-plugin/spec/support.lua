@@ -11,9 +11,10 @@ support.hashes = require "util.hashes";
 support.encodings = require "util.encodings";
 support.json = require "util.json";
 
-function support.read_file(path)
+--- A file's content, or its first `bytes` bytes.
+function support.read_file(path, bytes)
 	local f = assert(io.open(path, "rb"));
-	local text = f:read("*a");
+	local text = f:read(bytes or "*a");
 	f:close();
 	return text;
 end

@@ -135,3 +135,38 @@ def test_a_full_spool_says_so_loudly_and_keeps_what_it_holds(tmp_path, prosody_v
     finally:
         prosody.stop()
         receiver.stop()
+
+
+@pytest.mark.slow
+def test_a_spool_an_earlier_version_left_in_prosody_storage_is_delivered_after_the_upgrade(tmp_path, prosody_version):
+    """Before the spool had files of its own it lived in Prosody's archive stores (internal
+    storage). `presence_logger_storage = "internal"` still writes exactly that; the next start
+    without it must move those batches into the module's files and deliver each event once."""
+    receiver = RealReceiver(tmp_path / "receiver").start()
+    receiver.stop()
+    prosody = logger_prosody(tmp_path / "prosody", receiver.url, receiver.secret, storage="internal",
+                             version=prosody_version)
+    prosody.start()
+    try:
+        result = asyncio.run(crowd(prosody, rooms=1, per_room=5))
+        prosody.stop()
+        old_spool = prosody.data_path / "muc%2emeet%2ejitsi" / "presence_logger_spool"
+        assert list(old_spool.glob("*.list")), "nothing was spooled in Prosody storage"
+
+        for options in (prosody.muc_options, prosody.breakout_options):
+            options.pop("presence_logger_storage")
+        log_mark = prosody.log_size()
+        prosody.start()
+        moved = prosody.wait_for_log("an earlier version left", since=log_mark)
+        assert "Moved 13 event(s)" in moved, moved                  # source.started, room, 5 joins, 5 leaves, room
+        assert not list(old_spool.glob("*.list")) and list(old_spool.glob("*.jsonl"))
+        receiver.start()
+
+        wanted = expected_crowd_events(1, 5) + Counter({"source.started": 2})
+        events = wait_for_events(receiver, sum(wanted.values()), timeout=60)
+        assert Counter(e["type"] for e in events) == wanted
+        check_each_occupant_once(events, result.occupants)
+        assert scrape(receiver, "attendance_events_duplicate_total") == 0
+    finally:
+        prosody.stop()
+        receiver.stop()
