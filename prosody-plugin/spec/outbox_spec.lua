@@ -1,5 +1,5 @@
 -- The spool and the sender together, over an in-memory store with the archive API subset the
--- spool uses and a fake clock. Prosody's real storage (mod_storage_internal) and real HTTP are
+-- spool uses (support.memory_store) and a fake clock. Prosody's real storage (mod_storage_internal) and real HTTP are
 -- exercised by the real-Prosody tests in tests/prosody/.
 local support = require "spec.support";
 local spool_lib = support.lib "spool";
@@ -7,37 +7,7 @@ local outbox_lib = support.lib "outbox";
 local delivery = support.lib "delivery";
 local event = support.lib "event";
 
-local function memory_store()
-	local lists = {};
-	local store = { lists = lists };
-	function store:append(user, _, value)
-		lists[user] = lists[user] or {};
-		table.insert(lists[user], value);
-		return #lists[user];
-	end
-	store.broken = {}; -- segments whose file no longer parses (a crash mid-write)
-	function store:find(user)
-		if store.broken[user] then return nil, "Error reading storage"; end
-		local items, i = lists[user] or {}, 0;
-		return function ()
-			i = i + 1;
-			if items[i] then return i, items[i]; end
-		end;
-	end
-	function store:delete(user) lists[user] = nil; return true; end
-	function store:users()
-		local names = {};
-		for name in pairs(lists) do names[#names + 1] = name; end
-		local i = 0;
-		return function () i = i + 1; return names[i]; end;
-	end
-	function store:total()
-		local n = 0;
-		for _, items in pairs(lists) do n = n + #items; end
-		return n;
-	end
-	return store;
-end
+local memory_store = support.memory_store;
 
 local function fake_clock()
 	local clock = { t = 1763798400, timers = {} };
