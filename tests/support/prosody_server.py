@@ -156,6 +156,7 @@ class ProsodyServer:
                  admins: tuple[str, ...] = (f"admin@{DOMAIN}",), jwt_secret: str = JWT_APP_SECRET,
                  jwt_app_id: str = JWT_APP_ID, log_level: str = "debug", version: str = "0.12"):
         self.version = version
+        self.launcher: str | None = None      # a command to run instead of the version's (e.g. under valgrind)
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="prosody-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.domain = domain
@@ -294,7 +295,7 @@ class ProsodyServer:
     def start(self, timeout: float = 20.0) -> "ProsodyServer":
         if self.running:
             raise ProsodyError("Prosody is already running")
-        launcher = executable(self.version)
+        launcher = self.launcher or executable(self.version)
         self.data_path.mkdir(parents=True, exist_ok=True)
         self.write_config()
         self._write_accounts()
