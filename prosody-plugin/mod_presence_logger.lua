@@ -511,6 +511,6 @@ end);
 
 function module.unload()
 	outbox.stop();
-	if store.close then store:close(); end
+	if store.close_segment then store:close_segment(); end
 	process.hosts[module.host] = nil; -- the last host to unload ends this instance
 end

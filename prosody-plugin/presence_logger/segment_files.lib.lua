@@ -33,14 +33,14 @@ function segment_files.new(dir, lfs)
 	local function path(name) return dir .. "/" .. name .. EXTENSION; end
 
 	--- Close the file of the segment being written (it is complete; the next append opens anew).
-	function self:close()
+	function self:close_segment()
 		if open_file then open_file:close(); end
 		open_name, open_file = nil, nil;
 	end
 
 	function self:append(name, _, text)
 		if open_name ~= name then
-			self:close();
+			self:close_segment();
 			local file, err = io.open(path(name), "ab");
 			if not file then return nil, err; end
 			open_name, open_file = name, file;
@@ -48,7 +48,7 @@ function segment_files.new(dir, lfs)
 		local ok, err = open_file:write(text, "\n");
 		if ok then ok, err = open_file:flush(); end
 		if not ok then
-			self:close();
+			self:close_segment();
 			return nil, err or "write failed";
 		end
 		return true;
@@ -78,7 +78,7 @@ function segment_files.new(dir, lfs)
 	end
 
 	function self:delete(name)
-		if open_name == name then self:close(); end
+		if open_name == name then self:close_segment(); end
 		local ok, err = os.remove(path(name));
 		if not ok and lfs.attributes(path(name), "mode") then return nil, err; end
 		return true;

@@ -1,16 +1,16 @@
 -- The persistent, bounded spool of events waiting for the receiver.
 --
--- Events are kept in segments, one Prosody archive store "user" per segment, named
--- "<sequence>-<uuid>". A segment fills up to batch_size events and is then sealed; a sealed
--- segment is exactly one HTTP request, its uuid the request's webhook-id, so a retry (even after a
--- restart) sends the same id and the same body. Appending is O(1) (mod_storage_internal appends to
--- the segment's .list file) and a delivered segment is removed as a whole, so the spool never
--- rewrites its backlog, however long the receiver stays away.
+-- Events are kept in segments, one file (segment_files.lib.lua) or one Prosody archive store
+-- "user" per segment, named "<sequence>-<uuid>". A segment fills up to batch_size events and is
+-- then sealed; a sealed segment is exactly one HTTP request, its uuid the request's webhook-id, so
+-- a retry (even after a restart) sends the same id and the same body. Appending is O(1) (a line
+-- appended to the segment's file) and a delivered segment is removed as a whole, so the spool
+-- never rewrites its backlog, however long the receiver stays away.
 --
 -- Pure Lua over an injected store with the archive API subset we use:
 --   append(user, nil, value, when) -> key | nil, err;  find(user) -> iterator(key, value);
 --   delete(user) -> ok | nil, err;  users() -> iterator(user) (and its state);
---   close() (optional): the segment being written is complete.
+--   close_segment() (optional): the segment being written is complete.
 -- The store is segment_files.lib.lua (one file per segment) or a Prosody archive store;
 -- `wrap(json) -> value` and `unwrap(value) -> json` adapt event text to what the store holds
 -- (mod_storage_internal archives hold stanzas only).
@@ -110,7 +110,7 @@ function spool.new(store, opts)
 		if not open then return false; end
 		local segment = open;
 		open = nil;
-		if store.close then store:close(); end
+		if store.close_segment then store:close_segment(); end
 		if segment.count == 0 then
 			table.remove(segments);
 			return false;
@@ -184,13 +184,13 @@ function spool.migrate(from, unwrap, to, log)
 					if read and type(text) == "string" then
 						local written, write_err = to:append(name, nil, text);
 						if not written then
-							if to.close then to:close(); end
+							if to.close_segment then to:close_segment(); end
 							return nil, write_err;
 						end
 						count = count + 1;
 					end
 				end
-				if to.close then to:close(); end
+				if to.close_segment then to:close_segment(); end
 				from:delete(name);
 				moved = moved + count;
 			end

@@ -57,7 +57,7 @@ describe("segment_files", function ()
 		local dir = temp_dir();
 		local store = assert(segment_files.new(dir, lfs));
 		store:append("000000000001-a", nil, '{"id":"e1"}');
-		store:close();
+		store:close_segment();
 		store:append("000000000001-a", nil, '{"id":"e2"}');
 		assert.same({ '{"id":"e1"}', '{"id":"e2"}' }, list(store, "000000000001-a"));
 		assert.is_true(store:delete("000000000001-a"));
@@ -123,7 +123,7 @@ describe("spool.migrate", function ()
 		local old = archive({ ["000000000001-a"] = { "e1", "e2" } });
 		local new = assert(segment_files.new(temp_dir(), lfs));
 		new:append("000000000001-a", nil, "e1"); -- the previous load died here
-		new:close();
+		new:close_segment();
 		assert.equal(2, spool_lib.migrate(old, unwrap, new, quiet));
 		assert.same({ "e1", "e2" }, list(new, "000000000001-a"));
 	end);
