@@ -17,12 +17,16 @@ local st = require "util.stanza";
 local json = require "util.json";
 local hashes = require "util.hashes";
 local encodings = require "util.encodings";
-local uuid = require "util.uuid".generate;
 local time_now = require "util.time".now;
 local random_bytes = require "util.random".bytes;
+local datamanager = require "util.datamanager";
 local http = require "net.http";
 local usermanager = require "core.usermanager";
 local storagemanager = require "core.storagemanager";
+local lfs = require "lfs";
+-- lua-cjson, which Jitsi's token modules need too, decodes token payloads ten times faster than
+-- util.json; without it, util.json does the same job.
+local has_cjson, cjson = pcall(require, "cjson.safe");
 
 local config_lib = module:require "presence_logger/config";
 local delivery = module:require "presence_logger/delivery";
@@ -30,10 +34,12 @@ local event_lib = module:require "presence_logger/event";
 local identity_lib = module:require "presence_logger/identity";
 local outbox_lib = module:require "presence_logger/outbox";
 local roster_lib = module:require "presence_logger/roster";
+local segment_files = module:require "presence_logger/segment_files";
 local spool_lib = module:require "presence_logger/spool";
 
 local base64 = encodings.base64;
 local valid_utf8 = encodings.utf8 and encodings.utf8.valid;
+local new_id = event_lib.uuid_generator(random_bytes);
 
 local NICK_NS = "http://jabber.org/protocol/nick";
 local SPOOL_STORE = "presence_logger_spool";
@@ -61,48 +67,78 @@ local skip_jids, skip_domains = {}, {};
 for _, jid in ipairs(cfg.skip_jids) do skip_jids[jid] = true; end
 for _, host in ipairs(cfg.skip_domains) do skip_domains[host] = true; end
 
--- Spool storage. docker-jitsi-meet gives MUC components `storage = "memory"`, which would lose
--- the spool on restart, so unless the operator chose a driver (presence_logger_storage, or a
--- `storage = { presence_logger_spool = "..." }` mapping) a memory/null mapping is replaced by
--- mod_storage_internal, i.e. files under Prosody's data directory.
-local store, dead_store do
-	local driver, driver_name;
-	if cfg.storage then
-		driver_name = cfg.storage;
-		driver = storagemanager.load_driver(module.host, driver_name);
-	else
-		driver, driver_name = storagemanager.get_driver(module.host, SPOOL_STORE);
-		if driver_name == "memory" or driver_name == "null" then
-			module:log("info", "Storage for %s is %q here, which would not survive a restart: using \"internal\" for the spool",
-				module.host, driver_name);
-			driver_name = "internal";
-			driver = storagemanager.load_driver(module.host, driver_name);
-		end
-	end
-	if not driver then
-		error(("mod_presence_logger: cannot load the storage driver %q for the spool (option presence_logger_storage)"):format(driver_name), 0);
-	end
-	local err;
-	store, err = driver:open(SPOOL_STORE, "archive");
-	if not store then
+-- Spool storage. By default the spool and the dead letters are files of the module's own
+-- (presence_logger/segment_files.lib.lua) under Prosody's data directory,
+-- <data_path>/<host>/presence_logger_spool/ and .../presence_logger_dead_letter/, whatever storage
+-- the component has: docker-jitsi-meet gives MUC components `storage = "memory"`, which would lose
+-- the spool on restart, and a storage driver costs several times more per event on the join path.
+-- presence_logger_storage = "<driver>" keeps both in that driver's archive stores instead.
+local store, dead_store, wrap, unwrap;
+local function stanza_wrap(text) return st.stanza("event", { xmlns = SPOOL_NS }):text(text); end
+local function stanza_unwrap(stanza) return stanza:get_text(); end
+
+local function archive_stores(driver, driver_name)
+	local spool_store, err = driver:open(SPOOL_STORE, "archive");
+	if not spool_store then
 		error(("mod_presence_logger: storage driver %q cannot open an archive store for the spool: %s"):format(driver_name, tostring(err)), 0);
 	end
-	dead_store, err = driver:open(DEAD_LETTER_STORE, "archive");
-	if not dead_store then
+	local dead_letter_store;
+	dead_letter_store, err = driver:open(DEAD_LETTER_STORE, "archive");
+	if not dead_letter_store then
 		error(("mod_presence_logger: storage driver %q cannot open an archive store for the dead letters: %s"):format(driver_name, tostring(err)), 0);
 	end
-	module:log("debug", "Spool store %s uses the %q storage driver", SPOOL_STORE, driver_name);
+	return spool_store, dead_letter_store;
+end
+
+if cfg.storage then
+	local driver = storagemanager.load_driver(module.host, cfg.storage);
+	if not driver then
+		error(("mod_presence_logger: cannot load the storage driver %q for the spool (option presence_logger_storage)"):format(cfg.storage), 0);
+	end
+	store, dead_store = archive_stores(driver, cfg.storage);
+	wrap, unwrap = stanza_wrap, stanza_unwrap;
+	module:log("debug", "Spool store %s uses the %q storage driver", SPOOL_STORE, cfg.storage);
+else
+	local host_dir = prosody.paths.data .. "/" .. datamanager.path_encode(module.host);
+	local err;
+	store, err = segment_files.new(host_dir .. "/" .. SPOOL_STORE, lfs);
+	if store then dead_store, err = segment_files.new(host_dir .. "/" .. DEAD_LETTER_STORE, lfs); end
+	if not store or not dead_store then
+		error("mod_presence_logger: cannot keep the spool under Prosody's data directory: " .. tostring(err), 0);
+	end
+	wrap, unwrap = function (text) return text; end, function (text) return text; end;
+
+	-- Versions before the spool had files of its own kept it in the component's storage (a
+	-- memory/null mapping replaced by "internal"): bring over whatever they left waiting.
+	local driver, driver_name = storagemanager.get_driver(module.host, SPOOL_STORE);
+	if driver_name == "memory" or driver_name == "null" then
+		driver_name = "internal";
+		driver = storagemanager.load_driver(module.host, driver_name);
+	end
+	if driver then
+		local old_spool, old_dead = archive_stores(driver, driver_name);
+		for _, move in ipairs({ { old_spool, store, SPOOL_STORE }, { old_dead, dead_store, DEAD_LETTER_STORE } }) do
+			local moved, move_err = spool_lib.migrate(move[1], stanza_unwrap, move[2], function (...) module:log(...); end);
+			if not moved then
+				error(("mod_presence_logger: cannot move the %s left in %q storage to %s: %s"):format(
+					move[3], driver_name, move[2].dir, tostring(move_err)), 0);
+			elseif moved > 0 then
+				module:log("info", "Moved %d event(s) an earlier version left in %q storage (%s) to %s",
+					moved, driver_name, move[3], move[2].dir);
+			end
+		end
+	end
 end
 
 local spool = spool_lib.new(store, {
 	batch_size = cfg.batch_size;
 	max_queue = cfg.max_queue;
-	new_id = uuid;
+	new_id = new_id;
 	now = time_now;
 	log = function (...) module:log(...); end;
 	store_name = SPOOL_STORE;
-	wrap = function (text) return st.stanza("event", { xmlns = SPOOL_NS }):text(text); end;
-	unwrap = function (stanza) return stanza:get_text(); end;
+	wrap = wrap;
+	unwrap = unwrap;
 });
 local waiting, load_err = spool.load();
 if not waiting then
@@ -114,12 +150,12 @@ end
 local dead_letters = spool_lib.new(dead_store, {
 	batch_size = MAX_DEAD_LETTERS;
 	max_queue = MAX_DEAD_LETTERS;
-	new_id = uuid;
+	new_id = new_id;
 	now = time_now;
 	log = function (...) module:log(...); end;
 	store_name = DEAD_LETTER_STORE;
-	wrap = function (text) return st.stanza("event", { xmlns = SPOOL_NS }):text(text); end;
-	unwrap = function (stanza) return stanza:get_text(); end;
+	wrap = wrap;
+	unwrap = unwrap;
 });
 local dead_waiting, dead_err = dead_letters.load();
 if not dead_waiting then
@@ -187,7 +223,8 @@ local outbox = outbox_lib.new({
 	end;
 });
 
-local identities = identity_lib.new({ base64_decode = base64.decode, json_decode = json.decode, valid_utf8 = valid_utf8 }, cfg.claims);
+local identities = identity_lib.new({ base64_decode = base64.decode, json_decode = has_cjson and cjson.decode or json.decode,
+	valid_utf8 = valid_utf8 }, cfg.claims);
 local roster = roster_lib.new();
 -- One server life, one instance: when the module runs on several MUC components of the same
 -- process (main and breakout rooms), they share the instance and only the first to load
@@ -195,16 +232,18 @@ local roster = roster_lib.new();
 local process = module:shared("/*/presence_logger/process");
 process.hosts = process.hosts or {};
 local first_in_process = next(process.hosts) == nil;
-if first_in_process then process.instance = uuid(); end
+if first_in_process then process.instance = new_id(); end
 process.hosts[module.host] = true;
 local instance = process.instance;
-local source = event_lib.source(module.host, instance);
+local source = event_lib.fragment(event_lib.source(module.host, instance));
 
+-- `room`, `occupant` and `identity` are event_lib fragments: written as JSON once, when they
+-- change, rather than for every event that names them.
 local function emit(kind, at, room, occupant, identity)
-	local ok, text = pcall(event_lib.encode, event_lib.build({
-		id = uuid(); type = kind; time = at; source = source;
+	local ok, text = pcall(event_lib.encode_event, {
+		id = new_id(); type = kind; time = at; source = source;
 		room = room; occupant = occupant; identity = identity;
-	}));
+	});
 	if not ok then
 		module:log("error", "Could not encode a %s event: %s", kind, tostring(text));
 		return;
@@ -265,10 +304,17 @@ local function parent_of(room)
 	return nil;
 end
 
+local room_fragments = setmetatable({}, { __mode = "k" }); -- room -> { meeting_id, parent_jid, fragment }
+
 local function room_object(room)
 	local meeting_id = room._data and room._data.meetingId;
 	if type(meeting_id) ~= "string" then meeting_id = nil; end
-	return event_lib.room(room.jid, meeting_id, parent_of(room));
+	local parent_jid = parent_of(room);
+	local known = room_fragments[room];
+	if known and known.meeting_id == meeting_id and known.parent_jid == parent_jid then return known.fragment; end
+	local fragment = event_lib.fragment(event_lib.room(room.jid, meeting_id, parent_jid));
+	room_fragments[room] = { meeting_id = meeting_id, parent_jid = parent_jid, fragment = fragment };
+	return fragment;
 end
 
 local announced = {}; -- room JID -> true once room.created was sent
@@ -285,11 +331,16 @@ end
 
 -- Occupants -----------------------------------------------------------------------------------
 
+-- The occupant as of now, kept in its roster entry until its nick or role changes (`renamed`
+-- events, which also carry the previous nick, get one of their own).
 local function occupant_object(entry, previous_nick)
-	return event_lib.occupant({
+	if entry.fragment and not previous_nick then return entry.fragment; end
+	local fragment = event_lib.fragment(event_lib.occupant({
 		occupant_jid = entry.occupant_jid; user_jid = entry.user_jid; bare_jid = entry.bare_jid;
 		nick = entry.nick; previous_nick = previous_nick; role = entry.role;
-	});
+	}));
+	if not previous_nick then entry.fragment = fragment; end
+	return fragment;
 end
 
 local function send_joined(room, entry, at)
@@ -314,7 +365,7 @@ local function on_joined(event)
 		bare_jid = occupant.bare_jid;
 		nick = stanza and stanza:get_child_text("nick", NICK_NS) or nil;
 		role = occupant.role;
-		identity = event_lib.identity(identities.from_session(session_of(event, user_jid)));
+		identity = event_lib.fragment(event_lib.identity(identities.from_session(session_of(event, user_jid))));
 	};
 	roster.track(entry);
 	local at = time_now();
@@ -338,8 +389,10 @@ local function on_presence(event)
 	if not occupant or not stanza or stanza.attr.type == "unavailable" then return; end
 	local entry = roster.get(occupant.nick);
 	if not entry then return; end
+	local role, nick = entry.role, entry.nick;
 	if occupant.role then entry.role = occupant.role; end
 	local previous = roster.rename(occupant.nick, stanza:get_child_text("nick", NICK_NS));
+	if entry.role ~= role or entry.nick ~= nick then entry.fragment = nil; end
 	if previous then
 		emit("occupant.renamed", time_now(), room_object(event.room), occupant_object(entry, previous), entry.identity);
 	end
@@ -409,7 +462,7 @@ local function adopt_existing_rooms(announce_them)
 						room_jid = room.jid; occupant_jid = occupant.nick; user_jid = occupant.jid;
 						bare_jid = occupant.bare_jid; role = occupant.role;
 						nick = presence and presence:get_child_text("nick", NICK_NS) or nil;
-						identity = event_lib.identity(identities.from_session(prosody.full_sessions[occupant.jid]));
+						identity = event_lib.fragment(event_lib.identity(identities.from_session(prosody.full_sessions[occupant.jid])));
 					};
 					roster.track(entry);
 					adopted = adopted + 1;
@@ -458,5 +511,6 @@ end);
 
 function module.unload()
 	outbox.stop();
+	if store.close_segment then store:close_segment(); end
 	process.hosts[module.host] = nil; -- the last host to unload ends this instance
 end

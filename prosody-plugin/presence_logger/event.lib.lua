@@ -20,15 +20,8 @@ local FIELD_ORDER = {
 	"email", "moderator", "group", "claims",
 	"occupant_jid", "user_jid", "bare_jid", "nick", "previous_nick", "role",
 };
-local field_rank = {};
-for i, key in ipairs(FIELD_ORDER) do field_rank[key] = i; end
-
-local function key_before(a, b)
-	local ra, rb = field_rank[a], field_rank[b];
-	if ra and rb then return ra < rb; end
-	if ra or rb then return ra ~= nil; end
-	return a < b;
-end
+local field_rank, field_key = {}, {}; -- name -> rank, and its JSON text with the colon
+for i, key in ipairs(FIELD_ORDER) do field_rank[key] = i; field_key[i] = '"' .. key .. '":'; end
 
 local escapes = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
 	["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" };
@@ -39,6 +32,7 @@ end
 local encode_value;
 
 local function encode_string(s)
+	if not s:find('[%c"\\]') then return '"' .. s .. '"'; end -- the usual case: nothing to escape
 	return '"' .. s:gsub('[%c"\\]', escape_char) .. '"';
 end
 
@@ -57,20 +51,44 @@ end
 local EMPTY_ARRAY = setmetatable({}, { __newindex = function () error("read-only") end });
 event.EMPTY_ARRAY = EMPTY_ARRAY;
 
+-- Marks a part already written as JSON (see event.fragment).
+local FRAGMENT = {};
+
 local function encode_table(t)
+	if getmetatable(t) == FRAGMENT then return t.json; end
 	if t[1] ~= nil or t == EMPTY_ARRAY then
 		local parts = {};
 		for i = 1, #t do parts[i] = encode_value(t[i]); end
 		return "[" .. table_concat(parts, ",") .. "]";
 	end
-	local keys = {};
+	-- Contract fields sort by their rank (numbers: no comparison function to call), others after
+	-- them by name.
+	local ranks, others, n = {}, nil, 0;
 	for k in pairs(t) do
-		if type(k) ~= "string" then error("JSON object keys must be strings, got " .. type(k)); end
-		keys[#keys + 1] = k;
+		local rank = field_rank[k];
+		if rank then
+			n = n + 1;
+			ranks[n] = rank;
+		elseif type(k) == "string" then
+			others = others or {};
+			others[#others + 1] = k;
+		else
+			error("JSON object keys must be strings, got " .. type(k));
+		end
 	end
-	table_sort(keys, key_before);
+	table_sort(ranks);
 	local parts = {};
-	for i, k in ipairs(keys) do parts[i] = encode_string(k) .. ":" .. encode_value(t[k]); end
+	for i = 1, n do
+		local rank = ranks[i];
+		parts[i] = field_key[rank] .. encode_value(t[FIELD_ORDER[rank]]);
+	end
+	if others then
+		table_sort(others);
+		for _, k in ipairs(others) do
+			n = n + 1;
+			parts[n] = encode_string(k) .. ":" .. encode_value(t[k]);
+		end
+	end
 	return "{" .. table_concat(parts, ",") .. "}";
 end
 
@@ -89,13 +107,41 @@ function event.encode(value)
 	return encode_value(value);
 end
 
+--- `value` written as JSON once, to stand in its place in the values given to encode: for the
+-- parts events repeat (the source, a room, an occupant and its identity from join to leave), so
+-- that each event only writes what is new in it. nil stays nil.
+function event.fragment(value)
+	if value == nil then return nil; end
+	return setmetatable({ json = encode_value(value) }, FRAGMENT);
+end
+
+local UUID_FORMAT = "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x";
+
+--- A generator of random (version 4) UUIDs, drawing `random_bytes` (the system's CSPRNG) for 64
+-- of them at a time.
+function event.uuid_generator(random_bytes)
+	local pool, at = "", 1;
+	return function ()
+		if at > #pool then pool, at = random_bytes(16 * 64), 1; end
+		local b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16 = pool:byte(at, at + 15);
+		at = at + 16;
+		-- RFC 4122: version 4 in the high nibble of byte 7, variant 10xx in byte 9.
+		return UUID_FORMAT:format(b1, b2, b3, b4, b5, b6, b7 % 16 + 64, b8, b9 % 64 + 128, b10,
+			b11, b12, b13, b14, b15, b16);
+	end;
+end
+
 --- RFC 3339 UTC with exactly three decimals, e.g. 2025-11-22T08:00:00.000Z.
 -- `seconds` is a Unix time with a fraction (util.time.now()).
+local last_second, last_second_text; -- events come in bursts: os.date once per second
 function event.format_time(seconds)
 	local whole = math_floor(seconds);
 	local millis = math_floor((seconds - whole) * 1000);
 	if millis > 999 then millis = 999; end
-	return os.date("!%Y-%m-%dT%H:%M:%S", whole) .. string_format(".%03dZ", millis);
+	if whole ~= last_second then
+		last_second, last_second_text = whole, os.date("!%Y-%m-%dT%H:%M:%S", whole);
+	end
+	return last_second_text .. string_format(".%03dZ", millis);
 end
 
 --- `s` cut to at most `max` characters (UTF-8 code points, as JSON Schema counts them).
@@ -205,6 +251,31 @@ function event.build(fields)
 		e.identity = fields.identity;
 	end
 	return e;
+end
+
+--- The JSON text of the event build(fields) makes, byte for byte what encode would write of it,
+-- without building the table first: the module's way of writing an event, its parts (source,
+-- room, occupant, identity) given as fragments.
+function event.encode_event(fields)
+	local kind = fields.type;
+	local parts = { '{"id":', encode_string(fields.id), ',"type":', encode_string(kind),
+		',"time":"', event.format_time(fields.time), '","source":', encode_value(fields.source) };
+	if kind ~= "source.started" and fields.room ~= nil then
+		parts[#parts + 1] = ',"room":';
+		parts[#parts + 1] = encode_value(fields.room);
+	end
+	if kind:find("occupant.", 1, true) == 1 then
+		if fields.occupant ~= nil then
+			parts[#parts + 1] = ',"occupant":';
+			parts[#parts + 1] = encode_value(fields.occupant);
+		end
+		if fields.identity ~= nil then
+			parts[#parts + 1] = ',"identity":';
+			parts[#parts + 1] = encode_value(fields.identity);
+		end
+	end
+	parts[#parts + 1] = "}";
+	return table_concat(parts);
 end
 
 --- The `source` object.

@@ -1,8 +1,11 @@
 -- Sends spooled events to the receiver: batches (a batch leaves when it holds batch_size events, or
--- flush_interval after its first event, or as soon as the previous request is answered), one
--- request at a time, oldest first; a batch is removed
--- from the spool only after a 2xx; failures wait an exponential backoff with jitter (at least what
--- Retry-After asks), then the same batch goes again with the same webhook-id.
+-- flush_interval after its first event; while a request is out or a retry waits, the open batch
+-- keeps filling and leaves when that request is answered), one request at a time, oldest first;
+-- a batch is removed from the spool only after a 2xx; failures wait an exponential backoff with
+-- jitter (at least what Retry-After asks), then the same batch goes again with the same webhook-id.
+--
+-- Each request costs Prosody far more than an event (connection, HTTP parsing, signing: about a
+-- hundred events' worth), so a batch is not sent before its time just because the line is free.
 --
 -- Pure Lua: everything that touches Prosody is injected, so busted drives it with a fake clock.
 --   spool          presence_logger/spool.lib.lua instance
@@ -56,6 +59,7 @@ function outbox.new(o)
 		dead_letters = dead.depth };
 
 	local flush_timer, retry_timer, in_flight;
+	local flush_due = false; -- the open batch's flush interval is up, but a request was out
 	local attempt = 0; -- failed attempts of the current head batch
 	local last_refusal_log, refused_since_log = nil, 0;
 	local stopped = false;
@@ -202,15 +206,15 @@ function outbox.new(o)
 	end
 
 	-- Send the oldest waiting batch, if nothing is in flight or waiting for a retry. When only the
-	-- open batch is left, it goes too: its events arrived while the previous request was out, and
-	-- there is no reason to make them wait longer.
+	-- open batch is left, it goes too if its flush interval is up (it passed while the previous
+	-- request was out).
 	function kick()
 		if stopped or in_flight or retry_timer then return; end
 		while true do
 			local segment, err = spool.head();
-			if not segment and spool.seal() then
-				if flush_timer then flush_timer:stop(); flush_timer = nil; end
-				segment, err = spool.head();
+			if not segment and flush_due then
+				flush_due = false;
+				if spool.seal() then segment, err = spool.head(); end
 			end
 			if not segment then
 				if err then log("error", "Cannot read the spool: %s", tostring(err)); end
@@ -250,13 +254,19 @@ function outbox.new(o)
 		depth_changed();
 		if err == "sealed" then
 			if flush_timer then flush_timer:stop(); flush_timer = nil; end
+			flush_due = false;
 			kick();
-		elseif not flush_timer then
+		elseif not flush_timer and not flush_due then
 			flush_timer = o.schedule(o.flush_interval, function ()
 				flush_timer = nil;
-				-- While a request is out or a retry is pending, keep filling the open batch: a
-				-- receiver that is away gets full batches later, not one request per event.
-				if not (in_flight or retry_timer) then self.flush(); end
+				-- While a request is out or a retry is pending, keep filling the open batch (a
+				-- receiver that is away gets full batches later, not one request per event); it
+				-- goes as soon as the line is free.
+				if in_flight or retry_timer then
+					flush_due = true;
+				else
+					self.flush();
+				end
 			end);
 		end
 		return true;
@@ -264,6 +274,8 @@ function outbox.new(o)
 
 	--- Send whatever is waiting now (seal the open batch).
 	function self.flush()
+		if flush_timer then flush_timer:stop(); flush_timer = nil; end
+		flush_due = false;
 		spool.seal();
 		kick();
 	end

@@ -1,15 +1,17 @@
 -- The persistent, bounded spool of events waiting for the receiver.
 --
--- Events are kept in segments, one Prosody archive store "user" per segment, named
--- "<sequence>-<uuid>". A segment fills up to batch_size events and is then sealed; a sealed
--- segment is exactly one HTTP request, its uuid the request's webhook-id, so a retry (even after a
--- restart) sends the same id and the same body. Appending is O(1) (mod_storage_internal appends to
--- the segment's .list file) and a delivered segment is removed as a whole, so the spool never
--- rewrites its backlog, however long the receiver stays away.
+-- Events are kept in segments, one file (segment_files.lib.lua) or one Prosody archive store
+-- "user" per segment, named "<sequence>-<uuid>". A segment fills up to batch_size events and is
+-- then sealed; a sealed segment is exactly one HTTP request, its uuid the request's webhook-id, so
+-- a retry (even after a restart) sends the same id and the same body. Appending is O(1) (a line
+-- appended to the segment's file) and a delivered segment is removed as a whole, so the spool
+-- never rewrites its backlog, however long the receiver stays away.
 --
 -- Pure Lua over an injected store with the archive API subset we use:
 --   append(user, nil, value, when) -> key | nil, err;  find(user) -> iterator(key, value);
---   delete(user) -> ok | nil, err;  users() -> iterator(user) (and its state).
+--   delete(user) -> ok | nil, err;  users() -> iterator(user) (and its state);
+--   close_segment() (optional): the segment being written is complete.
+-- The store is segment_files.lib.lua (one file per segment) or a Prosody archive store;
 -- `wrap(json) -> value` and `unwrap(value) -> json` adapt event text to what the store holds
 -- (mod_storage_internal archives hold stanzas only).
 
@@ -90,6 +92,8 @@ function spool.new(store, opts)
 		if not called then ok, err = nil, ok; end
 		if not ok then
 			if err == "quota-limit" then return nil, "full"; end
+			-- Whatever that write left behind, the next event starts a segment of its own.
+			self.seal();
 			return nil, err or "storage error";
 		end
 		open.count = open.count + 1;
@@ -106,6 +110,7 @@ function spool.new(store, opts)
 		if not open then return false; end
 		local segment = open;
 		open = nil;
+		if store.close_segment then store:close_segment(); end
 		if segment.count == 0 then
 			table.remove(segments);
 			return false;
@@ -149,6 +154,49 @@ function spool.new(store, opts)
 	function self.segment_count() return #segments; end
 
 	return self;
+end
+
+--- Move every segment of `from` (where an earlier version of the module spooled: a Prosody
+-- archive store, read with `unwrap`) into `to`, under the same names, so that they keep their
+-- webhook-ids and their order. A segment leaves `from` only once it is whole in `to`; one cut
+-- short by a crash is written again from the start at the next load. Returns the number of events
+-- moved, or nil and an error.
+function spool.migrate(from, unwrap, to, log)
+	if not from.users then return 0; end -- a driver that cannot list (memory) kept nothing
+	local listed, names = pcall(function ()
+		local found = {};
+		for name in from:users() do found[#found + 1] = name; end
+		return found;
+	end);
+	if not listed then return nil, names; end
+	local moved = 0;
+	for _, name in ipairs(names) do
+		if name:match(SEGMENT_PATTERN) then
+			local ok, iter, err = pcall(from.find, from, name);
+			if not ok then iter, err = nil, iter; end
+			if not iter then
+				log("error", "Spooled batch %s cannot be read (%s); it is left where it was for inspection", name, tostring(err));
+			else
+				to:delete(name);
+				local count = 0;
+				for _, value in iter do
+					local read, text = pcall(unwrap, value);
+					if read and type(text) == "string" then
+						local written, write_err = to:append(name, nil, text);
+						if not written then
+							if to.close_segment then to:close_segment(); end
+							return nil, write_err;
+						end
+						count = count + 1;
+					end
+				end
+				if to.close_segment then to:close_segment(); end
+				from:delete(name);
+				moved = moved + count;
+			end
+		end
+	end
+	return moved;
 end
 
 return spool;

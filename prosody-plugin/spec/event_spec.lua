@@ -138,3 +138,57 @@ describe("event.identity", function ()
 		assert.equal(64, count);
 	end);
 end);
+
+describe("event.fragment and event.encode_event", function ()
+	local source = event.source("muc.meet.jitsi", "instance-1");
+	local room = event.room("maths-3b@muc.meet.jitsi", "meeting-7", "main@muc.meet.jitsi");
+	local occupant = event.occupant({ occupant_jid = "maths-3b@muc.meet.jitsi/a1b2c3d4", user_jid = "alice@meet.jitsi/web-1",
+		bare_jid = "alice@meet.jitsi", nick = 'Zoë "Z" \\ 🎓', role = "moderator" });
+	local identity = event.identity({ user_id = "u-1001", name = "Zoë", email = "zoe@school.example", moderator = true,
+		group = "class-3b", claims = { courseid = "MATH101", groupid = 3, passed = false } });
+
+	it("writes exactly what encode(build(...)) writes, whether the parts are fragments or tables", function ()
+		for _, kind in ipairs({ "source.started", "room.created", "room.destroyed", "occupant.joined",
+			"occupant.left", "occupant.renamed" }) do
+			for _, who in ipairs({ { identity }, { nil } }) do
+				local fields = { id = "0d5b1c2e-7f3a-4b6c-9d8e-1f2a3b4c5d6e", type = kind, time = 1763798400.25,
+					source = source, room = room, occupant = occupant, identity = who[1] };
+				local expected = event.encode(event.build(fields));
+				assert.equal(expected, event.encode_event(fields));
+				assert.equal(expected, event.encode_event({ id = fields.id, type = kind, time = fields.time,
+					source = event.fragment(source), room = event.fragment(room), occupant = event.fragment(occupant),
+					identity = event.fragment(who[1]) }));
+			end
+		end
+	end);
+
+	it("stands a fragment in for its value anywhere encode meets it", function ()
+		assert.equal(event.encode({ occupant = occupant, type = "x" }),
+			event.encode({ occupant = event.fragment(occupant), type = "x" }));
+		assert.is_nil(event.fragment(nil));
+	end);
+end);
+
+describe("event.uuid_generator", function ()
+	it("makes version 4 UUIDs from the random bytes it is given, 64 per draw", function ()
+		local draws = 0;
+		local bytes = support.read_file("/dev/urandom", 16 * 64 * 4);
+		local generate = event.uuid_generator(function (n)
+			draws = draws + 1;
+			return bytes:sub((draws - 1) * n + 1, draws * n);
+		end);
+		local seen = {};
+		for _ = 1, 256 do
+			local id = generate();
+			assert.truthy(id:match("^%x%x%x%x%x%x%x%x%-%x%x%x%x%-4%x%x%x%-[89ab]%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$"), id);
+			assert.is_nil(seen[id]);
+			seen[id] = true;
+		end
+		assert.equal(4, draws);
+		local first = event.uuid_generator(function (n) return ("\255"):rep(n); end)();
+		assert.equal("ffffffff-ffff-4fff-bfff-ffffffffffff", first);
+		local zeros = event.uuid_generator(function (n) return ("\0"):rep(n); end)();
+		assert.equal("00000000-0000-4000-8000-000000000000", zeros);
+	end);
+end);
+

@@ -49,7 +49,8 @@ describe("identity.claims", function ()
 		local identities = identity_lib.new(deps, { "courseid" });
 		local b64 = support.encodings.base64.encode;
 		for _, token in ipairs({
-			false, 42, {}, "", "garbage", "a.b", "a.b.c.d", "..", "a.!!!.c",
+			false, 42, {}, "", "garbage", "a.b", "a.b.c.d", "..", "a.!!!.c", ".eyJhIjoxfQ.s", "x..s",
+			"x.eyJh+IjoxfQ.s", "x.eyJh/IjoxfQ.s",                 -- standard base64, not base64url
 			"eyJ.eyJhIjox.sig",                           -- truncated JSON
 			"x." .. b64("[1,2]"):gsub("=", "") .. ".s",  -- JSON, but not an object
 			"x." .. b64("not json"):gsub("=", "") .. ".s",

@@ -1,5 +1,5 @@
 -- The spool and the sender together, over an in-memory store with the archive API subset the
--- spool uses and a fake clock. Prosody's real storage (mod_storage_internal) and real HTTP are
+-- spool uses (support.memory_store) and a fake clock. Prosody's real storage (mod_storage_internal) and real HTTP are
 -- exercised by the real-Prosody tests in tests/prosody/.
 local support = require "spec.support";
 local spool_lib = support.lib "spool";
@@ -7,37 +7,7 @@ local outbox_lib = support.lib "outbox";
 local delivery = support.lib "delivery";
 local event = support.lib "event";
 
-local function memory_store()
-	local lists = {};
-	local store = { lists = lists };
-	function store:append(user, _, value)
-		lists[user] = lists[user] or {};
-		table.insert(lists[user], value);
-		return #lists[user];
-	end
-	store.broken = {}; -- segments whose file no longer parses (a crash mid-write)
-	function store:find(user)
-		if store.broken[user] then return nil, "Error reading storage"; end
-		local items, i = lists[user] or {}, 0;
-		return function ()
-			i = i + 1;
-			if items[i] then return i, items[i]; end
-		end;
-	end
-	function store:delete(user) lists[user] = nil; return true; end
-	function store:users()
-		local names = {};
-		for name in pairs(lists) do names[#names + 1] = name; end
-		local i = 0;
-		return function () i = i + 1; return names[i]; end;
-	end
-	function store:total()
-		local n = 0;
-		for _, items in pairs(lists) do n = n + #items; end
-		return n;
-	end
-	return store;
-end
+local memory_store = support.memory_store;
 
 local function fake_clock()
 	local clock = { t = 1763798400, timers = {} };
@@ -139,16 +109,40 @@ describe("outbox batching", function ()
 		assert.equal("e4,e5", ids_in(s.requests[2]));
 	end);
 
-	it("sends what arrived during a request as soon as it is answered", function ()
+	it("lets a batch wait its flush interval even when the line is free (a request costs ~100 events)", function ()
 		local clock, store = fake_clock(), memory_store();
 		local s = server(store, clock, { batch_size = 10, flush_interval = 1 });
 		add(s, 1, 1);
 		clock.advance(1);
 		assert.equal(1, #s.requests);
+		clock.advance(0.5);
 		add(s, 2, 3);
 		s.requests[1].done(200);
+		assert.equal(1, #s.requests, "sent before its flush interval");
+		clock.advance(0.99);
+		assert.equal(1, #s.requests);
+		clock.advance(0.01);
 		assert.equal(2, #s.requests);
 		assert.equal("e2,e3", ids_in(s.requests[2]));
+	end);
+
+	it("sends a batch whose flush interval ran out during a request as soon as it is answered", function ()
+		local clock, store = fake_clock(), memory_store();
+		local s = server(store, clock, { batch_size = 10, flush_interval = 1, timeout = 10 });
+		add(s, 1, 1);
+		clock.advance(1);
+		add(s, 2, 3);
+		clock.advance(3); -- the receiver takes 3 s to answer; e2 and e3 have waited long enough
+		assert.equal(1, #s.requests);
+		add(s, 4, 4);
+		s.requests[1].done(200);
+		assert.equal(2, #s.requests);
+		assert.equal("e2,e3,e4", ids_in(s.requests[2]));
+		add(s, 5, 5); -- a new batch, with a flush interval of its own
+		s.requests[2].done(200);
+		assert.equal(2, #s.requests);
+		clock.advance(1);
+		assert.equal("e5", ids_in(s.requests[3]));
 	end);
 
 	it("fills whole batches while the receiver is away instead of one request per event", function ()
@@ -318,6 +312,28 @@ describe("spool bound", function ()
 		s.outbox.add('{"id":"e9"}'); -- full again: reported again, with the new count
 		assert.truthy(s.logs[#s.logs].text:find("refused 2 new event(s) since the last report, 3 in total", 1, true),
 			s.logs[#s.logs].text);
+	end);
+end);
+
+describe("spool write errors", function ()
+	it("lose only the event being written, say so, and start a new batch after it", function ()
+		local clock, store = fake_clock(), memory_store();
+		local append = store.append;
+		function store:append(user, key, value)
+			if value.text == '{"id":"e2"}' then return nil, "No space left on device"; end
+			return append(self, user, key, value);
+		end
+		local s = server(store, clock, { batch_size = 10, flush_interval = 1 });
+		assert.is_true(s.outbox.add('{"id":"e1"}'));
+		assert.is_nil(s.outbox.add('{"id":"e2"}'));
+		assert.truthy(s.logs[#s.logs].text:find("No space left on device", 1, true));
+		assert.equal("error", s.logs[#s.logs].level);
+		assert.is_true(s.outbox.add('{"id":"e3"}'));
+		assert.equal(2, s.spool.segment_count(), "e3 did not go into the batch the failed write touched");
+		clock.advance(1);
+		assert.equal("e1", ids_in(s.requests[1]));
+		s.requests[1].done(200);
+		assert.equal("e3", ids_in(s.requests[2]));
 	end);
 end);
 

@@ -11,9 +11,10 @@ support.hashes = require "util.hashes";
 support.encodings = require "util.encodings";
 support.json = require "util.json";
 
-function support.read_file(path)
+--- A file's content, or its first `bytes` bytes.
+function support.read_file(path, bytes)
 	local f = assert(io.open(path, "rb"));
-	local text = f:read("*a");
+	local text = f:read(bytes or "*a");
 	f:close();
 	return text;
 end
@@ -29,6 +30,40 @@ function support.jwt(payload_json)
 		return (support.encodings.base64.encode(s):gsub("%+", "-"):gsub("/", "_"):gsub("=+$", ""));
 	end
 	return b64url('{"alg":"HS256","typ":"JWT"}') .. "." .. b64url(payload_json) .. ".c2lnbmF0dXJl";
+end
+
+--- An in-memory store with the archive API subset the spool uses (append, find, delete, users);
+-- `broken[name] = true` makes a segment unreadable, as a file cut short by a crash would be.
+function support.memory_store()
+	local lists = {};
+	local store = { lists = lists };
+	function store:append(user, _, value)
+		lists[user] = lists[user] or {};
+		table.insert(lists[user], value);
+		return #lists[user];
+	end
+	store.broken = {};
+	function store:find(user)
+		if store.broken[user] then return nil, "Error reading storage"; end
+		local items, i = lists[user] or {}, 0;
+		return function ()
+			i = i + 1;
+			if items[i] then return i, items[i]; end
+		end;
+	end
+	function store:delete(user) lists[user] = nil; return true; end
+	function store:users()
+		local names = {};
+		for name in pairs(lists) do names[#names + 1] = name; end
+		local i = 0;
+		return function () i = i + 1; return names[i]; end;
+	end
+	function store:total()
+		local n = 0;
+		for _, items in pairs(lists) do n = n + #items; end
+		return n;
+	end
+	return store;
 end
 
 return support;

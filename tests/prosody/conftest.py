@@ -1,34 +1,40 @@
-"""Fixtures: a real Prosody per test (it starts in ~0.2 s), on loopback, in the test's temp dir."""
+"""Fixtures: a real Prosody per test (it starts in ~0.2 s), on loopback, in the test's temp dir.
+
+Every test here that starts Prosody takes `prosody_version` and runs on 0.12 and on 13
+(tests/support/prosody_versions.py).
+"""
 from __future__ import annotations
 
 import pytest
 
 from tests.support.prosody_server import ProsodyServer
+from tests.support.prosody_versions import prosody_version  # noqa: F401 (a fixture)
 
 
 @pytest.fixture
-def prosody(tmp_path):
+def prosody(tmp_path, prosody_version):
     """A plain Jitsi-shaped Prosody (no attendance module): for client and harness tests."""
-    server = ProsodyServer(tmp_path / "prosody")
+    server = ProsodyServer(tmp_path / "prosody", version=prosody_version)
     server.start()
     yield server
     server.stop()
 
 
 class SharedReceivers:
-    """One live and one replay receiver per settings, shared by the vector tests (starting the
-    receiver costs about a second; Prosody is started fresh for each vector)."""
+    """One live and one replay receiver per settings and Prosody version, shared by the vector
+    tests (starting the receiver costs about a second; Prosody is started fresh for each vector).
+    Each version has its own pair, so that a replay receiver holds each vector's meeting once."""
 
     def __init__(self, root):
         self.root = root
         self.started: dict[str, tuple] = {}
 
-    def get(self, settings: dict):
+    def get(self, settings: dict, version: str = "0.12"):
         import json
 
         from tests.prosody.receivers import RealReceiver
 
-        key = json.dumps(settings, sort_keys=True)
+        key = json.dumps([settings, version], sort_keys=True)
         if key not in self.started:
             n = len(self.started)
             live = RealReceiver(self.root / f"live-{n}", settings=settings).start()

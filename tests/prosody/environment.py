@@ -14,9 +14,9 @@ from tests.support.prosody_server import PLUGIN_DIR, ProsodyServer
 
 
 def logger_prosody(workdir, url: str, secret: str, *, claims=("courseid", "groupid"), breakout: bool = False,
-                   **options) -> ProsodyServer:
-    """A Prosody whose muc component (and breakout component if `breakout`) loads
-    prosody-plugin/mod_presence_logger.lua.
+                   version: str = "0.12", **options) -> ProsodyServer:
+    """A Prosody (`version`, see prosody_server.VERSIONS) whose muc component (and breakout
+    component if `breakout`) loads prosody-plugin/mod_presence_logger.lua.
 
     Delivery is tuned for tests (small flush interval); `options` adds or overrides
     `presence_logger_*` options (without the prefix).
@@ -28,18 +28,18 @@ def logger_prosody(workdir, url: str, secret: str, *, claims=("courseid", "group
     return ProsodyServer(workdir, plugin_paths=[PLUGIN_DIR], muc_modules=["presence_logger"],
                          muc_options=module_options,
                          breakout_modules=["test_breakout_link", *(["presence_logger"] if breakout else [])],
-                         breakout_options=module_options)
+                         breakout_options=module_options, version=version)
 
 
 class AttendanceStack:
     """The real receiver (SQLite) plus a Prosody loading the module on muc and breakout."""
 
-    def __init__(self, workdir: Path, *, settings: dict | None = None, **module_options):
+    def __init__(self, workdir: Path, *, settings: dict | None = None, version: str = "0.12", **module_options):
         self.workdir = Path(workdir)
         self.receiver = RealReceiver(self.workdir / "receiver", settings=settings)
         claims = (settings or {}).get("claims", ("courseid", "groupid"))
         self.prosody = logger_prosody(self.workdir / "prosody", self.receiver.url, self.receiver.secret,
-                                      claims=claims, breakout=True, **module_options)
+                                      claims=claims, breakout=True, version=version, **module_options)
 
     def start(self) -> "AttendanceStack":
         self.receiver.start()

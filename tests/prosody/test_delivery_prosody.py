@@ -35,9 +35,10 @@ def check_each_occupant_once(events: list[dict], occupants: list[str]) -> None:
 
 
 @pytest.mark.slow
-def test_receiver_outage_while_200_participants_come_and_go(tmp_path):
+def test_receiver_outage_while_200_participants_come_and_go(tmp_path, prosody_version):
     receiver = RealReceiver(tmp_path / "receiver").start()
-    prosody = logger_prosody(tmp_path / "prosody", receiver.url, receiver.secret, batch_size=100)
+    prosody = logger_prosody(tmp_path / "prosody", receiver.url, receiver.secret, batch_size=100,
+                             version=prosody_version)
     prosody.start()
     try:
         started = wait_for_events(receiver, 1, timeout=10)
@@ -63,9 +64,9 @@ def test_receiver_outage_while_200_participants_come_and_go(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("graceful", [True, False], ids=["graceful restart", "kill -9 and start"])
-def test_prosody_restart_keeps_the_spool(tmp_path, graceful):
+def test_prosody_restart_keeps_the_spool(tmp_path, graceful, prosody_version):
     receiver = RealReceiver(tmp_path / "receiver").start()
-    prosody = logger_prosody(tmp_path / "prosody", receiver.url, receiver.secret)
+    prosody = logger_prosody(tmp_path / "prosody", receiver.url, receiver.secret, version=prosody_version)
     prosody.start()
     try:
         wait_for_events(receiver, 1, timeout=10)
@@ -89,14 +90,14 @@ def test_prosody_restart_keeps_the_spool(tmp_path, graceful):
 
 
 @pytest.mark.slow
-def test_a_hanging_receiver_never_blocks_joins_and_loses_nothing(tmp_path):
+def test_a_hanging_receiver_never_blocks_joins_and_loses_nothing(tmp_path, prosody_version):
     """The receiver takes 30 s to answer and the module gives up after 1 s: participants still
     join and leave (the clients' own 30 s timeout would fail otherwise), and once the receiver
     answers promptly again every event is there (retries may repeat ids; that is harmless)."""
     from tests.prosody.receivers import CaptureReceiver
 
     receiver = CaptureReceiver(delay=30).start()
-    prosody = logger_prosody(tmp_path / "prosody", receiver.url, receiver.secret, timeout=1)
+    prosody = logger_prosody(tmp_path / "prosody", receiver.url, receiver.secret, timeout=1, version=prosody_version)
     prosody.start()
     try:
         result = asyncio.run(crowd(prosody, rooms=2, per_room=10))
@@ -114,12 +115,13 @@ def test_a_hanging_receiver_never_blocks_joins_and_loses_nothing(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_full_spool_says_so_loudly_and_keeps_what_it_holds(tmp_path):
+def test_a_full_spool_says_so_loudly_and_keeps_what_it_holds(tmp_path, prosody_version):
     """With the receiver down and presence_logger_max_queue = 10, the 11th event onwards is
     refused with an error that gives the counts; the 10 spooled events arrive later, intact."""
     receiver = RealReceiver(tmp_path / "receiver").start()
     receiver.stop()                                   # down from the start (source.started spools)
-    prosody = logger_prosody(tmp_path / "prosody", receiver.url, receiver.secret, max_queue=10)
+    prosody = logger_prosody(tmp_path / "prosody", receiver.url, receiver.secret, max_queue=10,
+                             version=prosody_version)
     prosody.start()
     try:
         asyncio.run(crowd(prosody, rooms=1, per_room=10))          # 22 events, 10 fit
@@ -130,6 +132,41 @@ def test_a_full_spool_says_so_loudly_and_keeps_what_it_holds(tmp_path):
         time.sleep(1.5)                                              # nothing more may follow
         events = receiver.events()
         assert len(events) == 10 and events[0]["type"] == "source.started"
+    finally:
+        prosody.stop()
+        receiver.stop()
+
+
+@pytest.mark.slow
+def test_a_spool_an_earlier_version_left_in_prosody_storage_is_delivered_after_the_upgrade(tmp_path, prosody_version):
+    """Before the spool had files of its own it lived in Prosody's archive stores (internal
+    storage). `presence_logger_storage = "internal"` still writes exactly that; the next start
+    without it must move those batches into the module's files and deliver each event once."""
+    receiver = RealReceiver(tmp_path / "receiver").start()
+    receiver.stop()
+    prosody = logger_prosody(tmp_path / "prosody", receiver.url, receiver.secret, storage="internal",
+                             version=prosody_version)
+    prosody.start()
+    try:
+        result = asyncio.run(crowd(prosody, rooms=1, per_room=5))
+        prosody.stop()
+        old_spool = prosody.data_path / "muc%2emeet%2ejitsi" / "presence_logger_spool"
+        assert list(old_spool.glob("*.list")), "nothing was spooled in Prosody storage"
+
+        for options in (prosody.muc_options, prosody.breakout_options):
+            options.pop("presence_logger_storage")
+        log_mark = prosody.log_size()
+        prosody.start()
+        moved = prosody.wait_for_log("an earlier version left", since=log_mark)
+        assert "Moved 13 event(s)" in moved, moved                  # source.started, room, 5 joins, 5 leaves, room
+        assert not list(old_spool.glob("*.list")) and list(old_spool.glob("*.jsonl"))
+        receiver.start()
+
+        wanted = expected_crowd_events(1, 5) + Counter({"source.started": 2})
+        events = wait_for_events(receiver, sum(wanted.values()), timeout=60)
+        assert Counter(e["type"] for e in events) == wanted
+        check_each_occupant_once(events, result.occupants)
+        assert scrape(receiver, "attendance_events_duplicate_total") == 0
     finally:
         prosody.stop()
         receiver.stop()

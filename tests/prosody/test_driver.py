@@ -13,9 +13,9 @@ HEALTHCHECK = vectors.load(vectors.VECTORS_DIR / "10-healthcheck-room.json")
 RENAME = vectors.load(vectors.VECTORS_DIR / "02-rename.json")
 
 
-def test_missing_events_are_reported(tmp_path):
+def test_missing_events_are_reported(tmp_path, prosody_version):
     sink = CaptureReceiver().start()
-    prosody = ProsodyServer(tmp_path / "p").start()              # no attendance module at all
+    prosody = ProsodyServer(tmp_path / "p", version=prosody_version).start()              # no attendance module at all
     try:
         with pytest.raises(VectorMismatch, match="1 events expected so far, 0 delivered"):
             run_vector(HEALTHCHECK, prosody, sink, group_timeout=1)
@@ -24,10 +24,10 @@ def test_missing_events_are_reported(tmp_path):
         sink.stop()
 
 
-def test_different_events_are_reported_with_the_difference(tmp_path):
+def test_different_events_are_reported_with_the_difference(tmp_path, prosody_version):
     # The module is told to keep no claims, so identities lack the vector's `claims`.
     sink = CaptureReceiver().start()
-    prosody = logger_prosody(tmp_path / "p", sink.url, sink.secret, claims=()).start()
+    prosody = logger_prosody(tmp_path / "p", sink.url, sink.secret, claims=(), version=prosody_version).start()
     try:
         with pytest.raises(VectorMismatch, match=r"identity\.claims: expected an object, got None"):
             run_vector(RENAME, prosody, sink, group_timeout=3)

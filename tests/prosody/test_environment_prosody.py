@@ -25,8 +25,8 @@ async def lesson(prosody):
 
 
 @pytest.mark.slow
-def test_token_user_lesson_reaches_the_receiver(tmp_path):
-    with AttendanceStack(tmp_path) as stack:
+def test_token_user_lesson_reaches_the_receiver(tmp_path, prosody_version):
+    with AttendanceStack(tmp_path, version=prosody_version) as stack:
         asyncio.run(lesson(stack.prosody))
         deadline = time.monotonic() + 10
         while not [m for m in stack.receiver.meetings() if m["ended_at"]] and time.monotonic() < deadline:

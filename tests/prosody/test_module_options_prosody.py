@@ -26,10 +26,10 @@ CASES = {
 
 
 @pytest.mark.parametrize("change,option", CASES.values(), ids=CASES.keys())
-def test_bad_option_is_a_load_error_naming_it(tmp_path, change, option):
+def test_bad_option_is_a_load_error_naming_it(tmp_path, change, option, prosody_version):
     options = {k: v for k, v in {**GOOD, **change}.items() if v is not None}
     prosody = ProsodyServer(tmp_path / "prosody", plugin_paths=[PLUGIN_DIR], muc_modules=["presence_logger"],
-                            muc_options=options)
+                            muc_options=options, version=prosody_version)
     prosody.start()
     try:
         prosody.wait_for_log("Error initializing module 'presence_logger'", timeout=5)
@@ -42,9 +42,9 @@ def test_bad_option_is_a_load_error_naming_it(tmp_path, change, option):
         prosody.stop()
 
 
-def test_good_options_load_without_error(tmp_path):
+def test_good_options_load_without_error(tmp_path, prosody_version):
     prosody = ProsodyServer(tmp_path / "prosody", plugin_paths=[PLUGIN_DIR], muc_modules=["presence_logger"],
-                            muc_options=GOOD)
+                            muc_options=GOOD, version=prosody_version)
     prosody.start()
     try:
         prosody.wait_for_log("Reporting attendance on muc.meet.jitsi", timeout=5)

@@ -20,9 +20,9 @@ from tests.prosody.receivers import CaptureReceiver
 
 
 @pytest.mark.slow
-def test_a_batch_refused_with_400_is_dead_lettered_and_later_events_get_through(tmp_path):
+def test_a_batch_refused_with_400_is_dead_lettered_and_later_events_get_through(tmp_path, prosody_version):
     receiver = CaptureReceiver(status=400).start()
-    prosody = logger_prosody(tmp_path / "prosody", receiver.url, receiver.secret)
+    prosody = logger_prosody(tmp_path / "prosody", receiver.url, receiver.secret, version=prosody_version)
     prosody.start()
     try:
         # The first batch (source.started) is refused for good: it must leave the spool.

@@ -33,12 +33,12 @@ def uses_breakout(vector) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("vector", ALL, ids=lambda v: v.name)
-def test_vector_on_real_prosody_and_receiver(vector, tmp_path, shared_receivers):
+def test_vector_on_real_prosody_and_receiver(vector, tmp_path, shared_receivers, prosody_version):
     index = ALL.index(vector)
-    live, replay = shared_receivers.get(vector.settings)
+    live, replay = shared_receivers.get(vector.settings, prosody_version)
     before = len(live.events())
     prosody = logger_prosody(tmp_path / "prosody", live.url, live.secret, claims=vector.settings["claims"],
-                             breakout=uses_breakout(vector))
+                             breakout=uses_breakout(vector), version=prosody_version)
     prosody.start()
     try:
         delivered = run_vector(vector, prosody, live, since=before)

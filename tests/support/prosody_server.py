@@ -1,4 +1,6 @@
-"""A real Prosody (Debian's /usr/bin/prosody) for tests, on loopback, in a temporary directory.
+"""A real Prosody for tests, on loopback, in a temporary directory: Debian's 0.12
+(/usr/bin/prosody) or 13, the version docker-jitsi-meet ships (bookworm-backports' package,
+unpacked beside 0.12 by scripts/install-system-deps; `ProsodyServer(..., version="13")`).
 
 It is laid out like docker-jitsi-meet's Prosody (ARCHITECTURE.md §6, §8) so scenarios run against
 the same names:
@@ -29,6 +31,11 @@ Typical use (see tests/prosody/conftest.py for fixtures):
 
 Prosody 0.12 refuses to run as root unless `run_as_root = true` (mod_posix), so the config sets it
 when we are root; the process runs in the foreground (`-F`, `daemonize = false`) as our child.
+
+Where Prosody 13 is: `$JITSICTL_PROSODY13_DIR` (default `~/.cache/jitsictl/prosody-13`, as
+scripts/install-system-deps puts it; `$XDG_CACHE_HOME` moves `~/.cache`). Without it, tests on 13
+fail and say how to install it; `JITSICTL_SKIP_PROSODY13=1` makes them skip instead, for a machine
+whose owner chose to test 0.12 only (tests/support/prosody_versions.py).
 """
 from __future__ import annotations
 
@@ -45,7 +52,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-PROSODY = "/usr/bin/prosody"
+PROSODY = "/usr/bin/prosody"                 # Debian's 0.12
+VERSIONS = ("0.12", "13")                    # what every Prosody test runs on
 DOMAIN = "meet.jitsi"
 TEST_MODULES_DIR = Path(__file__).resolve().parent.parent / "prosody" / "modules"
 PLUGIN_DIR = Path(__file__).resolve().parent.parent.parent / "prosody-plugin"
@@ -83,6 +91,29 @@ class ProsodyError(RuntimeError):
     """Prosody did not start, stop or answer as expected; the message quotes its log."""
 
 
+def prosody13_dir() -> Path:
+    """Where scripts/install-system-deps unpacks Prosody 13 (its `usr/` tree)."""
+    if os.environ.get("JITSICTL_PROSODY13_DIR"):
+        return Path(os.environ["JITSICTL_PROSODY13_DIR"])
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "jitsictl" / "prosody-13"
+
+
+def executable(version: str) -> str:
+    """The `prosody` launcher of a version in VERSIONS; ProsodyError says how to install a missing one."""
+    if version == "0.12":
+        path, hint = Path(PROSODY), "install Debian's prosody package (scripts/install-system-deps)"
+    elif version == "13":
+        path = prosody13_dir() / "usr" / "bin" / "prosody"
+        hint = ("run scripts/install-system-deps, which unpacks bookworm-backports' prosody there "
+                "(or point JITSICTL_PROSODY13_DIR at such a directory)")
+    else:
+        raise ProsodyError(f"unknown Prosody version {version!r}: the tests know {', '.join(VERSIONS)}")
+    if not path.exists():
+        raise ProsodyError(f"Prosody {version} not found at {path}: {hint}")
+    return str(path)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -113,7 +144,8 @@ def _datamanager_encode(text: str) -> str:
 
 
 class ProsodyServer:
-    """One Prosody process with its own config, data and log, on free loopback ports."""
+    """One Prosody process (`version` one of VERSIONS) with its own config, data and log, on free
+    loopback ports."""
 
     def __init__(self, workdir: Path | str | None = None, *, domain: str = DOMAIN,
                  muc_modules: list[str] | tuple = (), muc_options: dict | None = None,
@@ -122,7 +154,9 @@ class ProsodyServer:
                  plugin_paths: list[Path | str] | tuple = (), global_modules: list[str] | tuple = (),
                  global_options: dict | None = None, accounts: tuple[Account, ...] = DEFAULT_ACCOUNTS,
                  admins: tuple[str, ...] = (f"admin@{DOMAIN}",), jwt_secret: str = JWT_APP_SECRET,
-                 jwt_app_id: str = JWT_APP_ID, log_level: str = "debug"):
+                 jwt_app_id: str = JWT_APP_ID, log_level: str = "debug", version: str = "0.12"):
+        self.version = version
+        self.launcher: str | None = None      # a command to run instead of the version's (e.g. under valgrind)
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="prosody-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.domain = domain
@@ -261,14 +295,13 @@ class ProsodyServer:
     def start(self, timeout: float = 20.0) -> "ProsodyServer":
         if self.running:
             raise ProsodyError("Prosody is already running")
-        if not Path(PROSODY).exists():
-            raise ProsodyError(f"{PROSODY} not found: install Debian's prosody package (scripts/install-system-deps)")
+        launcher = self.launcher or executable(self.version)
         self.data_path.mkdir(parents=True, exist_ok=True)
         self.write_config()
         self._write_accounts()
         self._console = open(self.console_path, "ab")
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        self.process = subprocess.Popen([PROSODY, "-F", "--config", str(self.config_path)],
+        self.process = subprocess.Popen([launcher, "-F", "--config", str(self.config_path)],
                                         stdout=self._console, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, cwd=self.workdir)
         self.wait_ready(timeout)
