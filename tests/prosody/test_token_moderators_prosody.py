@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 
 import pytest
 
 from jitsictl.xmpp import WebSocketXmppClient
 from jitsictl.xmpp import stanzas as s
-from tests.support.prosody_server import PLUGIN_DIR, PROSODY, ProsodyServer
+from tests.support.prosody_server import PLUGIN_DIR, ProsodyServer
 
-pytestmark = pytest.mark.skipif(not Path(PROSODY).exists(),
-                                reason=f"{PROSODY} is not installed (scripts/install-system-deps)")
 
 DOMAIN = "meet.jitsi"
 MUC = f"muc.{DOMAIN}"
@@ -98,9 +95,9 @@ async def roles_in_a_class(server: ProsodyServer, room: str, *, before_4_3: bool
 
 
 @pytest.fixture
-def prosody(tmp_path):
+def prosody(tmp_path, prosody_version):
     server = ProsodyServer(tmp_path / "prosody", muc_modules=["token_moderators"],
-                           plugin_paths=[PLUGIN_DIR])
+                           plugin_paths=[PLUGIN_DIR], version=prosody_version)
     server.start()
     yield server
     server.stop()
@@ -125,9 +122,10 @@ def test_an_affiliation_a_student_put_in_the_url_makes_no_moderator(prosody):
     assert roles["teacher"] == ("owner", "moderator")
 
 
-def test_an_lms_that_signs_affiliations_can_have_them_trusted(tmp_path):
+def test_an_lms_that_signs_affiliations_can_have_them_trusted(tmp_path, prosody_version):
     server = ProsodyServer(tmp_path / "prosody", muc_modules=["token_moderators"], plugin_paths=[PLUGIN_DIR],
-                           muc_options={"token_moderators_trusted_affiliations": ["owner", "moderator"]})
+                           muc_options={"token_moderators_trusted_affiliations": ["owner", "moderator"]},
+                           version=prosody_version)
     server.start()
     try:
         roles = asyncio.run(asyncio.wait_for(
@@ -137,9 +135,9 @@ def test_an_lms_that_signs_affiliations_can_have_them_trusted(tmp_path):
     assert roles["student"] == ("owner", "moderator"), server.recent_log()
 
 
-def test_without_the_module_a_teacher_is_no_moderator(tmp_path):
+def test_without_the_module_a_teacher_is_no_moderator(tmp_path, prosody_version):
     """What the module changes: Prosody alone gives every joiner the same role."""
-    server = ProsodyServer(tmp_path / "prosody")
+    server = ProsodyServer(tmp_path / "prosody", version=prosody_version)
     server.start()
     try:
         roles = asyncio.run(asyncio.wait_for(roles_in_a_class(server, "maths-3b", before_4_3=False), 40))

@@ -1,5 +1,5 @@
 """`jitsictl users` on Prosody: the exact prosodyctl commands jitsictl.users runs in the prosody
-container, run here against a real Prosody (Debian's 0.12) and its real prosodyctl.
+container, run here against a real Prosody (0.12 and 13) and its real prosodyctl.
 
 The container is docker-jitsi-meet's and cannot run here, so only the `docker compose exec -T
 prosody` in front of the command is replaced: `LocalCompose` checks jitsictl asked for exactly
@@ -21,12 +21,8 @@ from jitsictl import users
 from jitsictl.compose import ComposeError
 from jitsictl.xmpp import WebSocketXmppClient
 from jitsictl.xmpp.errors import XmppAuthError
-from tests.support.prosody_server import DEFAULT_ACCOUNTS, PROSODY, ProsodyServer
+from tests.support.prosody_server import DEFAULT_ACCOUNTS, ProsodyServer, executable
 
-PROSODYCTL = Path(PROSODY).with_name("prosodyctl")
-
-pytestmark = pytest.mark.skipif(not PROSODYCTL.exists(),
-                                reason=f"{PROSODYCTL} is not installed (scripts/install-system-deps)")
 
 
 class InternalAccountsProsody(ProsodyServer):
@@ -46,6 +42,7 @@ class LocalCompose:
 
     def __init__(self, server: ProsodyServer) -> None:
         self.server = server
+        self.prosodyctl = Path(executable(server.version)).with_name("prosodyctl")
         self.commands: list[tuple] = []
 
     def run(self, *args: str, input: str | None = None, timeout: float | None = None) -> str:
@@ -53,7 +50,7 @@ class LocalCompose:
         assert args[:len(prefix)] == prefix, args
         rest = args[len(prefix):]
         self.commands.append(rest)
-        result = subprocess.run([str(PROSODYCTL), "--config", str(self.server.config_path), *rest],
+        result = subprocess.run([str(self.prosodyctl), "--config", str(self.server.config_path), *rest],
                                 input=input, capture_output=True, text=True, timeout=timeout)
         if result.returncode != 0:
             raise ComposeError(f"`docker compose {' '.join(args)}` failed (exit {result.returncode}):",
@@ -63,8 +60,8 @@ class LocalCompose:
 
 
 @pytest.fixture
-def prosody(tmp_path):
-    server = InternalAccountsProsody(tmp_path / "prosody", global_modules=["admin_shell"],
+def prosody(tmp_path, prosody_version):
+    server = InternalAccountsProsody(tmp_path / "prosody", global_modules=["admin_shell"], version=prosody_version,
                                      accounts=tuple(a for a in DEFAULT_ACCOUNTS if a.host != "meet.jitsi"))
     server.start()
     yield server
