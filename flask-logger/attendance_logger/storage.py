@@ -182,8 +182,7 @@ class Storage:
         at once, rather than failing to upgrade a read lock later) and BEGIN for a read.
 
         SQLAlchemy's recipe emits these from a "begin" event listener; any such listener makes
-        SQLAlchemy dispatch connection events around every statement, which cost ingest ~30 us
-        (~5%) per request.
+        SQLAlchemy dispatch connection events around every statement (~20 us per delivery).
         """
         with conn.begin():
             if self.is_sqlite:
@@ -215,10 +214,10 @@ class Storage:
         """Queue for SQLite's single write lock in the kernel rather than in SQLite's busy handler.
 
         A writer that finds the database locked sleeps 1, 2, 5, 10... ms before trying again, so
-        writers taking turns (a worker's threads, other workers, the CLI) made every commit wait
-        several ms for a lock freed in ~0.3 ms (measured: p50 12.6 ms, 500 req/s, CPU 38% idle).
-        flock wakes the next writer the moment the lock is released. Other writers (the sqlite3
-        shell) still meet busy_timeout.
+        writers taking turns (other workers, the CLI) made every commit wait several ms for a lock
+        freed in ~0.3 ms (measured: p50 12.6 ms, 500 req/s, CPU 38% idle). flock wakes the next
+        writer the moment the lock is released. Other writers (the sqlite3 shell) still meet
+        busy_timeout; a worker's own threads queue on its writer's mutex before this.
         """
         if self._writer_lock_path is None:
             yield
