@@ -19,7 +19,8 @@ events the receiver acknowledged. Prints events/s and latency per case, then the
 receiver is sized to (README, "Sizing"): single events >= 0.5x the seed baseline, 50 per request
 >= 10,000 events/s, p99 < 100 ms.
 Each case also prints the CPU the server's processes used per event (user + system, from /proc),
-a figure other load on the machine disturbs less than the rates.
+a figure other load on the machine disturbs less than the rates; on PostgreSQL also the
+database's own processes; and the senders' CPU per request.
 Note: the senders share the machine's cores with the server, as they would on a one-box deploy.
 """
 from __future__ import annotations
@@ -133,6 +134,11 @@ def cpu_seconds(root_pid: int) -> float:
     return total
 
 
+def postmaster_pid(postgres: PostgresServer) -> int:
+    """PostgreSQL's server process, the parent of every backend (its data directory says)."""
+    return int((postgres.dir / "data" / "postmaster.pid").read_text().split()[0])
+
+
 def server_processes(server: "Server") -> str:
     return f"{len(child_processes(server.process.pid))} worker(s)"
 
@@ -145,6 +151,7 @@ def sender(index: int, port: int, per_request: int, secret: str, start: mp.Event
     latencies = []
     n = index * 10_000_000
     start.wait()
+    cpu_began = time.process_time()
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         now = datetime.now(timezone.utc)
@@ -171,10 +178,11 @@ def sender(index: int, port: int, per_request: int, secret: str, start: mp.Event
             accepted += per_request  # the reference servers acknowledge without counting
         else:
             errors[str(response.status)] = errors.get(str(response.status), 0) + 1
-    results.put((requests_done, accepted, errors, latencies))
+    results.put((requests_done, accepted, errors, latencies, time.process_time() - cpu_began))
 
 
-def run_load(server: Server, per_request: int, secret: str, senders: int, seconds: float) -> dict:
+def run_load(server: Server, per_request: int, secret: str, senders: int, seconds: float,
+             database_pid: int | None = None) -> dict:
     port = server.port
     ctx = mp.get_context("fork")
     start, results = ctx.Event(), ctx.Queue()
@@ -184,11 +192,13 @@ def run_load(server: Server, per_request: int, secret: str, senders: int, second
         p.start()
     time.sleep(0.5)
     cpu_before = cpu_seconds(server.process.pid)
+    database_cpu_before = cpu_seconds(database_pid) if database_pid else 0.0
     began = time.perf_counter()
     start.set()
     outcomes = [results.get() for _ in procs]
     elapsed = time.perf_counter() - began
     server_cpu = cpu_seconds(server.process.pid) - cpu_before
+    database_cpu = cpu_seconds(database_pid) - database_cpu_before if database_pid else None
     for p in procs:
         p.join()
     latencies = sorted(x for o in outcomes for x in o[3])
@@ -201,15 +211,18 @@ def run_load(server: Server, per_request: int, secret: str, senders: int, second
     pct = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else float("nan")  # noqa: E731
     return {"requests": requests_done, "events": accepted, "seconds": elapsed, "events_per_s": accepted / elapsed,
             "server_cpu_us_per_event": server_cpu / max(accepted, 1) * 1e6,
+            "database_cpu_us_per_event": None if database_cpu is None else database_cpu / max(accepted, 1) * 1e6,
+            "sender_cpu_us_per_request": sum(o[4] for o in outcomes) / max(requests_done, 1) * 1e6,
             "requests_per_s": requests_done / elapsed, "p50_ms": pct(0.5), "p99_ms": pct(0.99), "errors": errors}
 
 
 def show(name: str, per_request: int, r: dict, stored: int | None = None) -> None:
     check = "" if stored is None else f"  stored {stored} {'= acknowledged' if stored == r['events'] else '!= ' + str(r['events']) + ' ACKNOWLEDGED'}"
     errors = f"  errors {r['errors']}" if r["errors"] else ""
+    database = "" if r["database_cpu_us_per_event"] is None else f" + database {r['database_cpu_us_per_event']:.0f}"
     print(f"{name:<28} {per_request:>3}/req  {r['events_per_s']:>9.0f} events/s  {r['requests_per_s']:>7.0f} req/s  "
-          f"p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  server CPU {r['server_cpu_us_per_event']:5.0f} us/event"
-          f"{check}{errors}", flush=True)
+          f"p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  server CPU {r['server_cpu_us_per_event']:5.0f}{database} us/event  "
+          f"senders {r['sender_cpu_us_per_request']:.0f} us/req{check}{errors}", flush=True)
 
 
 def main() -> None:
@@ -256,7 +269,7 @@ def main() -> None:
                 for per_request in (1, 50):
                     before = storage.counts()["events"]
                     results[(name, per_request)] = r = run_load(server, per_request, secret, args.senders,
-                                                                args.seconds)
+                                                                args.seconds, postgres and postmaster_pid(postgres))
                     show(name, per_request, r, storage.counts()["events"] - before)
             finally:
                 server.stop()

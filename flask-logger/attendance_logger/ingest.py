@@ -196,15 +196,14 @@ def _integer(text: str) -> int:
 def _nesting_within(payload, limit: int) -> bool:
     """Whether no object or array lies deeper than `limit` (before the schema validator or
     json.dumps walk them)."""
-    level, depth = [payload], 0
-    while level:
-        depth += 1
-        if depth > limit:
-            return False
+    level = [payload] if type(payload) in (dict, list) else []
+    for _ in range(limit):
+        if not level:
+            return True
         level = [child for container in level
                  for child in (container.values() if type(container) is dict else container)
                  if type(child) in (dict, list)]
-    return True
+    return not level
 
 
 def _check_strings(value) -> None:

@@ -64,6 +64,16 @@ class _RequestDeadline:
         self.expired = True
         return b""
 
+    def closed_by_client(self) -> bool:
+        """Whether the client has closed the connection (peeks without waiting: the socket is
+        non-blocking while it waits in the poller)."""
+        try:
+            return self._sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            return False
+        except OSError:  # reset by the client
+            return True
+
     def sendall(self, data, *flags):
         self._sock.settimeout(self._request_seconds)  # a client that stops reading is let go too
         return self._sock.sendall(data, *flags)
@@ -101,6 +111,18 @@ class ReceiverWorker(ThreadWorker):
         self.pending_conns.append(conn)
         self.poller.register(conn.sock, selectors.EVENT_READ,
                              functools.partial(self.on_pending_socket_readable, conn))
+
+    def on_client_socket_readable(self, conn, client):
+        # A kept-alive connection also turns readable when its client closes it, as clients that
+        # open a connection per delivery do right after the answer: close it here rather than
+        # hand it to a thread to find the end of the stream (~100 us per delivery, measured).
+        if isinstance(client, _RequestDeadline) and client.closed_by_client():
+            self.poller.unregister(client)
+            self.keepalived_conns.remove(conn)
+            self.nr_conns -= 1
+            conn.close()
+            return
+        super().on_client_socket_readable(conn, client)
 
     def handle(self, conn):
         if not isinstance(conn.sock, _RequestDeadline):

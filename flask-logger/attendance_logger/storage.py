@@ -106,6 +106,9 @@ class Storage:
         self._pid = None
         self._writer_lock_path = _sqlite_writer_lock_path(url)
         self._local = threading.local()
+        self._writer: Connection | None = None
+        self._writer_pid = None
+        self._writer_mutex = threading.Lock()
 
     # -- connections ---------------------------------------------------------------------
     @property
@@ -132,8 +135,8 @@ class Storage:
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection, _record):
-            # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own is deferred and
-            # would let two writers deadlock on lock upgrade).
+            # Transactions begin with our own BEGIN (_transaction): pysqlite's is deferred and
+            # would let two writers deadlock on lock upgrade.
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -142,11 +145,6 @@ class Storage:
             cursor.execute(f"PRAGMA synchronous={self.sqlite_synchronous}")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _on_begin(conn):
-            immediate = conn.get_execution_options().get("write", False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")  # SQLAlchemy's pysqlite recipe
 
         @event.listens_for(engine, "handle_error")
         def _on_error(context):
@@ -177,20 +175,51 @@ class Storage:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction, committed when the block ends without an exception."""
-        with self._sqlite_writer_turn(), self._connection() as conn:
-            conn.execution_options(write=True)
-            with conn.begin():
+        with self._writer_connection() as conn, self._transaction(conn, write=True):
+            yield conn
+
+    @contextmanager
+    def _transaction(self, conn: Connection, *, write: bool) -> Iterator[None]:
+        """`conn.begin()`; on SQLite with BEGIN IMMEDIATE for a write (it waits for the write lock
+        at once, rather than failing to upgrade a read lock later) and BEGIN for a read.
+
+        SQLAlchemy's recipe emits these from a "begin" event listener; any such listener makes
+        SQLAlchemy dispatch connection events around every statement (~20 us per delivery).
+        """
+        with conn.begin():
+            if self.is_sqlite:
+                conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+            yield
+
+    @contextmanager
+    def _writer_connection(self) -> Iterator[Connection]:
+        """On a SQLite file, the one connection of this process that writes, in its turn.
+
+        SQLite lets one connection write at a time anyway; one writer per process also keeps its
+        page cache, which SQLite empties whenever another connection has written. With a
+        connection per thread every ingest started cold (the indexes' pages read again).
+        PostgreSQL writes concurrently: each thread writes on its own connection.
+        """
+        if self._writer_lock_path is None:
+            with self._connection() as conn:
                 yield conn
+            return
+        with self._writer_mutex, self._sqlite_writer_turn():
+            conn = self._writer
+            if conn is None or conn.invalidated or conn.closed or self._writer_pid != os.getpid():
+                conn = self._writer = self.engine.connect()
+                self._writer_pid = os.getpid()
+            yield conn
 
     @contextmanager
     def _sqlite_writer_turn(self) -> Iterator[None]:
         """Queue for SQLite's single write lock in the kernel rather than in SQLite's busy handler.
 
         A writer that finds the database locked sleeps 1, 2, 5, 10... ms before trying again, so
-        writers taking turns (a worker's threads, other workers, the CLI) made every commit wait
-        several ms for a lock freed in ~0.3 ms (measured: p50 12.6 ms, 500 req/s, CPU 38% idle).
-        flock wakes the next writer the moment the lock is released. Other writers (the sqlite3
-        shell) still meet busy_timeout.
+        writers taking turns (other workers, the CLI) made every commit wait several ms for a lock
+        freed in ~0.3 ms (measured: p50 12.6 ms, 500 req/s, CPU 38% idle). flock wakes the next
+        writer the moment the lock is released. Other writers (the sqlite3 shell) still meet
+        busy_timeout; a worker's own threads queue on its writer's mutex before this.
         """
         if self._writer_lock_path is None:
             yield
@@ -209,10 +238,8 @@ class Storage:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read transaction: one snapshot for everything read in the block."""
-        with self._connection() as conn:
-            conn.execution_options(write=False)
-            with conn.begin():
-                yield conn
+        with self._connection() as conn, self._transaction(conn, write=False):
+            yield conn
 
     # -- schema --------------------------------------------------------------------------
     def upgrade(self) -> None:
@@ -223,7 +250,7 @@ class Storage:
         config = Config()
         config.set_main_option("script_location", str(resources.files(__package__).joinpath("migrations")))
         config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
-        with self.engine.begin() as conn:
+        with self.engine.connect() as conn, self._transaction(conn, write=True):
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
         # gunicorn forks workers after this: no pooled connection may be shared with them.

@@ -131,6 +131,8 @@ TRANSPORT_CASES = [
     ("a time in non-ASCII digits", _case_body(_json(valid_event(time="\uff12\uff10\uff12\uff15-03-01T10:00:00.000Z"))),
      400, "schema"),
     ("JSON array instead of object", _case_body("[]"), 400, "bad_shape"),
+    ("a number instead of an object", _case_body("5"), 400, "bad_shape"),
+    ("null instead of an object", _case_body("null"), 400, "bad_shape"),
     ("events is not a list", _case_body('{"events": {"id": "x"}}'), 400, "bad_shape"),
     ("empty batch", _case_body('{"events": []}'), 400, "empty_batch"),
     ("duplicate ids inside one batch", _duplicate_ids, 400, "duplicate_ids"),

@@ -7,6 +7,7 @@ headers are refused, and a crowd of idle sockets cannot keep a plugin's delivery
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import json
 import resource
 import socket
@@ -75,6 +76,33 @@ def test_an_idle_keep_alive_connection_is_closed(server):
         sock.settimeout(10)
         assert sock.recv(65536).startswith(b"HTTP/1.1 200")
         assert closed_by_server_within(sock, IDLE_SECONDS + 5) is not None
+
+
+def test_a_kept_alive_connection_takes_the_next_delivery(server):
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        ports = set()
+        for _ in range(3):
+            body, headers = delivery()
+            conn.request("POST", "/v1/events", body, headers)
+            answer = conn.getresponse()
+            assert answer.status == 200, answer.read()
+            answer.read()
+            ports.add(conn.sock.getsockname()[1])
+        assert len(ports) == 1  # all on one connection
+    finally:
+        conn.close()
+
+
+def test_connections_their_clients_close_are_released(server):
+    """Clients that open a connection per delivery close it after the answer; the worker must
+    count it closed, or it stops accepting at the connection limit."""
+    for _ in range(3 * MAX_CONNECTIONS):
+        with connect(server) as sock:
+            sock.settimeout(10)
+            sock.sendall(raw_post(*delivery()))
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+    assert "connection limit" not in server.logs()
 
 
 @pytest.mark.parametrize("sent", ["half the headers", "headers and half the body", "a byte a second"])
