@@ -84,6 +84,7 @@ def create_app(test_config: dict | None = None):
     app.register_blueprint(health.bp)
     trust_proxy(app)
     ingest.schema_validator()  # built before gunicorn forks its workers
+    storage.close()  # and no connection may cross that fork
     logging.getLogger("attendance_logger").setLevel(logging.INFO)
     return app
 

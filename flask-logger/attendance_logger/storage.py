@@ -211,6 +211,20 @@ class Storage:
                 self._writer_pid = os.getpid()
             yield conn
 
+    def close(self) -> None:
+        """Close the writer's and this thread's connections (the engine's pool holds neither) and
+        the pool's. gunicorn forks its workers after create_app: SQLite forbids carrying an open
+        connection across a fork (the child closing it can checkpoint and delete the parent's WAL)."""
+        with self._writer_mutex:
+            if self._writer is not None and self._writer_pid == os.getpid():
+                self._writer.close()
+            self._writer = None
+        if getattr(self._local, "conn", None) is not None and self._local.pid == os.getpid():
+            self._local.conn.close()
+        self._local.conn = None
+        if self._engine is not None and self._pid == os.getpid():
+            self._engine.dispose()
+
     @contextmanager
     def _sqlite_writer_turn(self) -> Iterator[None]:
         """Queue for SQLite's single write lock in the kernel rather than in SQLite's busy handler.
@@ -253,8 +267,6 @@ class Storage:
         with self.engine.connect() as conn, self._transaction(conn, write=True):
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
-        # gunicorn forks workers after this: no pooled connection may be shared with them.
-        self.engine.dispose()
 
     def check_writable(self) -> None:
         """Commit a write, as ingest does: raises when the database cannot take events now

@@ -45,7 +45,7 @@ def app(database_url):
                       "ADMIN_PASSWORD": ADMIN_PASSWORD, "TESTING": True,
                       "REFRESH_INTERVAL_SECONDS": 0})
     yield app
-    app.extensions["storage"].engine.dispose()
+    app.extensions["storage"].close()
 
 
 @pytest.fixture

@@ -240,7 +240,7 @@ def test_upgrading_to_kept_presences_has_the_refresher_keep_every_meetings_prese
     with storage.engine.begin() as conn:  # the index as revision 0001 left it: clean, no presences
         config.attributes["connection"] = conn
         command.downgrade(config, "0001")
-    storage.engine.dispose()
+    storage.close()
     storage.upgrade()
     with storage.read() as conn:
         assert all(row.dirty_from_ms is not None for row in conn.execute(select(rooms_table)))

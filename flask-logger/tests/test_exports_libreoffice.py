@@ -107,7 +107,7 @@ def exports(tmp_path_factory):
         assert response.status_code == 200, (path, response.get_data(as_text=True)[:300])
         files[name] = folder / name
         files[name].write_bytes(response.get_data())
-    app.extensions["storage"].engine.dispose()
+    app.extensions["storage"].close()
     return {"files": files, "tuesday": monday + dt.timedelta(days=1)}
 
 

@@ -188,7 +188,7 @@ def test_ingest_answers_503_when_the_database_is_gone(postgres, tmp_path):
     app = create_app({"DATABASE_URL": url, "WEBHOOK_SECRET": WEBHOOK_SECRET, "ADMIN_PASSWORD": ADMIN_PASSWORD,
                       "REFRESH_INTERVAL_SECONDS": 0})
     name = url.rsplit("/", 1)[1]
-    app.extensions["storage"].engine.dispose()
+    app.extensions["storage"].close()
     postgres.sql(f"DROP DATABASE {name} WITH (FORCE)")
     event = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json").materialize(dt.datetime.now(dt.timezone.utc))[0]
     response = Sender(app.test_client()).post(event)

@@ -48,7 +48,7 @@ def test_0003_keeps_the_data_and_fixes_what_0002_left(database_url):
                    for c in inspect(storage.engine).get_columns(table)}
         assert not [key for key, kind in columns.items() if kind.startswith("VARCHAR")]
     storage.check_writable()
-    storage.engine.dispose()
+    storage.close()
 
 
 def test_0006_keeps_course_index_rows_as_claims_and_rekeys_every_room(database_url):
@@ -69,4 +69,4 @@ def test_0006_keeps_course_index_rows_as_claims_and_rekeys_every_room(database_u
             "r@muc.x": 5000, "quiet@muc.x": None}
         for table in ("roster", "lessons", "moodle_syncs", "moodle_audit", "receiver_state"):
             assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 0
-    storage.engine.dispose()
+    storage.close()

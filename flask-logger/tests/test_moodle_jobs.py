@@ -71,7 +71,7 @@ def receiver(database_url, moodle, school):
     sync._client = MoodleClient(moodle.url, school["token"], ca_file=moodle.ca_file, timeout=(2.0, 1.0),
                                 sleep=lambda seconds: None)
     yield app, sync, clock
-    app.extensions["storage"].engine.dispose()
+    app.extensions["storage"].close()
 
 
 def finish_lesson(app) -> str:
@@ -327,7 +327,7 @@ def test_a_job_left_running_by_a_process_that_died_is_taken_again_after_its_leas
     assert other.work_once() == []  # still leased
     clock.now += LEASE_SECONDS + 1
     assert [o.state for o in other.work_once()] == ["done"]
-    restarted.extensions["storage"].engine.dispose()
+    restarted.extensions["storage"].close()
 
 
 def test_ingest_goes_on_while_a_sync_waits_for_moodle(receiver, moodle, school):
@@ -369,7 +369,7 @@ def test_a_meeting_first_indexed_by_a_command_is_queued_too(moodle, school, data
     pending = subprocess.run([CLI, "moodle", "sync", "--dry-run", "--json"], env=env, capture_output=True, text=True,
                              timeout=120)
     assert [s["meeting"] for s in json.loads(pending.stdout)["syncs"]] == [meeting_id]
-    app.extensions["storage"].engine.dispose()
+    app.extensions["storage"].close()
 
 
 def test_a_meeting_indexed_again_while_its_sync_runs_is_synced_again(receiver, moodle, school):

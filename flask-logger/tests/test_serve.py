@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import os
 import re
 import subprocess
 import time
@@ -149,3 +150,17 @@ def test_serve_explains_a_bad_setting(tmp_path, variable, value, complaint):
     assert result.returncode == 2
     assert complaint in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_workers_inherit_no_open_database(tmp_path):
+    """gunicorn forks its workers after create_app, which writes (room courses re-indexed under a
+    new ATTENDANCE_ROOM_PATTERN): SQLite forbids carrying an open connection across a fork, so the
+    master must hold no database file open by then (sqlite.org/howtocorrupt.html, 2.6)."""
+    running = RunningServer("gunicorn", tmp_path, ATTENDANCE_ROOM_PATTERN=r"^(?P<course>[a-z]+)-")
+    try:
+        assert "room courses re-indexed" in running.logs()
+        fd_dir = f"/proc/{running.process.pid}/fd"
+        opened = [os.readlink(f"{fd_dir}/{fd}") for fd in os.listdir(fd_dir)]
+        assert not [path for path in opened if "attendance.db" in path], opened
+    finally:
+        running.stop()

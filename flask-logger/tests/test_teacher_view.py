@@ -32,7 +32,7 @@ def school(tmp_path_factory):
     app.extensions["accounts"].add(*DUPONT, role="teacher", courses=["MATH101"])
     app.extensions["accounts"].add("mr.haddad", "haddad's long password", role="teacher", courses=["PHYS202"])
     yield app
-    app.extensions["storage"].engine.dispose()
+    app.extensions["storage"].close()
 
 
 def logged_in(app, account=DUPONT, language="en"):
@@ -183,7 +183,7 @@ def test_a_running_lesson_refreshes_itself_and_a_finished_one_does_not(school, t
     assert '<noscript><meta http-equiv="refresh"' in html
     finished = logged_in(school).get(f"/meetings/{meeting_ids(school)[0]}").get_data(as_text=True)
     assert 'data-running="no"' in finished and "live.js" not in finished
-    app.extensions["storage"].engine.dispose()
+    app.extensions["storage"].close()
 
 
 def test_pages_show_the_class_list_the_scheduled_lesson_and_the_sync_when_the_meeting_has_them(school, monkeypatch):
