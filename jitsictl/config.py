@@ -574,9 +574,9 @@ auth:
     app_id: {_q(c.auth.jwt.app_id)}
     issuers: {_q(c.auth.jwt.issuers)}
     audiences: {_q(c.auth.jwt.audiences)}
-    # true: teachers (context.user.moderator true or affiliation owner in the token, or the
-    # older top-level moderator claim) become moderators, students do not. false: every token
-    # holder becomes a moderator.
+    # true: teachers (context.user.moderator true in the token, or the older top-level
+    # moderator claim) become moderators, students do not; context.user.affiliation is not
+    # trusted (mod_jitsi signs it from a URL parameter). false: every token holder moderates.
     moderators_from_token: {_q(c.auth.jwt.moderators_from_token)}
 
 ports:

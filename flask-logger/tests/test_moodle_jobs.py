@@ -260,17 +260,22 @@ def test_the_status_mapping_overrides_only_what_it_names():
 
 # -- the command --------------------------------------------------------------------------------------
 
+def moodle_cli_env(tmp_path, database_url, moodle, school) -> dict:
+    """The environment of an `attendance-logger` command that syncs with the fake Moodle."""
+    token = tmp_path / "moodle-token"
+    token.write_text(school["token"])
+    token.chmod(0o600)
+    return server_env(tmp_path, ATTENDANCE_DATABASE_URL=database_url, ATTENDANCE_MOODLE_URL=moodle.url,
+                      ATTENDANCE_MOODLE_TOKEN_FILE=str(token), ATTENDANCE_MOODLE_CA_FILE=moodle.ca_file,
+                      ATTENDANCE_ROOM_PATTERN=ROOM_PATTERN)
+
+
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_moodle_sync_dry_run_prints_the_plan_then_a_real_sync_is_idempotent(receiver, moodle, school,
                                                                             database_url, tmp_path):
     app, sync, clock = receiver
     meeting_id = finish_lesson(app)
-    token = tmp_path / "moodle-token"
-    token.write_text(school["token"])
-    token.chmod(0o600)
-    env = server_env(tmp_path, ATTENDANCE_DATABASE_URL=database_url, ATTENDANCE_MOODLE_URL=moodle.url,
-                     ATTENDANCE_MOODLE_TOKEN_FILE=str(token), ATTENDANCE_MOODLE_CA_FILE=moodle.ca_file,
-                     ATTENDANCE_ROOM_PATTERN=ROOM_PATTERN)
+    env = moodle_cli_env(tmp_path, database_url, moodle, school)
 
     def run(*args):
         return subprocess.run([CLI, "moodle", "sync", *args], env=env, capture_output=True, text=True, timeout=120)
@@ -352,12 +357,7 @@ def test_a_meeting_first_indexed_by_a_command_is_queued_too(moodle, school, data
                       "REFRESH_INTERVAL_SECONDS": 0})  # a receiver without Moodle stores the events
     events = lesson_events()
     Sender(app.test_client()).post_all(events)
-    token = tmp_path / "moodle-token"
-    token.write_text(school["token"])
-    token.chmod(0o600)
-    env = server_env(tmp_path, ATTENDANCE_DATABASE_URL=database_url, ATTENDANCE_MOODLE_URL=moodle.url,
-                     ATTENDANCE_MOODLE_TOKEN_FILE=str(token), ATTENDANCE_MOODLE_CA_FILE=moodle.ca_file,
-                     ATTENDANCE_ROOM_PATTERN=ROOM_PATTERN)
+    env = moodle_cli_env(tmp_path, database_url, moodle, school)
     # `report` reads the meeting first, so it is the command that indexes it: it queues it
     meeting_id = app.test_client().get("/v1/meetings", headers=basic_auth()).get_json()["meetings"][0]["id"]
     with app.extensions["storage"].write() as conn:  # as if no receiver had read it yet
