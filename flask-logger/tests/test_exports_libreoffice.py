@@ -79,7 +79,8 @@ def read_fods(path: Path) -> dict[str, list[list[tuple]]]:
 
 def records(rows: list[list[tuple]]) -> list[dict]:
     header = [text for _, _, text in rows[0]]
-    return [dict(zip(header, row)) for row in rows[1:]]
+    # A row can be shorter than the header: sheets() drops its trailing empty cells.
+    return [dict(zip(header, row, strict=False)) for row in rows[1:]]
 
 
 def pt(hh: int, mm: int, ss: int = 0) -> str:

@@ -20,7 +20,6 @@ from attendance_logger.moodle.jobs import FIRST_RETRY_SECONDS, LEASE_SECONDS
 from attendance_logger.moodle.settings import MoodleSettings
 from attendance_logger.tables import meetings, moodle_syncs, rooms
 from classroom import Classroom, stock_identity
-from fake_moodle import moodle, moodle_ca  # noqa: F401 (fixtures)
 from logger_helpers import ADMIN_PASSWORD, CLI, WEBHOOK_SECRET, Sender, basic_auth, server_env, wait_until
 
 ROOM_PATTERN = r"(?P<course>[a-z0-9-]+)_(?P<activity>[0-9]+)(?:_[a-z0-9-]*)?"

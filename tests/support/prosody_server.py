@@ -365,9 +365,9 @@ class ProsodyServer:
                 # Seen once in ~1,000 stops (Prosody 0.12, Lua 5.4): the shutdown ran to its end
                 # (stores flushed, sessions closed) and the process then hung in os.exit. Nothing
                 # of the module is at work after "Shutdown complete"; the exit it logged stands.
-                warnings.warn(f"Prosody hung after its shutdown completed and was killed:\n{tail}")
+                warnings.warn(f"Prosody hung after its shutdown completed and was killed:\n{tail}", stacklevel=2)
                 return int(exited.group(1))
-            raise ProsodyError(f"Prosody ignored SIGTERM for {timeout:.0f} s and was killed:\n" + self.recent_log())
+            raise ProsodyError(f"Prosody ignored SIGTERM for {timeout:.0f} s and was killed:\n" + self.recent_log()) from None
         finally:
             self._close_console()
         return self.process.returncode
