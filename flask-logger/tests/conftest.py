@@ -17,6 +17,7 @@ from attendance_logger import create_app  # noqa: E402
 from fake_moodle import FakeMoodle  # noqa: E402
 from logger_helpers import (ADMIN_PASSWORD, ARTIFACTS, PG_BIN, WEBHOOK_SECRET, PostgresServer,  # noqa: E402
                             Sender, basic_auth, signed_headers)
+from tests.support import real_components  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -72,6 +73,8 @@ def browser():
     if not shutil.which(CHROMIUM):
         pytest.skip(f"{CHROMIUM} not installed (scripts/install-system-deps installs chromium)")
     from playwright.sync_api import sync_playwright
+
+    real_components.starting("Chromium")
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,

@@ -21,6 +21,9 @@ import pytest
 import school_week as week
 from attendance_logger import create_app
 from logger_helpers import ADMIN_PASSWORD, WEBHOOK_SECRET, Sender, basic_auth
+from tests.support import real_components
+
+pytestmark = pytest.mark.slow  # real LibreOffice
 
 SOFFICE = shutil.which("soffice") or "/usr/bin/soffice"
 NS = {"table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
@@ -38,6 +41,7 @@ def libreoffice(tmp_path_factory):
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+    real_components.starting("LibreOffice")
     profile = tmp_path_factory.mktemp("lo-profile")  # our own profile: other soffice processes never interfere
 
     def open_in_calc(path: Path, infilter: str | None = None) -> dict[str, list[list[tuple]]]:

@@ -140,6 +140,7 @@ def test_a_meeting_indexed_again_is_synced_again_keeping_a_teachers_correction(r
     assert "1 changed in Moodle since, kept" in outcome.message
 
 
+@pytest.mark.slow  # subprocesses and real waits: several seconds
 def test_moodle_down_or_slow_is_retried_with_backoff_and_nothing_is_lost(receiver, moodle, school):
     app, sync, clock = receiver
     meeting_id = finish_lesson(app)
@@ -329,6 +330,7 @@ def test_a_job_left_running_by_a_process_that_died_is_taken_again_after_its_leas
     restarted.extensions["storage"].engine.dispose()
 
 
+@pytest.mark.slow  # subprocesses and real waits: several seconds
 def test_ingest_goes_on_while_a_sync_waits_for_moodle(receiver, moodle, school):
     app, sync, clock = receiver
     finish_lesson(app)

@@ -52,6 +52,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+from tests.support import real_components
 PROSODY = "/usr/bin/prosody"                 # Debian's 0.12
 VERSIONS = ("0.12", "13")                    # what every Prosody test runs on
 DOMAIN = "meet.jitsi"
@@ -293,6 +294,7 @@ class ProsodyServer:
         return self.process.pid if self.running else None
 
     def start(self, timeout: float = 20.0) -> "ProsodyServer":
+        real_components.starting(f"Prosody {self.version}")
         if self.running:
             raise ProsodyError("Prosody is already running")
         launcher = self.launcher or executable(self.version)
