@@ -56,7 +56,7 @@ from tests.prosody.receivers import CaptureReceiver, RealReceiver, new_webhook_s
 from tests.support.prosody_server import PLUGIN_DIR, VERSIONS, ProsodyServer, executable, free_port  # noqa: E402
 
 SETUPS = ("baseline", "receiver up", "receiver down", "receiver slow (5 s)")
-SLUGS = dict(zip(SETUPS, ("baseline", "up", "down", "slow")))  # for directory names
+SLUGS = dict(zip(SETUPS, ("baseline", "up", "down", "slow"), strict=True))  # for directory names
 TARGETS = {"receiver up": 1.05, "receiver down": 1.10, "receiver slow (5 s)": 1.10}
 
 
@@ -116,9 +116,9 @@ def print_table(version: str, runs: dict[str, list[tuple[float, float, float]]],
     print(f"  {'setup':<21}{'p50 ms':>8}{'p95 ms':>8}{'CPU ms':>8}   {'p50 ratio':<34}CPU ratio")
     best = {name: (min(r[0] for r in runs[name]), min(r[2] for r in runs[name])) for name in SETUPS}
     for name in SETUPS:
-        p50s, p95s, cpus = zip(*runs[name])
-        p50_ratios = [r[0] / b[0] for r, b in zip(runs[name], runs["baseline"])]
-        cpu_ratios = [r[2] / b[2] for r, b in zip(runs[name], runs["baseline"])]
+        p50s, p95s, cpus = zip(*runs[name], strict=True)
+        p50_ratios = [r[0] / b[0] for r, b in zip(runs[name], runs["baseline"], strict=True)]
+        cpu_ratios = [r[2] / b[2] for r, b in zip(runs[name], runs["baseline"], strict=True)]
         baseline = name == "baseline"
         p50_cell = ratio_cells(p50_ratios, best[name][0] / best["baseline"][0], None if baseline else 1.05)
         cpu_cell = ratio_cells(cpu_ratios, best[name][1] / best["baseline"][1], TARGETS.get(name))

@@ -278,6 +278,6 @@ class ComposeProject:
             returncode = process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
-            raise subprocess.TimeoutExpired(command, timeout, stderr="".join(kept).encode())
+            raise subprocess.TimeoutExpired(command, timeout, stderr="".join(kept).encode()) from None
         reader.join()
         return returncode, "".join(stdout_parts), "".join(kept)

@@ -165,7 +165,7 @@ async def _drive(plan: SmokePlan, people: list[Participant]) -> None:
             renamer = people[0]
             await clients[0].send_presence(plan.room_jid, renamer.renamed_to)
             await asyncio.sleep(plan.hold / 2)
-            for index, (client, person) in enumerate(zip(clients, people)):
+            for index, (client, person) in enumerate(zip(clients, people, strict=True)):
                 await client.leave(plan.room_jid)
                 person.seconds = round(time.monotonic() - started[index], 3)
                 person.left_at = _iso(_now())

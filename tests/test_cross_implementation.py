@@ -17,7 +17,6 @@ from __future__ import annotations
 import copy
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -25,7 +24,6 @@ from tests.prosody.driver import run_vector
 from tests.prosody.environment import logger_prosody
 from tests.prosody.receivers import CaptureReceiver
 from tests.support import contract, vectors
-from tests.support.prosody_versions import prosody_version  # noqa: F401 (a fixture)
 
 PLUGIN = contract.ROOT / "openfire-plugin"
 RUNNER = "org.jitsictl.openfire.attendance.ScenarioRunner"
@@ -93,7 +91,7 @@ def test_lua_and_java_emit_the_same_events(vector, java_plugin, tmp_path, prosod
     assert [e["source"]["server"] for e in java] == ["openfire"] * len(java)
     differences = [
         f"event {i} ({expected['type']} at {expected['_at']}):\n  lua  {comparable(a)}\n  java {comparable(b)}"
-        for i, (expected, a, b) in enumerate(zip(vector.expected_events(), lua, java))
+        for i, (expected, a, b) in enumerate(zip(vector.expected_events(), lua, java, strict=True))
         if comparable(a) != comparable(b)
     ]
     assert not differences, "\n".join(differences)

@@ -254,7 +254,7 @@ def course_student(course: str, key: str):
     grid = _grid(report)
     student_json = next(s for s in grid["students"] if s["key"] == key)
     return jsonify({**student_json, "course": report.course, "lessons": [
-        {**lesson, "attendance": cell} for lesson, cell in zip(grid["lessons"], student_json["lessons"])]})
+        {**lesson, "attendance": cell} for lesson, cell in zip(grid["lessons"], student_json["lessons"], strict=True)]})
 
 
 @bp.get("/students")

@@ -117,7 +117,7 @@ def student(course: str, key: str):
     if row is None:
         abort(404)
     return render_template("student.html", course=_spelling(readable_view, course), report=report, row=row,
-                           history=list(zip(report.columns, row.cells)))
+                           history=list(zip(report.columns, row.cells, strict=True)))
 
 
 @bp.get("/search")

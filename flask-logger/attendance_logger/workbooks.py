@@ -47,7 +47,7 @@ class _Book:
 
     def sheet(self, name: str, headings: list[str], widths: list[float]):
         sheet = self.book.add_worksheet(name.translate(_SHEET_NAME_FORBIDDEN)[:31])
-        for column, (heading, width) in enumerate(zip(headings, widths)):
+        for column, (heading, width) in enumerate(zip(headings, widths, strict=True)):
             sheet.set_column(column, column, width)
             sheet.write_string(0, column, heading, self.heading)
         sheet.freeze_panes(1, 1)

@@ -26,8 +26,6 @@ import urllib.parse
 from typing import Any, Callable
 from xml.sax.saxutils import escape
 
-import pytest
-import trustme
 
 REST_PATH = "/webservice/rest/server.php"
 
@@ -705,27 +703,3 @@ def _handler(site: FakeMoodle):
             pass
 
     return Handler
-
-
-# -- fixtures: a test module imports them to use them ------------------------------------------------
-
-@pytest.fixture(scope="session")
-def moodle_ca(tmp_path_factory):
-    """A certificate authority of the school's own, as many schools run Moodle behind one."""
-    ca = trustme.CA()
-    path = tmp_path_factory.mktemp("moodle-ca") / "school-ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return ca, str(path)
-
-
-@pytest.fixture
-def moodle(moodle_ca):
-    """A running fake Moodle on https://127.0.0.1:<port>; its CA file is `moodle.ca_file`."""
-    ca, ca_file = moodle_ca
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    site = FakeMoodle(tls=context)
-    site.ca_file = ca_file
-    site.start()
-    yield site
-    site.stop()

@@ -24,6 +24,8 @@ from pathlib import Path
 
 from standardwebhooks import Webhook
 
+from tests.support import real_components
+
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -52,6 +54,7 @@ class PostgresServer:
     def start(self):
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres")
+        real_components.starting("PostgreSQL")
         data = self.dir / "data"
         self._as_postgres(PG_BIN / "initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8")
         self._as_postgres(PG_BIN / "pg_ctl", "-D", data, "-l", self.dir / "log", "-w", "-o",
@@ -209,6 +212,7 @@ class RunningServer:
             argv.append("--dev")
         elif mode == "gunicorn":
             argv += ["--workers", "2"]
+        real_components.starting(f"attendance-logger serve ({mode})")
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(argv, env=server_env(tmp_path, **env), stdout=self._log,
                                         stderr=subprocess.STDOUT, **(popen or {}))

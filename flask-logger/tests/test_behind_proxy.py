@@ -21,6 +21,8 @@ from logger_helpers import ADMIN_PASSWORD, RunningServer, basic_auth, http
 from tests.support import vectors
 from tests.support.nginx import Nginx, free_port, self_signed_certificate
 
+pytestmark = pytest.mark.slow  # real nginx in front of the receiver under gunicorn
+
 BASE = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=5)
 
 

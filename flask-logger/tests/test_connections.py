@@ -18,6 +18,8 @@ import pytest
 from logger_helpers import RunningServer, signed_headers, wait_until
 from tests.support import vectors
 
+pytestmark = pytest.mark.slow  # the receiver under gunicorn
+
 # What serve is started with here, small so the tests run quickly (README: "Connections").
 IDLE_SECONDS = 2
 REQUEST_SECONDS = 3

@@ -29,6 +29,7 @@ def loaded_server(tmp_path):
     server.stop()
 
 
+@pytest.mark.slow
 def test_log_in_open_a_meeting_see_the_timeline_and_download_the_csv(browser, loaded_server, artifacts, tmp_path):
     server = loaded_server
     page = browser.new_page(accept_downloads=True, viewport={"width": 1200, "height": 800})
@@ -84,6 +85,7 @@ def test_log_in_open_a_meeting_see_the_timeline_and_download_the_csv(browser, lo
     assert [(r["name"], r["status"]) for r in rows] == [(p["name"], p["status"]) for p in attendance["participants"]]
 
 
+@pytest.mark.slow
 def test_dashboard_pages_need_a_login(loaded_server):
     status, body = http(loaded_server.url + "/meetings/whatever")
     assert status == 200 and b"Log in" in body  # urllib followed the redirect to the login form

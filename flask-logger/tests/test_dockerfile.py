@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from logger_helpers import RunningServer
+from tests.support import real_components
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "compose" / "logger" / "Dockerfile"
@@ -87,6 +88,7 @@ def test_build_context_is_the_repository_root():
         assert (REPO / source).is_dir(), f"COPY {source}: not in the repository root"
 
 
+@pytest.mark.slow
 def test_healthcheck_command_passes_against_a_real_server_and_fails_without_one(tmp_path):
     healthcheck = only("HEALTHCHECK")
     assert "/healthz" in healthcheck
@@ -103,6 +105,7 @@ def test_healthcheck_command_passes_against_a_real_server_and_fails_without_one(
     assert down.returncode != 0
 
 
+@pytest.mark.slow
 def test_installed_package_carries_the_contract_schema(tmp_path):
     """What `pip install /src/flask-logger` puts in the image: the schema content, not a dangling link.
 
@@ -113,6 +116,7 @@ def test_installed_package_carries_the_contract_schema(tmp_path):
     shutil.copytree(REPO / "flask-logger", src / "flask-logger", symlinks=True,
                     ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__", "tests"))
     wheels = tmp_path / "wheels"
+    real_components.starting("a wheel build")
     result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels),
                              str(src / "flask-logger")], capture_output=True, text=True, timeout=240)
     if result.returncode != 0 and "Could not" in result.stderr and "setuptools" in result.stderr:

@@ -21,6 +21,9 @@ import pytest
 import school_week as week
 from attendance_logger import create_app
 from logger_helpers import ADMIN_PASSWORD, WEBHOOK_SECRET, Sender, basic_auth
+from tests.support import real_components
+
+pytestmark = pytest.mark.slow  # real LibreOffice
 
 SOFFICE = shutil.which("soffice") or "/usr/bin/soffice"
 NS = {"table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
@@ -38,6 +41,7 @@ def libreoffice(tmp_path_factory):
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+    real_components.starting("LibreOffice")
     profile = tmp_path_factory.mktemp("lo-profile")  # our own profile: other soffice processes never interfere
 
     def open_in_calc(path: Path, infilter: str | None = None) -> dict[str, list[list[tuple]]]:
@@ -79,7 +83,8 @@ def read_fods(path: Path) -> dict[str, list[list[tuple]]]:
 
 def records(rows: list[list[tuple]]) -> list[dict]:
     header = [text for _, _, text in rows[0]]
-    return [dict(zip(header, row)) for row in rows[1:]]
+    # A row can be shorter than the header: sheets() drops its trailing empty cells.
+    return [dict(zip(header, row, strict=False)) for row in rows[1:]]
 
 
 def pt(hh: int, mm: int, ss: int = 0) -> str:

@@ -179,6 +179,7 @@ def test_background_refresh_leaves_a_lesson_in_progress_alone(app, sender):
     assert len(storage.list_meetings()) == 1
 
 
+@pytest.mark.slow
 def test_ingest_answers_503_when_the_database_is_gone(postgres, tmp_path):
     """A plugin must hear "later" (and retry) when the database is down, not a crash page."""
     from attendance_logger import create_app

@@ -8,7 +8,7 @@ import io
 import pytest
 
 from attendance_logger import rules
-from attendance_logger.lessons import Enrolled, Lesson, MeetingContext, choose_lesson, match_roster
+from attendance_logger.lessons import Enrolled, Lesson, choose_lesson, match_roster
 from classroom import Classroom, stock_identity
 from logger_helpers import basic_auth
 

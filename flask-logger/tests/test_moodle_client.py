@@ -9,7 +9,7 @@ import requests
 
 from attendance_logger.moodle.client import (SYNC_FUNCTIONS, MoodleClient, MoodleError, MoodleUnavailable,
                                              encode_params)
-from fake_moodle import FakeMoodle, moodle, moodle_ca  # noqa: F401 (fixtures)
+from fake_moodle import FakeMoodle
 
 
 UTC = dt.timezone.utc

@@ -20,7 +20,6 @@ from attendance_logger.moodle.jobs import FIRST_RETRY_SECONDS, LEASE_SECONDS
 from attendance_logger.moodle.settings import MoodleSettings
 from attendance_logger.tables import meetings, moodle_syncs, rooms
 from classroom import Classroom, stock_identity
-from fake_moodle import moodle, moodle_ca  # noqa: F401 (fixtures)
 from logger_helpers import ADMIN_PASSWORD, CLI, WEBHOOK_SECRET, Sender, basic_auth, server_env, wait_until
 
 ROOM_PATTERN = r"(?P<course>[a-z0-9-]+)_(?P<activity>[0-9]+)(?:_[a-z0-9-]*)?"
@@ -141,6 +140,7 @@ def test_a_meeting_indexed_again_is_synced_again_keeping_a_teachers_correction(r
     assert "1 changed in Moodle since, kept" in outcome.message
 
 
+@pytest.mark.slow  # subprocesses and real waits: several seconds
 def test_moodle_down_or_slow_is_retried_with_backoff_and_nothing_is_lost(receiver, moodle, school):
     app, sync, clock = receiver
     meeting_id = finish_lesson(app)
@@ -335,6 +335,7 @@ def test_a_job_left_running_by_a_process_that_died_is_taken_again_after_its_leas
     restarted.extensions["storage"].close()
 
 
+@pytest.mark.slow  # subprocesses and real waits: several seconds
 def test_ingest_goes_on_while_a_sync_waits_for_moodle(receiver, moodle, school):
     app, sync, clock = receiver
     finish_lesson(app)

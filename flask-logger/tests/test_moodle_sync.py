@@ -11,11 +11,11 @@ from attendance_logger.moodle.model import Activity, AttendanceSession, Course, 
 from attendance_logger.moodle.sync import (CourseState, MeetingAttendance, PersonAttendance, PreviousSync,
                                            StatusMapping, SyncIncomplete, SyncRefused, SyncSettings,
                                            apply_plan, marker, plan_sync, read_course_state)
-from fake_moodle import moodle, moodle_ca  # noqa: F401 (fixtures)
 
 
 UTC = dt.timezone.utc
 NINE = dt.datetime(2026, 9, 14, 9, 0, tzinfo=UTC)
+TEN = NINE + dt.timedelta(hours=1)
 STATUSES = (Status(11, "P", "Present", 2), Status(13, "L", "Late", 1), Status(14, "E", "Excused", 1),
             Status(12, "A", "Absent", 0))
 ANA = EnrolledUser(101, "Ana García", "ana@school.example", "agarcia", ("student",))
@@ -48,7 +48,7 @@ def person(key, status="present", **identity) -> PersonAttendance:
                             moderator=identity.get("moderator", False))
 
 
-def meeting(*people, start=NINE, end=NINE + minutes(60), key="m-1", group_id=None) -> MeetingAttendance:
+def meeting(*people, start=NINE, end=TEN, key="m-1", group_id=None) -> MeetingAttendance:
     return MeetingAttendance(key=key, room="mat-1a_7_algebra", course="MAT-1A", start=start, end=end,
                              people=tuple(people), group_id=group_id)
 

@@ -123,13 +123,13 @@ def test_local_dates_and_times_follow_the_zone_and_semicolons_bring_decimal_comm
     paris = reports.Layout(zone=ZoneInfo("Europe/Paris"), separator=";")
     text = csv_text(reports.meeting_csv(meeting, layout=paris))
     rows = read_rows(text, separator=";")
-    alice = dict(zip(rows[0], rows[2]))
+    alice = dict(zip(rows[0], rows[2], strict=True))
     assert (alice["date"], alice["start_time"], alice["first_join_time"], alice["last_leave_time"]) == (
         "2025-11-22", "09:00:00", "09:01:00", "09:50:00")
     assert (alice["first_join"], alice["time_zone"]) == ("2025-11-22T08:01:00.000Z", "Europe/Paris")
     assert (alice["minutes"], alice["percent"]) == ("49,0", "81,7")
     late, = meetings_of("01-basic-lesson", vector_events_at(BASE.replace(hour=23, minute=30)))
-    row = dict(zip(COLUMNS, read_rows(csv_text(reports.meeting_csv(late, layout=paris)), separator=";")[1]))
+    row = dict(zip(COLUMNS, read_rows(csv_text(reports.meeting_csv(late, layout=paris)), separator=";")[1], strict=True))
     assert (row["date"], row["start_time"]) == ("2025-11-23", "00:30:00")
 
 

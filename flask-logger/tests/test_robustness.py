@@ -102,6 +102,7 @@ def make_read_only(path: Path, read_only: bool) -> None:
         os.chmod(path, 0o444 if read_only else 0o644)
 
 
+@pytest.mark.slow
 def test_sqlite_read_only_then_writable_recovers_without_restart(tmp_path):
     """The database file read-only at start: deliveries 503 and /healthz 503 (it writes: it said
     200 before); writable again: deliveries go through without a restart (they stayed 503 for a

@@ -9,6 +9,7 @@ import pytest
 
 from attendance_logger.roster import RosterEntry, parse_roster
 from attendance_logger.table_import import ImportFailed
+from tests.support import real_components
 
 
 def problems(data: bytes) -> list[str]:
@@ -127,6 +128,7 @@ def test_a_class_list_saved_by_libreoffice_calc(tmp_path, separator):
     (tmp_path / "class.fods").write_text(FLAT_ODS.format(rows="".join(rows)), encoding="utf-8")
     # Filter options: field separator, text delimiter ", character set UTF-8 (76), from line 1.
     options = f"{ord(separator)},34,76,1"
+    real_components.starting("LibreOffice")
     subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to",
                     f"csv:Text - txt - csv (StarCalc):{options}", "--outdir", str(tmp_path), str(tmp_path / "class.fods")],
                    check=True, capture_output=True, timeout=120)

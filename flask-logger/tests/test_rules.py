@@ -32,7 +32,7 @@ def keys_of(vector, person, events):
     if key is not None:
         return {key}
     return {rules.participant_key(event)
-            for expected, event in zip(vector.expected_events(), events)
+            for expected, event in zip(vector.expected_events(), events, strict=True)
             if expected["_client"] and vector.client_person(expected["_client"]) == person}
 
 
@@ -48,7 +48,7 @@ def test_vector_gives_its_expected_attendance(vector):
     meetings = compute_vector(vector, events)
     assert [(m.room_name, seconds(m.started_at)) for m in meetings] == [
         (m["room"], m["started_at"]) for m in vector.attendance]
-    for meeting, expected in zip(meetings, vector.attendance):
+    for meeting, expected in zip(meetings, vector.attendance, strict=True):
         where = f"{vector.name}/{expected['room']}@{expected['started_at']}"
         assert seconds(meeting.ended_at) == expected["ended_at"], where
         assert meeting.duration_seconds == expected["ended_at"] - expected["started_at"], where

@@ -106,7 +106,7 @@ def test_invariants_hold_for_every_lesson(lesson, grace):
         assert p.status == rules.status_for(p.percent, Settings())
         assert meeting.started_at <= p.first_join <= p.last_leave <= meeting.ended_at
         assert p.intervals[0][0] == p.first_join and p.intervals[-1][1] == p.last_leave
-        for (a, b), (c, _d) in zip(p.intervals, p.intervals[1:]):
+        for (a, b), (c, _d) in itertools.pairwise(p.intervals):
             assert a <= b and (c - b).total_seconds() >= max(grace, 0) and c > b
         assert sum((b - a).total_seconds() for a, b in p.intervals) == p.present_seconds
         assert p.late == ((p.first_join - meeting.started_at).total_seconds() > 300)
@@ -198,7 +198,7 @@ def test_merging_is_idempotent_and_keeps_every_moment(intervals, grace):
     assert rules.merge_intervals(list(reversed(intervals)), grace) == merged
     for start, end in intervals:
         assert any(a <= start and end <= b for a, b in merged)
-    for (_a, b), (c, _d) in zip(merged, merged[1:]):
+    for (_a, b), (c, _d) in itertools.pairwise(merged):
         assert c - b >= grace and c > b
     if grace == 0:
         assert sum(b - a for a, b in merged) == union_seconds(intervals)

@@ -22,6 +22,7 @@ def server(request, tmp_path):
     running.stop()
 
 
+@pytest.mark.slow
 def test_serve_ingests_and_answers_reads(server):
     vector = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json")
     events = vector.materialize(dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=3))
@@ -55,6 +56,7 @@ def test_gunicorn_on_postgresql(postgres, tmp_path):
     assert "Traceback" not in server.logs()
 
 
+@pytest.mark.slow
 def test_serve_runs_one_worker_unless_told(tmp_path):
     """One worker's threads take every delivery of a school with room to spare (README, "Sizing")."""
     for env, expected in (({}, 1), ({"ATTENDANCE_WORKERS": "3"}, 3)):
@@ -69,6 +71,7 @@ def test_serve_runs_one_worker_unless_told(tmp_path):
             server.stop()
 
 
+@pytest.mark.slow
 def test_access_log_has_one_line_per_request_without_query_strings(server):
     event = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json").materialize(dt.datetime.now(dt.timezone.utc))[0]
     server.post_events(event)
@@ -80,6 +83,7 @@ def test_access_log_has_one_line_per_request_without_query_strings(server):
     assert "secret-looking-value" not in logs
 
 
+@pytest.mark.slow
 def test_metrics_count_accepted_rejected_duplicates_and_latency(server):
     event = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json").materialize(dt.datetime.now(dt.timezone.utc))[0]
     for _ in range(3):  # several requests, so that with two workers both are likely to count
@@ -100,6 +104,7 @@ def test_metrics_count_accepted_rejected_duplicates_and_latency(server):
     assert value("attendance_request_seconds_count", '{endpoint="/v1/events"}') == 4
 
 
+@pytest.mark.slow
 def test_logs_never_contain_secrets(server):
     """Requests carrying the secret material in every place a careless log line could show it."""
     event = vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json").materialize(dt.datetime.now(dt.timezone.utc))[0]
@@ -152,6 +157,7 @@ def test_serve_explains_a_bad_setting(tmp_path, variable, value, complaint):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_workers_inherit_no_open_database(tmp_path):
     """gunicorn forks its workers after create_app, which writes (room courses re-indexed under a
     new ATTENDANCE_ROOM_PATTERN): SQLite forbids carrying an open connection across a fork, so the

@@ -19,6 +19,8 @@ import pytest
 import school_week as week
 from logger_helpers import CLI, RunningServer, basic_auth, http, server_env
 
+pytestmark = pytest.mark.slow  # real Chromium and a served receiver
+
 AXE = Path(__file__).resolve().parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 TEACHER = ("ms.dupont", "dupont's long password")
 VIEWPORTS = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}

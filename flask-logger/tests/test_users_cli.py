@@ -28,6 +28,7 @@ def listed(users) -> dict:
     return {a["name"]: a for a in json.loads(result.stdout)["accounts"]}
 
 
+@pytest.mark.slow  # subprocesses and real waits: several seconds
 def test_add_list_grant_revoke_passwd_remove(users, database_url, app):
     added = users("add", "ms.dupont", "--course", "MATH101", "--password-stdin", stdin="dupont's long password\n")
     assert added.returncode == 0, added.stderr

@@ -31,7 +31,7 @@ def person_keys(vector, person: str, events: list[dict]) -> set[str]:
     key = vector.participant_key(person)
     if key:
         return {key}
-    return {rules.participant_key(event) for expected, event in zip(vector.expected_events(), events)
+    return {rules.participant_key(event) for expected, event in zip(vector.expected_events(), events, strict=True)
             if expected["_client"] and vector.client_person(expected["_client"]) == person}
 
 
@@ -63,7 +63,7 @@ def check_csv(response, attendance: dict, settings: dict, where: str) -> None:
                       "first_join_time", "last_leave_time", "minutes", "percent", "status", "late", "left_early",
                       "meeting_start", "first_join", "last_leave", "present_seconds", "time_zone"]
     assert len(rows) == len(attendance["participants"]), where
-    for row, participant in zip(rows, attendance["participants"]):
+    for row, participant in zip(rows, attendance["participants"], strict=True):
         assert row["name"].lstrip("'") == participant["name"], where
         assert row["email"] == (participant["email"] or ""), where
         assert row["first_join"] == participant["first_join"], where
@@ -76,7 +76,7 @@ def check_csv(response, attendance: dict, settings: dict, where: str) -> None:
             participant["status"], str(participant["late"]).lower(), str(participant["left_early"]).lower()), where
         assert row["role"] == ("teacher" if participant["moderator"] else
                                "guest" if participant["key"].startswith(("jid:", "occupant:")) else "student"), where
-        for claim, column in zip(settings["claims"], claim_columns):
+        for claim, column in zip(settings["claims"], claim_columns, strict=True):
             assert row[column] == str(participant["claims"].get(claim, "")), where
 
 
@@ -122,7 +122,7 @@ def check_vector(client, vector, events) -> None:
     listed.sort(key=lambda m: (m["started_at"], m["room"]))
     assert [(m["room"], seconds(m["started_at"]), seconds(m["ended_at"])) for m in listed] == [
         (m["room"], m["started_at"], m["ended_at"]) for m in vector.attendance]
-    for summary, expected in zip(listed, vector.attendance):
+    for summary, expected in zip(listed, vector.attendance, strict=True):
         where = f"{vector.name}/{expected['room']}@{expected['started_at']}"
         assert summary["participants"] == len(expected["participants"]), where
         attendance = client.get(f"/v1/meetings/{summary['id']}/attendance", headers=auth).get_json()

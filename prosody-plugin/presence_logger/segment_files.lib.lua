@@ -27,18 +27,18 @@ function segment_files.new(dir, lfs)
 		return nil, "cannot create the directory " .. dir;
 	end
 
-	local self = { dir = dir };
+	local store = { dir = dir };
 	local open_name, open_file; -- the segment being written, kept open between events
 
 	local function path(name) return dir .. "/" .. name .. EXTENSION; end
 
 	--- Close the file of the segment being written (it is complete; the next append opens anew).
-	function self:close_segment()
+	function store:close_segment()
 		if open_file then open_file:close(); end
 		open_name, open_file = nil, nil;
 	end
 
-	function self:append(name, _, text)
+	function store:append(name, _, text)
 		if open_name ~= name then
 			self:close_segment();
 			local file, err = io.open(path(name), "ab");
@@ -55,7 +55,7 @@ function segment_files.new(dir, lfs)
 	end
 
 	--- The events of a segment, as an iterator of (position, JSON text), or nil and why.
-	function self:find(name)
+	function store:find(name)
 		local file, err = io.open(path(name), "rb");
 		if not file then return nil, err; end
 		local text, read_err = file:read("a");
@@ -77,7 +77,7 @@ function segment_files.new(dir, lfs)
 		end;
 	end
 
-	function self:delete(name)
+	function store:delete(name)
 		if open_name == name then self:close_segment(); end
 		local ok, err = os.remove(path(name));
 		if not ok and lfs.attributes(path(name), "mode") then return nil, err; end
@@ -85,7 +85,7 @@ function segment_files.new(dir, lfs)
 	end
 
 	--- The names of the segments on disk, in no particular order.
-	function self:users()
+	function store:users()
 		local names = {};
 		for entry in lfs.dir(dir) do
 			local name = entry:match(NAME_PATTERN);
@@ -98,7 +98,7 @@ function segment_files.new(dir, lfs)
 		end;
 	end
 
-	return self;
+	return store;
 end
 
 return segment_files;

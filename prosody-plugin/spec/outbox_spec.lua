@@ -428,8 +428,10 @@ describe("refused batches", function ()
 	end
 
 	for _, refusal in ipairs({
-		{ 400, '{"error": "schema", "message": "1 schema violation(s): nothing was stored", "errors": ["events[0].id: SECRET-CONTENT"]}', "schema", "1 schema violation(s)" },
-		{ 415, '{"error": "unsupported_media_type", "message": "Content-Type must be application/json"}', "unsupported_media_type", "Content-Type must be" },
+		{ 400, '{"error": "schema", "message": "1 schema violation(s): nothing was stored", '
+			.. '"errors": ["events[0].id: SECRET-CONTENT"]}', "schema", "1 schema violation(s)" },
+		{ 415, '{"error": "unsupported_media_type", "message": "Content-Type must be application/json"}',
+			"unsupported_media_type", "Content-Type must be" },
 	}) do
 		local code, body, reason, message = refusal[1], refusal[2], refusal[3], refusal[4];
 		it(("moves a batch refused with %d to the dead-letter store and sends the next one"):format(code), function ()

@@ -23,10 +23,13 @@ import pytest
 
 from jitsictl import render as render_mod
 
+from tests.support import real_components
 from tests.support.nginx import NGINX, free_port
 
 from .test_openfire_nginx import Recorder
 from .test_render_golden import render_variant
+
+pytestmark = pytest.mark.slow  # real nginx
 
 SNIPPET = "config/web/nginx-custom/jitsictl-attendance.conf"
 
@@ -77,6 +80,7 @@ http {{
         check = subprocess.run([NGINX, "-t", "-p", str(run), "-c", str(run / "nginx.conf")],
                                capture_output=True, text=True)
         assert check.returncode == 0, check.stderr
+        real_components.starting("nginx")
         self.process = subprocess.Popen([NGINX, "-p", str(run), "-c", str(run / "nginx.conf"),
                                          "-g", "daemon off;"], stderr=subprocess.PIPE)
         deadline = time.monotonic() + 30

@@ -21,6 +21,8 @@ from tests.support.nginx import Nginx, free_port
 
 from .test_render_golden import render_variant
 
+pytestmark = pytest.mark.slow  # real nginx
+
 
 class Recorder(ThreadingHTTPServer):
     daemon_threads = True

@@ -41,6 +41,7 @@ class RenderedGlobalConfigProsody(ProsodyServer):
             encoding="utf-8")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path(PROSODY).exists(), reason=f"{PROSODY} is not installed (scripts/install-system-deps)")
 def test_rendered_module_and_options_load_and_deliver_signed_events(tmp_path):
     config_path = write_project(tmp_path / "project", VARIANTS["prosody-jwt"], fixed_secrets=False)
@@ -115,6 +116,7 @@ async def _join_and_leave(server: ProsodyServer, token: str) -> None:
     await client.close()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path(PROSODY).exists(), reason=f"{PROSODY} is not installed (scripts/install-system-deps)")
 def test_rendered_roles_make_the_teacher_and_only_the_teacher_moderator(tmp_path):
     """The rendered XMPP_MUC_MODULES (with token_moderators) in a real Prosody, tokens from

@@ -160,7 +160,7 @@ def test_status_json_reports_every_service_healthy_with_probes(site, running, do
     assert status["healthy"] is True and status["probe_via"] == "ip"
     services = by_service(status)
     assert set(services) == SERVICES
-    for name, service in services.items():
+    for service in services.values():
         assert service["state"] == "running" and service["healthy"], service
         assert service["probe"]["status"] == 200, service
     assert services["prosody"]["probe"]["url"].endswith(":5280/health")

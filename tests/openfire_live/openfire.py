@@ -26,6 +26,7 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from tests.support import real_components
 from tests.support.prosody_server import free_port
 
 DOMAIN = "meet.jitsi"
@@ -112,6 +113,7 @@ class LiveOpenfire:
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> "LiveOpenfire":
+        real_components.starting("Openfire")
         lib = self.home / "lib"
         java = shutil.which("java") or "java"
         command = [java, "-server", f"-DopenfireHome={self.home}", f"-Dopenfire.lib.dir={lib}",

@@ -172,7 +172,7 @@ def test_focus_relay_carries_a_conference_request_and_refuses_what_it_does_not_r
 def test_classroom_attendance_equals_the_prosody_paths(stack, tmp_path):
     people = {name: (f"{name}@{DOMAIN}", random_secrets.token_urlsafe(12)) for name in classroom.PEOPLE}
     rest = stack.rest()
-    for name, (jid, password) in people.items():
+    for name, (_jid, password) in people.items():
         rest.create_user(name, password)
     before = len(stack.receiver.events())
     asyncio.run(classroom.play(classroom.Server(

@@ -21,7 +21,7 @@ def person_keys(vector: vectors.Vector, person: str, events: list[dict], key_of)
     key = vector.participant_key(person)
     if key is not None:
         return {key}
-    return {key_of(event) for expected, event in zip(vector.expected_events(), events)
+    return {key_of(event) for expected, event in zip(vector.expected_events(), events, strict=True)
             if expected["_client"] and vector.client_person(expected["_client"]) == person}
 
 
@@ -34,7 +34,7 @@ def assert_attendance(vector: vectors.Vector, receiver, events: list[dict], base
     window.sort(key=lambda m: m["started_at"])
     assert [(m["room"], seconds(m["started_at"], base)) for m in window] == [
         (m["room"], m["started_at"]) for m in vector.attendance], f"{vector.name}: meetings differ"
-    for summary, want in zip(window, vector.attendance):
+    for summary, want in zip(window, vector.attendance, strict=True):
         got = receiver.attendance(summary["id"])
         where = f"{vector.name}/{want['room']}@{want['started_at']}"
         assert seconds(got["ended_at"], base) == want["ended_at"], where

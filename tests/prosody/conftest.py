@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 
 from tests.support.prosody_server import ProsodyServer
-from tests.support.prosody_versions import prosody_version  # noqa: F401 (a fixture)
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tests.support import real_components
 from tests.support.prosody_server import free_port
 
 
@@ -85,6 +86,7 @@ class RealReceiver:
         return env
 
     def start(self, timeout: float = 20.0) -> "RealReceiver":
+        real_components.starting("the receiver under gunicorn")
         import requests
 
         self._log = open(self.workdir / "receiver.log", "ab")

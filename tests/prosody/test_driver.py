@@ -13,6 +13,7 @@ HEALTHCHECK = vectors.load(vectors.VECTORS_DIR / "10-healthcheck-room.json")
 RENAME = vectors.load(vectors.VECTORS_DIR / "02-rename.json")
 
 
+@pytest.mark.slow
 def test_missing_events_are_reported(tmp_path, prosody_version):
     sink = CaptureReceiver().start()
     prosody = ProsodyServer(tmp_path / "p", version=prosody_version).start()              # no attendance module at all
@@ -24,6 +25,7 @@ def test_missing_events_are_reported(tmp_path, prosody_version):
         sink.stop()
 
 
+@pytest.mark.slow
 def test_different_events_are_reported_with_the_difference(tmp_path, prosody_version):
     # The module is told to keep no claims, so identities lack the vector's `claims`.
     sink = CaptureReceiver().start()

@@ -10,6 +10,8 @@ from jitsictl.xmpp import WebSocketXmppClient
 from tests.prosody.receivers import new_webhook_secret
 from tests.support.prosody_server import PLUGIN_DIR, ProsodyServer
 
+pytestmark = pytest.mark.slow  # real Prosody
+
 GOOD = {"presence_logger_url": "http://127.0.0.1:9/v1/events", "presence_logger_secret": new_webhook_secret()}
 
 CASES = {

@@ -12,6 +12,7 @@ import pytest
 from tests.support.prosody_server import ProsodyError, ProsodyServer, lua
 
 
+@pytest.mark.slow
 def test_stop_is_graceful_and_restart_keeps_ports_and_data(tmp_path, prosody_version):
     server = ProsodyServer(tmp_path / "p", version=prosody_version).start()
     ports, first_pid = (server.c2s_port, server.http_port), server.pid
@@ -26,6 +27,7 @@ def test_stop_is_graceful_and_restart_keeps_ports_and_data(tmp_path, prosody_ver
     server.stop()
 
 
+@pytest.mark.slow
 def test_a_port_in_use_is_reported_with_the_log(tmp_path, prosody_version):
     server = ProsodyServer(tmp_path / "p", version=prosody_version)
     with socket.socket() as blocker:

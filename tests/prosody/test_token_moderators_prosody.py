@@ -22,6 +22,8 @@ from jitsictl.xmpp import WebSocketXmppClient
 from jitsictl.xmpp import stanzas as s
 from tests.support.prosody_server import PLUGIN_DIR, ProsodyServer
 
+pytestmark = pytest.mark.slow  # real Prosody
+
 
 DOMAIN = "meet.jitsi"
 MUC = f"muc.{DOMAIN}"

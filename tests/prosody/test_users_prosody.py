@@ -23,6 +23,8 @@ from jitsictl.xmpp import WebSocketXmppClient
 from jitsictl.xmpp.errors import XmppAuthError
 from tests.support.prosody_server import DEFAULT_ACCOUNTS, ProsodyServer, executable
 
+pytestmark = pytest.mark.slow  # real Prosody
+
 
 
 class InternalAccountsProsody(ProsodyServer):

@@ -16,6 +16,8 @@ import pytest
 from jitsictl.xmpp import (MucJoinError, WebSocketXmppClient, XmppAuthError, XmppConnectError, XmppDisconnected,
                            XmppStanzaError)
 
+pytestmark = pytest.mark.slow  # real Prosody
+
 ROOM = "maths-3b@muc.meet.jitsi"
 ALICE = {"context": {"user": {"id": "u-1001", "name": "Alice Martin"}, "group": "class-3b"}, "courseid": "MATH101"}
 

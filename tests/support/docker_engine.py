@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from tests.support import real_components
 REPO = Path(__file__).resolve().parents[2]
 STANDIN_CONTEXT = REPO / "tests" / "docker" / "standin"
 OPENFIRE_STANDIN_CONTEXT = REPO / "tests" / "docker" / "standin-openfire"
@@ -104,6 +105,7 @@ def _ping(socket_path: Path) -> bool:
 
 
 def _start(directory: Path, storage_driver: str | None, timeout: float) -> DockerEngine:
+    real_components.starting("dockerd")
     log_path = directory / "dockerd.log"
     command = [
         "dockerd",

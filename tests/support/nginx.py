@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import real_components
+
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"  # Debian installs it outside a user's PATH
 
 
@@ -58,6 +60,7 @@ http {{
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "Nginx":
+        real_components.starting("nginx")
         check = subprocess.run([NGINX, "-t", "-p", str(self.dir), "-c", str(self.conf)], capture_output=True, text=True)
         assert check.returncode == 0, check.stderr
         self.process = subprocess.Popen([NGINX, "-p", str(self.dir), "-c", str(self.conf), "-g", "daemon off;"],

@@ -52,6 +52,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+from tests.support import real_components
 PROSODY = "/usr/bin/prosody"                 # Debian's 0.12
 VERSIONS = ("0.12", "13")                    # what every Prosody test runs on
 DOMAIN = "meet.jitsi"
@@ -293,6 +294,7 @@ class ProsodyServer:
         return self.process.pid if self.running else None
 
     def start(self, timeout: float = 20.0) -> "ProsodyServer":
+        real_components.starting(f"Prosody {self.version}")
         if self.running:
             raise ProsodyError("Prosody is already running")
         launcher = self.launcher or executable(self.version)
@@ -365,9 +367,9 @@ class ProsodyServer:
                 # Seen once in ~1,000 stops (Prosody 0.12, Lua 5.4): the shutdown ran to its end
                 # (stores flushed, sessions closed) and the process then hung in os.exit. Nothing
                 # of the module is at work after "Shutdown complete"; the exit it logged stands.
-                warnings.warn(f"Prosody hung after its shutdown completed and was killed:\n{tail}")
+                warnings.warn(f"Prosody hung after its shutdown completed and was killed:\n{tail}", stacklevel=2)
                 return int(exited.group(1))
-            raise ProsodyError(f"Prosody ignored SIGTERM for {timeout:.0f} s and was killed:\n" + self.recent_log())
+            raise ProsodyError(f"Prosody ignored SIGTERM for {timeout:.0f} s and was killed:\n" + self.recent_log()) from None
         finally:
             self._close_console()
         return self.process.returncode

@@ -1,8 +1,7 @@
 """The `prosody_version` fixture: a test that takes it runs once on each Prosody in
 `prosody_server.VERSIONS`, with ids `prosody-0.12` and `prosody-13`.
 
-Import it where it is used (`from tests.support.prosody_versions import prosody_version`): in
-tests/prosody/conftest.py for that directory, in the test module elsewhere.
+tests/conftest.py offers it to every test under tests/; elsewhere, import it into a conftest.py.
 
 A version that is not installed fails its tests with the command that installs it. Skipping is
 for a machine whose owner chose so: `JITSICTL_SKIP_PROSODY13=1` skips the tests on 13 with that
