@@ -45,7 +45,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "bench"
 VENV_BIN = Path(sys.executable).parent
-sys.path[:0] = [str(BENCH), str(REPO / "flask-logger" / "tests")]
+sys.path[:0] = [str(BENCH), str(REPO / "flask-logger" / "tests"), str(REPO)]
 
 import receiver_workload  # noqa: E402
 from logger_helpers import PostgresServer, child_processes, signed_headers  # noqa: E402  (the receiver tests' helpers)

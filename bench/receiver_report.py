@@ -42,7 +42,7 @@ import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "bench"), str(REPO / "flask-logger" / "tests")]
+sys.path[:0] = [str(REPO / "bench"), str(REPO / "flask-logger" / "tests"), str(REPO)]
 
 import receiver_workload  # noqa: E402
 from logger_helpers import PostgresServer, basic_auth  # noqa: E402  (the receiver tests' helpers)
