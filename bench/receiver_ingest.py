@@ -273,7 +273,7 @@ def main() -> None:
                     show(name, per_request, r, storage.counts()["events"] - before)
             finally:
                 server.stop()
-                storage.engine.dispose()
+                storage.close()
     finally:
         if postgres is not None:
             postgres.stop()
