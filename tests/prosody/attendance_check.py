@@ -57,5 +57,10 @@ def assert_attendance(vector: vectors.Vector, receiver, events: list[dict], base
                 assert p["name"] == expected["name"], who
             if "names" in expected:
                 assert p["names"] == expected["names"], who
+            for field in ("moderator", "key_kind"):
+                if field in expected:
+                    assert p[field] == expected[field], (who, field, p[field])
+            if "ambiguous" in expected:
+                assert bool(p["ambiguous"]) == expected["ambiguous"], (who, p["ambiguous"])
             if "intervals" in expected:
                 assert [[seconds(a, base), seconds(b, base)] for a, b in p["intervals"]] == expected["intervals"], who

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,31 @@ DEFAULT_SETTINGS = {
     "partial_min_percent": 25,
 }
 PLACEHOLDER = "*"
+# The app id tokens are issued by when a vector's token has no `iss` (the harnesses sign with it:
+# tests/support/prosody_server.py JWT_APP_ID, openfire-plugin's ScenarioRunner.ISSUER).
+DEFAULT_ISSUER = "jitsictl-test"
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+def _given(value) -> str | None:
+    """A claim as the plugins report it: text unless blank (mod_jitsi signs `"id": ""`), numbers
+    as text, nothing else (null, objects, arrays, booleans)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str) and value.strip(" \t\n\r\f\v"):
+        return value
+    return None
+
+
+def _says(value) -> bool | None:
+    """A moderator claim: true for true or "true", false for other booleans and strings."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return value == "true"
+    return None
 
 
 @dataclass
@@ -38,20 +64,32 @@ class Vector:
     raw: dict = field(repr=False)
 
     # -- people -----------------------------------------------------------------------------
+    def token(self, person: str) -> dict | None:
+        """The payload a person's client presents: the vector's token with the issuer filled in."""
+        token = self.people[person].get("token")
+        return {"iss": DEFAULT_ISSUER, **token} if token else None
+
     def identity(self, person: str) -> dict | None:
         """The contract `identity` object a person's token yields, or None for guests."""
-        token = self.people[person].get("token")
-        if not token:
+        if not self.people[person].get("token"):
             return None
-        context = token.get("context", {})
-        user = context.get("user", {})
+        token = self.token(person)
+        context = token.get("context") if isinstance(token.get("context"), dict) else {}
+        user = context.get("user") if isinstance(context.get("user"), dict) else {}
         identity = {}
-        for src, dst in (("id", "user_id"), ("name", "name"), ("email", "email")):
-            if user.get(src) is not None:
-                identity[dst] = user[src]
-        if "moderator" in user:
-            identity["moderator"] = user["moderator"] in (True, "true")
-        if context.get("group") is not None:
+        fields = {"user_id": _given(user.get("id")), "name": _given(user.get("name")),
+                  "email": _given(user.get("email")), "issuer": _given(token.get("iss"))}
+        if fields["name"]:
+            fields["name"] = fields["name"].replace("\\'", "'")  # mod_jitsi's escaped quote
+        if fields["email"] and not EMAIL.fullmatch(fields["email"]):
+            fields["email"] = None
+        identity.update({k: v for k, v in fields.items() if v is not None})
+        # As mod_token_moderators decides: context.user.moderator or the top-level moderator (the
+        # vectors trust no affiliation).
+        said = [_says(user.get("moderator")), _says(token.get("moderator"))]
+        if said != [None, None]:
+            identity["moderator"] = True in said
+        if _given(context.get("group")) is not None:
             identity["group"] = context["group"]
         claims = {k: token[k] for k in self.settings["claims"] if k in token}
         if claims:
