@@ -224,7 +224,8 @@ local outbox = outbox_lib.new({
 });
 
 local identities = identity_lib.new({ base64_decode = base64.decode, json_decode = has_cjson and cjson.decode or json.decode,
-	valid_utf8 = valid_utf8 }, cfg.claims, { paths = cfg.claim_paths, trusted_affiliations = cfg.trusted_affiliations });
+	valid_utf8 = valid_utf8 }, cfg.claims,
+	{ paths = cfg.claim_paths, trusted_affiliations = cfg.trusted_affiliations });
 local roster = roster_lib.new();
 -- One server life, one instance: when the module runs on several MUC components of the same
 -- process (main and breakout rooms), they share the instance and only the first to load
