@@ -39,6 +39,7 @@ def assert_attendance(vector: vectors.Vector, receiver, events: list[dict], base
         where = f"{vector.name}/{want['room']}@{want['started_at']}"
         assert seconds(got["ended_at"], base) == want["ended_at"], where
         assert got["closed_by"] == want.get("closed_by", "room.destroyed"), where
+        assert vectors.class_problems(vector, want, got, lambda text: seconds(text, base)) == []
         assert len(got["participants"]) == len(want["participants"]), (where, [p["key"] for p in got["participants"]])
         for expected in want["participants"]:
             keys = person_keys(vector, expected["person"], events, participant_key)
