@@ -68,7 +68,7 @@ def check_csv(response, attendance: dict, settings: dict, where: str) -> None:
     participants, absentees = rows[:len(attendance["participants"])], rows[len(attendance["participants"]):]
     assert [(row["name"], row["role"], row["status"], row["first_join"]) for row in absentees] == [
         (absentee["name"], "student", "absent", "") for absentee in attendance["absentees"]], where
-    for row, participant in zip(participants, attendance["participants"]):
+    for row, participant in zip(participants, attendance["participants"], strict=True):
         assert row["name"].lstrip("'") == participant["name"], where
         assert row["email"] == (participant["email"] or ""), where
         assert row["first_join"] == participant["first_join"], where
