@@ -61,7 +61,7 @@ local domain = module:get_option_string("presence_logger_domain")
 local cfg = config_lib.read(function (name) return module:get_option(name); end, base64.decode, delivery.parse_secret, {
 	skip_jids = { "focus@auth." .. domain, "jvb@auth." .. domain };
 	skip_domains = { "recorder." .. domain, "hidden." .. domain };
-});
+}, identity_lib);
 
 local skip_jids, skip_domains = {}, {};
 for _, jid in ipairs(cfg.skip_jids) do skip_jids[jid] = true; end
@@ -224,7 +224,8 @@ local outbox = outbox_lib.new({
 });
 
 local identities = identity_lib.new({ base64_decode = base64.decode, json_decode = has_cjson and cjson.decode or json.decode,
-	valid_utf8 = valid_utf8 }, cfg.claims);
+	valid_utf8 = valid_utf8 }, cfg.claims,
+	{ paths = cfg.claim_paths, trusted_affiliations = cfg.trusted_affiliations });
 local roster = roster_lib.new();
 -- One server life, one instance: when the module runs on several MUC components of the same
 -- process (main and breakout rooms), they share the instance and only the first to load
@@ -347,6 +348,21 @@ local function send_joined(room, entry, at)
 	emit("occupant.joined", at, room_object(room), occupant_object(entry), entry.identity);
 end
 
+-- A session's identity, as a fragment: its token is decoded once, not at every join (breakout
+-- rooms, a rejoin after a network change). Keyed by the session and checked against its token,
+-- which a client may replace.
+local session_identities = setmetatable({}, { __mode = "k" }); -- session -> { token, fragment }
+
+local function identity_of(session)
+	if type(session) ~= "table" then return nil; end
+	local token = session.auth_token;
+	local known = session_identities[session];
+	if known and known.token == token then return known.fragment; end
+	local fragment = event_lib.fragment(event_lib.identity(identities.from_session(session)));
+	session_identities[session] = { token = token, fragment = fragment };
+	return fragment;
+end
+
 local function session_of(event, user_jid)
 	local origin = event.origin;
 	if origin and origin.type == "c2s" then return origin; end
@@ -365,7 +381,7 @@ local function on_joined(event)
 		bare_jid = occupant.bare_jid;
 		nick = stanza and stanza:get_child_text("nick", NICK_NS) or nil;
 		role = occupant.role;
-		identity = event_lib.fragment(event_lib.identity(identities.from_session(session_of(event, user_jid))));
+		identity = identity_of(session_of(event, user_jid));
 	};
 	roster.track(entry);
 	local at = time_now();
@@ -462,7 +478,7 @@ local function adopt_existing_rooms(announce_them)
 						room_jid = room.jid; occupant_jid = occupant.nick; user_jid = occupant.jid;
 						bare_jid = occupant.bare_jid; role = occupant.role;
 						nick = presence and presence:get_child_text("nick", NICK_NS) or nil;
-						identity = event_lib.fragment(event_lib.identity(identities.from_session(prosody.full_sessions[occupant.jid])));
+						identity = identity_of(prosody.full_sessions[occupant.jid]);
 					};
 					roster.track(entry);
 					adopted = adopted + 1;

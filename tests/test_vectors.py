@@ -3,6 +3,9 @@
 They are the shared truth for the receiver, the Prosody module and the Openfire plugin, so a typo
 here would mislead three test suites at once.
 """
+import datetime as dt
+import re
+
 import pytest
 
 from tests.support import vectors
@@ -67,25 +70,40 @@ class TestVector:
 
     def test_attendance_refers_to_people_and_is_coherent(self, vector):
         for meeting in vector.attendance:
-            duration = meeting["ended_at"] - meeting["started_at"]
-            assert duration > 0
+            assert meeting["ended_at"] - meeting["started_at"] > 0
+            # Measured against the lesson when the meeting has one, else against itself.
+            reference = meeting.get("reference", {"start": meeting["started_at"], "end": meeting["ended_at"]})
+            start, end = reference["start"], reference["end"]
             for p in meeting["participants"]:
                 assert p["person"] in vector.people
                 assert meeting["started_at"] <= p["first_join"] <= p["last_leave"] <= meeting["ended_at"]
                 assert 0 < p["present_seconds"] <= p["last_leave"] - p["first_join"]
-                assert p["percent"] == round(100 * p["present_seconds"] / duration, 1)
+                assert p["percent"] == round(100 * p["present_seconds"] / (end - start), 1)
                 settings = vector.settings
                 expected_status = ("present" if p["percent"] >= settings["present_min_percent"] else
                                    "partial" if p["percent"] >= settings["partial_min_percent"] else "absent")
                 assert p["status"] == expected_status
-                assert p["late"] == (p["first_join"] - meeting["started_at"] > settings["late_after_seconds"])
-                assert p["left_early"] == (meeting["ended_at"] - p["last_leave"] > settings["left_early_seconds"])
+                assert p["late"] == (p["first_join"] - start > settings["late_after_seconds"])
+                assert p["left_early"] == (end - p["last_leave"] > settings["left_early_seconds"])
                 if "intervals" in p:
-                    assert sum(b - a for a, b in p["intervals"]) == p["present_seconds"]
+                    assert sum(max(0, min(b, end) - max(a, start)) for a, b in p["intervals"]) == p["present_seconds"]
+
+    def test_lessons_and_absentees_come_from_the_class(self, vector):
+        students = vector.classroom.get("students", [])
+        lessons = vector.classroom.get("lessons", [])
+        assert all(s["name"] and s["course"] for s in students)
+        assert all(lesson["duration"] > 0 for lesson in lessons)
+        if vector.room_pattern:
+            assert "(?P<course>" in vector.room_pattern
+            for meeting in vector.attendance:
+                assert re.fullmatch(vector.room_pattern, meeting["room"]), meeting["room"]
+        for meeting in vector.attendance:
+            if "reference" in meeting:
+                assert any((lesson["start"], lesson["start"] + lesson["duration"]) ==
+                           (meeting["reference"]["start"], meeting["reference"]["end"]) for lesson in lessons)
+            assert set(meeting.get("absentees", [])) <= {s["name"] for s in students}
 
     def test_materialized_events_have_unique_ids(self, vector):
-        import datetime as dt
-
         events = vector.materialize(dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc))
         assert len({e["id"] for e in events}) == len(events)
 
@@ -106,3 +124,13 @@ def test_matches_reports_differences_and_accepts_placeholders():
     actual["occupant"]["nick"] = "Mme Dupont"
     actual["identity"] = dict(actual["identity"], claims={"courseid": "MATH101", "groupid": "3B", "secret_note": "x"})
     assert vectors.matches(expected, actual)
+
+
+def test_class_files_are_timed_from_the_base_the_events_use():
+    early = vectors.load(vectors.VECTORS_DIR / "20-room-opened-early.json")
+    base = dt.datetime(2026, 12, 4, 8, 0, tzinfo=dt.timezone.utc)
+    assert early.timetable_csv(base) == b"course,start,end\r\nHIST-2C,2026-12-04T08:15:00Z,2026-12-04T09:00:00Z\r\n"
+    assert early.roster_csv().splitlines()[1] == b"Ana Torres,u-2011,ana.torres@school.example,,HIST-2C"
+    assert [path for path, _ in early.class_imports(base)] == ["/v1/roster?filename=roster.csv",
+                                                               "/v1/schedule?filename=timetable.csv"]
+    assert vectors.load(vectors.VECTORS_DIR / "01-basic-lesson.json").class_imports(base) == []

@@ -9,6 +9,7 @@ import random
 import pytest
 
 from attendance_logger import rules
+from attendance_logger.lessons import Enrolled, Lesson, MeetingContext
 from attendance_logger.rules import InstanceInfo, Settings, compute
 from tests.support import vectors
 
@@ -22,8 +23,28 @@ def seconds(moment):
 
 
 def compute_vector(vector, events=None):
+    """The vector's meetings; with a class section, each measured against its lessons and class
+    list, as the store (class_store.py) would give them."""
     events = vector.materialize(BASE) if events is None else events
-    return compute(events, Settings.from_mapping(vector.settings), now=LATER)
+    settings = Settings.from_mapping(vector.settings)
+    if not vector.classroom:
+        return compute(events, settings, now=LATER)
+    builder = rules.PresenceBuilder()
+    builder.add(events)
+    return [rules.classify(presence, settings, rules.to_ms(LATER), class_context(vector))
+            for presence in builder.presences()]
+
+
+def class_context(vector) -> MeetingContext:
+    """A vector's lessons (on BASE's day) and class list; its courses are those of its class."""
+    lessons = tuple(Lesson(course=lesson["course"], group=None, source="file",
+                           start_ms=rules.to_ms(BASE) + 1000 * lesson["start"],
+                           end_ms=rules.to_ms(BASE) + 1000 * (lesson["start"] + lesson["duration"]))
+                    for lesson in vector.classroom.get("lessons", []))
+    roster = tuple(Enrolled(course=s["course"], name=s["name"], user_id=s.get("user_id"), email=s.get("email"),
+                            username=s.get("username")) for s in vector.classroom.get("students", []))
+    return MeetingContext(courses=tuple(sorted({entry.course for entry in lessons + roster})),
+                          lessons=lessons, roster=roster)
 
 
 def keys_of(vector, person, events):
@@ -53,6 +74,10 @@ def test_vector_gives_its_expected_attendance(vector):
         assert seconds(meeting.ended_at) == expected["ended_at"], where
         assert meeting.duration_seconds == expected["ended_at"] - expected["started_at"], where
         assert meeting.closed_by == expected.get("closed_by", "room.destroyed"), where
+        reference = expected.get("reference", {"start": expected["started_at"], "end": expected["ended_at"]})
+        assert (seconds(meeting.reference.start), seconds(meeting.reference.end)) == (
+            reference["start"], reference["end"]), where
+        assert sorted(a.name for a in meeting.absentees) == sorted(expected.get("absentees", [])), where
         assert len(meeting.participants) == len(expected["participants"]), (
             where, [p.key for p in meeting.participants])
         for want in expected["participants"]:

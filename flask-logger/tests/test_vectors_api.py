@@ -1,7 +1,8 @@
 """Every scenario of tests/vectors, end to end: signed POSTs in, attendance JSON and CSV out.
 
 The events are materialized at a base time a day ago (signatures are made now, as a plugin
-delivering late would), stored in real SQLite and PostgreSQL, and read back through the API.
+delivering late would), stored in real SQLite and PostgreSQL, and read back through the API. A
+vector's class list and lessons are imported through the API first, timed from the same base.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import random
 import pytest
 
 from attendance_logger import create_app, rules
+from attendance_logger.course_names import CourseNames
 from logger_helpers import ADMIN_PASSWORD, WEBHOOK_SECRET, Sender, basic_auth
 from tests.support import vectors
 
@@ -62,8 +64,11 @@ def check_csv(response, attendance: dict, settings: dict, where: str) -> None:
     assert header == ["meeting_id", "room", "date", "start_time", "name", "email", "user_id", "role", *claim_columns,
                       "first_join_time", "last_leave_time", "minutes", "percent", "status", "late", "left_early",
                       "meeting_start", "first_join", "last_leave", "present_seconds", "time_zone"]
-    assert len(rows) == len(attendance["participants"]), where
-    for row, participant in zip(rows, attendance["participants"], strict=True):
+    # Everyone who came, then the class list's students who never joined.
+    participants, absentees = rows[:len(attendance["participants"])], rows[len(attendance["participants"]):]
+    assert [(row["name"], row["role"], row["status"], row["first_join"]) for row in absentees] == [
+        (absentee["name"], "student", "absent", "") for absentee in attendance["absentees"]], where
+    for row, participant in zip(participants, attendance["participants"], strict=True):
         assert row["name"].lstrip("'") == participant["name"], where
         assert row["email"] == (participant["email"] or ""), where
         assert row["first_join"] == participant["first_join"], where
@@ -81,9 +86,16 @@ def check_csv(response, attendance: dict, settings: dict, where: str) -> None:
 
 
 def vector_app(vector, database_url):
-    return create_app({"DATABASE_URL": database_url, "WEBHOOK_SECRET": WEBHOOK_SECRET,
-                       "ADMIN_PASSWORD": ADMIN_PASSWORD, "SETTINGS": vector.settings,
-                       "REFRESH_INTERVAL_SECONDS": 0})
+    """The receiver under the vector's settings and room pattern, with its class imported."""
+    app = create_app({"DATABASE_URL": database_url, "WEBHOOK_SECRET": WEBHOOK_SECRET,
+                      "ADMIN_PASSWORD": ADMIN_PASSWORD, "SETTINGS": vector.settings,
+                      "COURSE_NAMES": CourseNames.from_environment(
+                          {"ATTENDANCE_ROOM_PATTERN": vector.room_pattern or ""}),
+                      "REFRESH_INTERVAL_SECONDS": 0})
+    client = app.test_client()
+    vectors.import_class(vector, BASE, lambda path, body: client.post(
+        path, data=body, headers={**basic_auth(), "Content-Type": "text/csv"}))
+    return app
 
 
 @pytest.mark.parametrize("vector", ALL, ids=lambda v: v.name)
@@ -129,6 +141,7 @@ def check_vector(client, vector, events) -> None:
         assert attendance["id"] == summary["id"]
         assert attendance["closed_by"] == expected.get("closed_by", "room.destroyed"), where
         assert attendance["running"] is False
+        assert vectors.class_problems(vector, expected, attendance, seconds) == []
         assert len(attendance["participants"]) == len(expected["participants"]), where
         by_key = {p["key"]: p for p in attendance["participants"]}
         for want in expected["participants"]:

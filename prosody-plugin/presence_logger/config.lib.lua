@@ -58,9 +58,30 @@ local function list_option(get, option, default)
 	return list;
 end
 
+-- Where the identity's fields are read from in the token (identity.lib.lua, DEFAULT_PATHS).
+config.CLAIM_PATH_OPTIONS = {
+	user_id = "presence_logger_claim_user_id";
+	email = "presence_logger_claim_email";
+	name = "presence_logger_claim_name";
+	group = "presence_logger_claim_group";
+};
+
+local function path_option(get, option, default, parse_path)
+	local value = get(option);
+	if value == nil then value = default; end
+	local path, problem = parse_path(value);
+	if not path then
+		local shown = type(value) == "string" and ("%q"):format(value) or ("a " .. type(value));
+		fail(option, ("must be a dot path into the token such as \"%s\"; %s %s"):format(default, shown, problem),
+			"write the claim names from the payload's top level down, joined by dots");
+	end
+	return path;
+end
+
 --- The checked configuration. `base64_decode` decodes the secret's key.
 -- `defaults.skip_jids` / `defaults.skip_domains` depend on the deployment's domain.
-function config.read(get, base64_decode, parse_secret, defaults)
+-- `identity_lib` (identity.lib.lua) gives the claim paths' defaults and their parser.
+function config.read(get, base64_decode, parse_secret, defaults, identity_lib)
 	local c = {};
 
 	local url = get("presence_logger_url");
@@ -83,6 +104,14 @@ function config.read(get, base64_decode, parse_secret, defaults)
 	c.key = key;
 
 	c.claims = list_option(get, "presence_logger_claims", {});
+	c.claim_paths = {};
+	for field, option in pairs(config.CLAIM_PATH_OPTIONS) do
+		c.claim_paths[field] = path_option(get, option, identity_lib.DEFAULT_PATHS[field], identity_lib.parse_path);
+	end
+	-- The same trust as mod_token_moderators unless said otherwise: an attendance list that calls
+	-- someone a teacher whom the room did not make one (or the reverse) would confuse everyone.
+	c.trusted_affiliations = list_option(get, "presence_logger_trusted_affiliations",
+		list_option(get, "token_moderators_trusted_affiliations", {}));
 	c.batch_size = number_option(get, "presence_logger_batch_size", config.DEFAULTS.batch_size, 1, config.MAX_BATCH, true, "events");
 	c.flush_interval = number_option(get, "presence_logger_flush_interval", config.DEFAULTS.flush_interval, 1, 3600000, false, "milliseconds") / 1000;
 	c.timeout = number_option(get, "presence_logger_timeout", config.DEFAULTS.timeout, 0.1, 600, false, "seconds");

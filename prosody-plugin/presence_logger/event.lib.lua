@@ -17,7 +17,7 @@ local FIELD_ORDER = {
 	"id", "type", "time", "source", "room", "occupant", "identity",
 	"server", "host", "instance",
 	"jid", "user_id", "name", "meeting_id", "parent_jid",
-	"email", "moderator", "group", "claims",
+	"email", "issuer", "moderator", "group", "claims",
 	"occupant_jid", "user_jid", "bare_jid", "nick", "previous_nick", "role",
 };
 local field_rank, field_key = {}, {}; -- name -> rank, and its JSON text with the colon
@@ -159,7 +159,7 @@ function event.clip(s, max)
 end
 
 -- Schema limits (schema/attendance-event.v1.json).
-local MAX_NAME, MAX_EMAIL, MAX_CLAIMS = 1023, 320, 64;
+local MAX_NAME, MAX_EMAIL, MAX_ISSUER, MAX_CLAIMS = 1023, 320, 255, 64;
 event.MAX_CLAIMS = MAX_CLAIMS;
 
 local function text(s, max)
@@ -200,12 +200,13 @@ function event.occupant(info)
 end
 
 --- `identity` object from already extracted token facts, or nil when there is nothing to say.
--- `facts`: user_id, name, email, moderator, group, claims (table of name -> scalar).
+-- `facts`: user_id, name, email, issuer, moderator, group, claims (table of name -> scalar).
 function event.identity(facts)
 	if not facts then return nil; end
 	local identity = {
 		user_id = text(facts.user_id);
 		name = text(facts.name);
+		issuer = text(facts.issuer, MAX_ISSUER);
 		group = text(facts.group);
 	};
 	if identity.user_id == "" then identity.user_id = nil; end

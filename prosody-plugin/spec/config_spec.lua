@@ -1,13 +1,14 @@
 local support = require "spec.support";
 local config = support.lib "config";
 local delivery = support.lib "delivery";
+local identity = support.lib "identity";
 
 local base64 = support.encodings.base64;
 local SECRET = "whsec_" .. base64.encode(("s"):rep(32));
 local DEFAULTS = { skip_jids = { "focus@auth.meet.jitsi", "jvb@auth.meet.jitsi" }, skip_domains = { "recorder.meet.jitsi" } };
 
 local function read(options)
-	return config.read(function (name) return options[name]; end, base64.decode, delivery.parse_secret, DEFAULTS);
+	return config.read(function (name) return options[name]; end, base64.decode, delivery.parse_secret, DEFAULTS, identity);
 end
 
 local function minimal(extra)
@@ -35,6 +36,38 @@ describe("config.read", function ()
 		assert.equal(300, c.max_retry_delay);
 		assert.same(DEFAULTS.skip_jids, c.skip_jids);
 		assert.same(DEFAULTS.skip_domains, c.skip_domains);
+		assert.same({ user_id = { "context", "user", "id" }, email = { "context", "user", "email" },
+			name = { "context", "user", "name" }, group = { "context", "group" } }, c.claim_paths);
+		assert.same({}, c.trusted_affiliations);
+	end);
+
+	it("takes claim paths as dot paths into the token", function ()
+		local c = read(minimal({ presence_logger_claim_user_id = "lms.person.number", presence_logger_claim_email = "mail",
+			presence_logger_claim_name = "context.user.fullname", presence_logger_claim_group = "class" }));
+		assert.same({ user_id = { "lms", "person", "number" }, email = { "mail" },
+			name = { "context", "user", "fullname" }, group = { "class" } }, c.claim_paths);
+	end);
+
+	it("trusts the affiliations mod_token_moderators trusts unless told otherwise", function ()
+		assert.same({ "owner", "teacher" }, read(minimal({
+			token_moderators_trusted_affiliations = { "owner", "teacher" } })).trusted_affiliations);
+		assert.same({ "moderator" }, read(minimal({ token_moderators_trusted_affiliations = { "owner" },
+			presence_logger_trusted_affiliations = { "moderator" } })).trusted_affiliations);
+		assert.same({}, read(minimal({ token_moderators_trusted_affiliations = { "owner" },
+			presence_logger_trusted_affiliations = {} })).trusted_affiliations);
+	end);
+
+	it("refuses a claim path that is no dot path, naming the option and the path", function ()
+		for _, bad in ipairs({ "", "context..id", ".id", "context.user.", "context.user id", 42, { "context", "id" } }) do
+			local err = error_of(minimal({ presence_logger_claim_user_id = bad }));
+			local expected = 'option presence_logger_claim_user_id must be a dot path into the token such as "context.user.id"';
+			assert.truthy(err:find(expected, 1, true), err);
+			assert.falsy(err:find("\n", 1, true), err);
+		end
+		local err = error_of(minimal({ presence_logger_claim_name = "context..name" }));
+		assert.truthy(err:find('"context..name" has an empty claim name', 1, true), err);
+		err = error_of(minimal({ presence_logger_claim_email = { "x" } }));
+		assert.truthy(err:find("a table is not a string", 1, true), err);
 	end);
 
 	it("takes every option", function ()
@@ -79,6 +112,8 @@ describe("config.read", function ()
 			{ { presence_logger_claims = { "courseid", 7 } }, "presence_logger_claims" },
 			{ { presence_logger_skip_jids = true }, "presence_logger_skip_jids" },
 			{ { presence_logger_storage = "no such driver!" }, "presence_logger_storage" },
+			{ { presence_logger_claim_group = "a..b" }, "presence_logger_claim_group" },
+			{ { presence_logger_trusted_affiliations = "owner" }, "presence_logger_trusted_affiliations" },
 		};
 		for _, case in ipairs(cases) do
 			local err = error_of(minimal(case[1]));

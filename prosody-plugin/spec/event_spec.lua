@@ -126,6 +126,13 @@ describe("event.identity", function ()
 		assert.is_false(event.identity({ moderator = "false" }).moderator);
 	end);
 
+	it("writes the issuer in the contract's place, cut to the schema's 255 characters", function ()
+		local identity = event.identity({ name = "Ann", issuer = ("é"):rep(300), moderator = false, email = "a@b.example" });
+		assert.equal(255 * 2, #identity.issuer);
+		assert.equal('{"name":"Ann","email":"a@b.example","issuer":"moodle","moderator":false}',
+			event.encode(event.identity({ moderator = false, issuer = "moodle", email = "a@b.example", name = "Ann" })));
+	end);
+
 	it("keeps at most 64 scalar claims", function ()
 		local claims = { nested = { a = 1 } };
 		for i = 1, 100 do claims[("c%03d"):format(i)] = i; end

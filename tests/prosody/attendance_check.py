@@ -39,6 +39,7 @@ def assert_attendance(vector: vectors.Vector, receiver, events: list[dict], base
         where = f"{vector.name}/{want['room']}@{want['started_at']}"
         assert seconds(got["ended_at"], base) == want["ended_at"], where
         assert got["closed_by"] == want.get("closed_by", "room.destroyed"), where
+        assert vectors.class_problems(vector, want, got, lambda text: seconds(text, base)) == []
         assert len(got["participants"]) == len(want["participants"]), (where, [p["key"] for p in got["participants"]])
         for expected in want["participants"]:
             keys = person_keys(vector, expected["person"], events, participant_key)
@@ -57,5 +58,10 @@ def assert_attendance(vector: vectors.Vector, receiver, events: list[dict], base
                 assert p["name"] == expected["name"], who
             if "names" in expected:
                 assert p["names"] == expected["names"], who
+            for field in ("moderator", "key_kind"):
+                if field in expected:
+                    assert p[field] == expected[field], (who, field, p[field])
+            if "ambiguous" in expected:
+                assert bool(p["ambiguous"]) == expected["ambiguous"], (who, p["ambiguous"])
             if "intervals" in expected:
                 assert [[seconds(a, base), seconds(b, base)] for a, b in p["intervals"]] == expected["intervals"], who

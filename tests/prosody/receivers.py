@@ -79,7 +79,8 @@ class RealReceiver:
                  "late_after_seconds": "ATTENDANCE_LATE_AFTER_SECONDS",
                  "left_early_seconds": "ATTENDANCE_LEFT_EARLY_SECONDS",
                  "present_min_percent": "ATTENDANCE_PRESENT_MIN_PERCENT",
-                 "partial_min_percent": "ATTENDANCE_PARTIAL_MIN_PERCENT"}
+                 "partial_min_percent": "ATTENDANCE_PARTIAL_MIN_PERCENT",
+                 "room_pattern": "ATTENDANCE_ROOM_PATTERN"}
         for key, value in self.settings.items():
             if key in names:
                 env[names[key]] = ",".join(value) if isinstance(value, list) else str(value)
@@ -145,6 +146,13 @@ class RealReceiver:
         response = requests.get(self.base_url + path, auth=("admin", self.admin_password), timeout=10)
         response.raise_for_status()
         return response.json()
+
+    def upload(self, path: str, body: bytes):
+        """POST a file to an import endpoint (`/v1/roster?...`, `/v1/schedule?...`) as the admin."""
+        import requests
+
+        return requests.post(self.base_url + path, data=body, auth=("admin", self.admin_password),
+                             headers={"content-type": "text/csv"}, timeout=10)
 
     def meetings(self) -> list[dict]:
         return self.get("/v1/meetings")["meetings"]

@@ -3,6 +3,7 @@ names the option; Prosody itself keeps serving (joins are never blocked by our m
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -24,6 +25,10 @@ CASES = {
     "flush interval text": ({"presence_logger_flush_interval": "soon"}, "presence_logger_flush_interval"),
     "claims not a list": ({"presence_logger_claims": "courseid"}, "presence_logger_claims"),
     "negative queue": ({"presence_logger_max_queue": -1}, "presence_logger_max_queue"),
+    "claim path with an empty name": ({"presence_logger_claim_user_id": "context..id"}, "presence_logger_claim_user_id"),
+    "claim path not text": ({"presence_logger_claim_name": ["context", "user"]}, "presence_logger_claim_name"),
+    "trusted affiliations not a list": ({"presence_logger_trusted_affiliations": "owner"},
+                                        "presence_logger_trusted_affiliations"),
 }
 
 
@@ -56,8 +61,35 @@ def test_good_options_load_without_error(tmp_path, prosody_version):
         prosody.stop()
 
 
-async def _join(prosody):
-    client = WebSocketXmppClient(prosody.websocket_url(room="r", token=prosody.token({})), "meet.jitsi")
+async def _join(prosody, token=None):
+    client = WebSocketXmppClient(prosody.websocket_url(room="r", token=token or prosody.token({})), "meet.jitsi")
     await client.connect()
     await client.join("r@muc.meet.jitsi", "Someone")
     await client.close()
+
+
+def test_claim_paths_and_trusted_affiliations_shape_the_identity(tmp_path, prosody_version):
+    """An LMS that signs its ids elsewhere: the configured dot paths are read from the verified
+    token, and a trusted affiliation makes a moderator (real Prosody, real token login)."""
+    from tests.prosody.environment import logger_prosody
+    from tests.prosody.receivers import CaptureReceiver
+
+    sink = CaptureReceiver().start()
+    prosody = logger_prosody(tmp_path / "prosody", sink.url, sink.secret, claims=(), version=prosody_version,
+                             claim_user_id="lms.person.number", claim_name="lms.person.display",
+                             trusted_affiliations=["teacher"])
+    prosody.start()
+    try:
+        token = prosody.token({"lms": {"person": {"number": 4711, "display": "Zoé d\\'Arc"}},
+                               "context": {"user": {"id": "", "name": "zoe", "affiliation": "teacher"}}})
+        asyncio.run(_join(prosody, token))
+        deadline = time.monotonic() + 10
+        while not [e for e in sink.events() if e["type"] == "occupant.joined"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        joined = [e for e in sink.events() if e["type"] == "occupant.joined"]
+        assert joined, prosody.recent_log()
+        assert joined[0]["identity"] == {"user_id": "4711", "name": "Zoé d'Arc", "issuer": "jitsictl-test",
+                                         "moderator": True}
+    finally:
+        prosody.stop()
+        sink.stop()

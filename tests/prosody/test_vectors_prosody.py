@@ -4,8 +4,9 @@ prosody-plugin/mod_presence_logger.lua, delivering to the real receiver (flask-l
 For each vector: the events the receiver stored must be the vector's events (tests/prosody/
 driver.py matches them moment by moment, including each occupant's real JIDs and the identity
 from the verified token), each one valid against the contract schema; then the same events,
-re-timed to the scenario's clock, sent to a second real receiver must give exactly the vector's
-attendance through the authenticated read API.
+re-timed to the scenario's clock, sent to a second real receiver (holding the vector's class list
+and lessons, imported through its API) must give exactly the vector's attendance through the
+authenticated read API.
 
 Jitsi pieces that cannot be installed here are test stand-ins, named after their source:
 tests/prosody/modules/mod_auth_test_jwt.lua (mod_auth_token), mod_test_focus.lua (jicofo's
@@ -35,7 +36,9 @@ def uses_breakout(vector) -> bool:
 @pytest.mark.parametrize("vector", ALL, ids=lambda v: v.name)
 def test_vector_on_real_prosody_and_receiver(vector, tmp_path, shared_receivers, prosody_version):
     index = ALL.index(vector)
-    live, replay = shared_receivers.get(vector.settings, prosody_version)
+    # A vector's room pattern is part of its receiver's settings, so it gets receivers of its own.
+    settings = {**vector.settings, "room_pattern": vector.room_pattern} if vector.room_pattern else vector.settings
+    live, replay = shared_receivers.get(settings, prosody_version)
     before = len(live.events())
     prosody = logger_prosody(tmp_path / "prosody", live.url, live.secret, claims=vector.settings["claims"],
                              breakout=uses_breakout(vector), version=prosody_version)
@@ -52,8 +55,10 @@ def test_vector_on_real_prosody_and_receiver(vector, tmp_path, shared_receivers,
         problems = [e.message for e in contract.validator().iter_errors(event)]
         assert not problems, (event, problems)
 
-    # Each vector gets its own day on the shared replay receiver.
+    # Each vector gets its own day on the shared replay receiver, and its class (a course of its
+    # own) lessons on that day.
     base = BASE + dt.timedelta(days=index)
+    vectors.import_class(vector, base, replay.upload)
     events = retimed(vector, delivered, base)
     response = replay.post(events)
     assert response.status_code == 200, response.text

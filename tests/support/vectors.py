@@ -5,8 +5,11 @@ Openfire plugin are held to the same expectations. See tests/vectors/README.md f
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +27,31 @@ DEFAULT_SETTINGS = {
     "partial_min_percent": 25,
 }
 PLACEHOLDER = "*"
+# The app id tokens are issued by when a vector's token has no `iss` (the harnesses sign with it:
+# tests/support/prosody_server.py JWT_APP_ID, openfire-plugin's ScenarioRunner.ISSUER).
+DEFAULT_ISSUER = "jitsictl-test"
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+def _given(value) -> str | None:
+    """A claim as the plugins report it: text unless blank (mod_jitsi signs `"id": ""`), numbers
+    as text, nothing else (null, objects, arrays, booleans)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str) and value.strip(" \t\n\r\f\v"):
+        return value
+    return None
+
+
+def _says(value) -> bool | None:
+    """A moderator claim: true for true or "true", false for other booleans and strings."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return value == "true"
+    return None
 
 
 @dataclass
@@ -36,22 +64,66 @@ class Vector:
     events: list
     attendance: list
     raw: dict = field(repr=False)
+    classroom: dict = field(default_factory=dict)  # the vector's `class` section, if any
+
+    @property
+    def room_pattern(self) -> str | None:
+        """The receiver's ATTENDANCE_ROOM_PATTERN for this scenario, if it needs one."""
+        return self.classroom.get("room_pattern")
+
+    # -- class list and timetable ---------------------------------------------------------------
+    def roster_csv(self) -> bytes:
+        """The class list as the receiver's roster CSV (flask-logger attendance_logger/roster.py)."""
+        return _csv(["name", "user_id", "email", "username", "course"],
+                    ([s["name"], s.get("user_id", ""), s.get("email", ""), s.get("username", ""), s["course"]]
+                     for s in self.classroom.get("students", [])))
+
+    def timetable_csv(self, base: dt.datetime) -> bytes:
+        """The lessons as the receiver's timetable CSV (attendance_logger/timetable.py), each at
+        `base + start` seconds: the same base the scenario's events are timed from."""
+        def at(seconds: float) -> str:
+            return (base + dt.timedelta(seconds=seconds)).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        return _csv(["course", "start", "end"],
+                    ([lesson["course"], at(lesson["start"]), at(lesson["start"] + lesson["duration"])]
+                     for lesson in self.classroom.get("lessons", [])))
+
+    def class_imports(self, base: dt.datetime) -> list[tuple[str, bytes]]:
+        """The receiver's import requests for the class section, as (path with query, body)."""
+        imports = []
+        if self.classroom.get("students"):
+            imports.append(("/v1/roster?filename=roster.csv", self.roster_csv()))
+        if self.classroom.get("lessons"):
+            imports.append(("/v1/schedule?filename=timetable.csv", self.timetable_csv(base)))
+        return imports
 
     # -- people -----------------------------------------------------------------------------
+    def token(self, person: str) -> dict | None:
+        """The payload a person's client presents: the vector's token with the issuer filled in."""
+        token = self.people[person].get("token")
+        return {"iss": DEFAULT_ISSUER, **token} if token else None
+
     def identity(self, person: str) -> dict | None:
         """The contract `identity` object a person's token yields, or None for guests."""
-        token = self.people[person].get("token")
-        if not token:
+        if not self.people[person].get("token"):
             return None
-        context = token.get("context", {})
-        user = context.get("user", {})
+        token = self.token(person)
+        context = token.get("context") if isinstance(token.get("context"), dict) else {}
+        user = context.get("user") if isinstance(context.get("user"), dict) else {}
         identity = {}
-        for src, dst in (("id", "user_id"), ("name", "name"), ("email", "email")):
-            if user.get(src) is not None:
-                identity[dst] = user[src]
-        if "moderator" in user:
-            identity["moderator"] = user["moderator"] in (True, "true")
-        if context.get("group") is not None:
+        fields = {"user_id": _given(user.get("id")), "name": _given(user.get("name")),
+                  "email": _given(user.get("email")), "issuer": _given(token.get("iss"))}
+        if fields["name"]:
+            fields["name"] = fields["name"].replace("\\'", "'")  # mod_jitsi's escaped quote
+        if fields["email"] and not EMAIL.fullmatch(fields["email"]):
+            fields["email"] = None
+        identity.update({k: v for k, v in fields.items() if v is not None})
+        # As mod_token_moderators decides: context.user.moderator or the top-level moderator (the
+        # vectors trust no affiliation).
+        said = [_says(user.get("moderator")), _says(token.get("moderator"))]
+        if said != [None, None]:
+            identity["moderator"] = True in said
+        if _given(context.get("group")) is not None:
             identity["group"] = context["group"]
         claims = {k: token[k] for k in self.settings["claims"] if k in token}
         if claims:
@@ -152,6 +224,49 @@ class Vector:
         return events
 
 
+def _csv(header: list[str], rows) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def import_class(vector: Vector, base: dt.datetime, post) -> None:
+    """Import the vector's class list and lessons into a receiver before its events arrive.
+
+    `post(path, body)` sends one file to the receiver's import API as its admin and returns the
+    response (a Flask test client's or a `requests` one: both have `status_code` and `text`)."""
+    for path, body in vector.class_imports(base):
+        response = post(path, body)
+        assert response.status_code == 200, (
+            f"{vector.name}: the receiver refused the class import {path}: {response.status_code} {response.text}")
+
+
+def class_problems(vector: Vector, expected: dict, meeting: dict, seconds) -> list[str]:
+    """How a meeting's JSON from the receiver's read API (`reference`, `absentees`) differs from
+    the vector's expected meeting; `seconds(text)` turns its times into scenario seconds."""
+    where = f"{vector.name}/{expected['room']}@{expected['started_at']}"
+    problems = []
+    reference, want = meeting.get("reference") or {}, expected.get("reference")
+    if want is None:
+        if reference.get("kind") != "meeting":
+            problems.append(f"{where}: measured against {reference!r}, expected the meeting itself")
+    else:
+        got = {"kind": reference.get("kind"), "start": seconds(reference.get("start")),
+               "end": seconds(reference.get("end"))}
+        wanted = {"kind": "lesson", "start": want["start"], "end": want["end"]}
+        if "course" in want:
+            got["course"], wanted["course"] = reference.get("course"), want["course"]
+        if got != wanted:
+            problems.append(f"{where}: measured against {got} ({reference.get('note') or 'no note'}), "
+                            f"expected {wanted}")
+    absent = sorted(a.get("name") for a in meeting.get("absentees") or [])
+    if absent != sorted(expected.get("absentees", [])):
+        problems.append(f"{where}: absentees {absent}, expected {sorted(expected.get('absentees', []))}")
+    return problems
+
+
 def room_object(name: str, parent: str | None = None, component: str = "muc") -> dict:
     room = {"jid": f"{name}@{COMPONENTS[component]}", "name": name}
     if parent:
@@ -170,7 +285,7 @@ def load(path: Path) -> Vector:
     settings = {**DEFAULT_SETTINGS, **raw.get("settings", {})}
     return Vector(name=raw["name"], description=raw["description"], settings=settings,
                   people=raw["people"], steps=raw["steps"], events=raw["events"],
-                  attendance=raw["attendance"], raw=raw)
+                  attendance=raw["attendance"], raw=raw, classroom=raw.get("class", {}))
 
 
 def all_vectors() -> list[Vector]:

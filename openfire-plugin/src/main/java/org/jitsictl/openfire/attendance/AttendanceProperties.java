@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import org.jitsictl.openfire.attendance.core.Delivery;
+import org.jitsictl.openfire.attendance.core.IdentityRules;
 import org.jitsictl.openfire.attendance.core.Settings;
 import org.jivesoftware.util.SystemProperty;
 
@@ -45,6 +46,11 @@ final class AttendanceProperties {
                 integer(Settings.QUEUE_MAX, d.queueMax),
                 text(Settings.SKIP_JIDS, false),
                 text(Settings.JWT_SECRET, true),
+                text(Settings.USER_ID_CLAIM, IdentityRules.DEFAULT_USER_ID),
+                text(Settings.EMAIL_CLAIM, IdentityRules.DEFAULT_EMAIL),
+                text(Settings.NAME_CLAIM, IdentityRules.DEFAULT_NAME),
+                text(Settings.GROUP_CLAIM, IdentityRules.DEFAULT_GROUP),
+                text(Settings.TRUSTED_AFFILIATIONS, false),
                 focusJid,
                 jitsiSetup,
                 roomMaxOccupants,
@@ -77,6 +83,11 @@ final class AttendanceProperties {
     private SystemProperty<String> text(String key, boolean secret) {
         return SystemProperty.Builder.ofType(String.class).setKey(key).setPlugin(plugin).setDynamic(true)
                 .setEncrypted(secret).build();
+    }
+
+    private SystemProperty<String> text(String key, String defaultValue) {
+        return SystemProperty.Builder.ofType(String.class).setKey(key).setPlugin(plugin).setDynamic(true)
+                .setDefaultValue(defaultValue).build();
     }
 
     private SystemProperty<Integer> integer(String key, int defaultValue) {

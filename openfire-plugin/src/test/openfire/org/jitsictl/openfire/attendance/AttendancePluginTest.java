@@ -143,6 +143,11 @@ class AttendancePluginTest {
         expected.put(Settings.ROOM_MAX_OCCUPANTS, 500);
         expected.put(Settings.URL, null);
         expected.put(Settings.SECRET, null);
+        expected.put(Settings.USER_ID_CLAIM, "context.user.id");
+        expected.put(Settings.EMAIL_CLAIM, "context.user.email");
+        expected.put(Settings.NAME_CLAIM, "context.user.name");
+        expected.put(Settings.GROUP_CLAIM, "context.group");
+        expected.put(Settings.TRUSTED_AFFILIATIONS, null);
         expected.put(org.jitsictl.openfire.attendance.core.Delivery.REQUEUE, false);
         for (Map.Entry<String, Object> entry : expected.entrySet()) {
             SystemProperty<?> property = SystemProperty.getProperty(entry.getKey()).orElseThrow();

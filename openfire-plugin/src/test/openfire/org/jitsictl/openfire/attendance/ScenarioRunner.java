@@ -56,6 +56,8 @@ public final class ScenarioRunner {
     static final String JWT_SECRET = "scenario-runner-jwt-secret-0123456789";
     static final Instant BASE = Instant.parse("2025-11-22T08:00:00Z");
     private static final String DOMAIN = "meet.jitsi";
+    /** The app id tokens are issued by unless a vector's token says otherwise (tests/vectors/README.md). */
+    static final String ISSUER = "jitsictl-test";
     private static final Map<String, String> COMPONENTS = Map.of(
             "muc", "muc." + DOMAIN, "breakout", "breakout." + DOMAIN, "internal-muc", "internal-muc." + DOMAIN);
 
@@ -187,7 +189,7 @@ public final class ScenarioRunner {
             LocalClientSession session = new LocalClientSession(new JID(userJid));
             if (person.get("token") != null) {
                 session.setSessionData(AttendancePlugin.TOKEN_SESSION_KEY,
-                        JwtIdentity.sign((Map<String, Object>) person.get("token"), JWT_SECRET));
+                        JwtIdentity.sign(withJitsiClaims((Map<String, Object>) person.get("token")), JWT_SECRET));
             }
             SessionManager.getInstance().testAdd(session);
         }
@@ -318,5 +320,13 @@ public final class ScenarioRunner {
         public Instant instant() {
             return now;
         }
+    }
+
+    /** A vector's token with the claims every Jitsi token has (iss, aud, sub, room) where it has none. */
+    static Map<String, Object> withJitsiClaims(Map<String, Object> token) {
+        Map<String, Object> payload = new java.util.LinkedHashMap<>(
+                Map.of("iss", ISSUER, "aud", "jitsi", "sub", DOMAIN, "room", "*"));
+        payload.putAll(token);
+        return payload;
     }
 }

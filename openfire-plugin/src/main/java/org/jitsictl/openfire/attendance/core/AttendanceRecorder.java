@@ -294,7 +294,7 @@ public final class AttendanceRecorder {
         }
         try {
             return JwtIdentity.identity(JwtIdentity.verify(token, current.jwtSecret, events.nowEpochSeconds()),
-                    current.claims);
+                    current.claims, current.identityRules);
         } catch (JwtIdentity.InvalidToken e) {
             log.warn("Attendance: ignored the JWT of " + bare(userJid) + ": " + e.getMessage());
             return null;

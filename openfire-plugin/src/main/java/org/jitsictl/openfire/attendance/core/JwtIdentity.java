@@ -7,6 +7,7 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Pattern;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -17,14 +18,18 @@ import javax.crypto.spec.SecretKeySpec;
  * <p>Openfire has no equivalent of Jitsi's Prosody {@code mod_auth_token}, so the plugin never
  * trusts a token it did not verify itself: HS256 only (other algorithms, {@code none} included,
  * are rejected), the signature checked in constant time with {@code attendance.jwt.secret},
- * {@code exp}/{@code nbf} honoured with one minute of leeway. Fields follow Jitsi's claims
- * ({@code context.user.id/name/email/moderator}, {@code context.group}); custom top-level
- * claims pass only when allow-listed and scalar. Values that would break the contract (an
- * email without exactly one {@code @}, an empty id) are left out rather than sent.
+ * {@code exp}/{@code nbf} honoured with one minute of leeway. Fields are read where
+ * {@link IdentityRules} says (by default Jitsi's {@code context.user.id/name/email},
+ * {@code context.group}); custom top-level claims pass only when allow-listed and scalar. Values
+ * that would break the contract (an email without exactly one {@code @}, an empty id) are left
+ * out rather than sent.
  */
 public final class JwtIdentity {
     private static final long LEEWAY_SECONDS = 60;
     private static final Pattern EMAIL = Pattern.compile("[^@\\s]+@[^@\\s]+");
+    private static final int MAX_ISSUER = 255;
+    private static final List<String> CONTEXT_USER_MODERATOR = List.of("context", "user", "moderator");
+    private static final List<String> CONTEXT_USER_AFFILIATION = List.of("context", "user", "affiliation");
 
     private JwtIdentity() {
     }
@@ -77,40 +82,112 @@ public final class JwtIdentity {
         return head + "." + body + "." + enc.encodeToString(hmac(secret, head + "." + body));
     }
 
-    /** The contract's identity object; null when the payload names nobody. */
-    @SuppressWarnings("unchecked")
-    public static Map<String, Object> identity(Map<String, Object> payload, List<String> allowedClaims) {
+    /**
+     * The contract's identity object; null when the payload names nobody.
+     *
+     * <p>Fields are read at the paths of {@code rules}; a blank string (mod_jitsi signs
+     * {@code "id": ""}), JSON null, an object or an array counts as absent; numbers are written
+     * as text. mod_jitsi escapes {@code '} as {@code \'} in the name it signs; that is undone.
+     * The issuer is the token's {@code iss}: the receiver scopes signed names to it.
+     */
+    public static Map<String, Object> identity(Map<String, Object> payload, List<String> allowedClaims,
+                                               IdentityRules rules) {
         Map<String, Object> identity = new LinkedHashMap<>();
-        Map<String, Object> context = payload.get("context") instanceof Map<?, ?> c ? (Map<String, Object>) c : Map.of();
-        Map<String, Object> user = context.get("user") instanceof Map<?, ?> u ? (Map<String, Object>) u : Map.of();
-        Object id = user.get("id");
-        if ((id instanceof String || id instanceof Number) && !String.valueOf(id).isEmpty()) {
-            identity.put("user_id", String.valueOf(id));
+        String id = given(at(payload, rules.userId()));
+        if (id != null) {
+            identity.put("user_id", id);
         }
-        if (user.get("name") instanceof String name) {
-            identity.put("name", name);
+        String name = given(at(payload, rules.name()));
+        if (name != null) {
+            identity.put("name", name.replace("\\'", "'"));
         }
-        if (user.get("email") instanceof String email && EMAIL.matcher(email).matches()) {
+        String email = given(at(payload, rules.email()));
+        if (email != null && EMAIL.matcher(email).matches()) {
             identity.put("email", email);
         }
-        if (user.containsKey("moderator")) {
-            Object moderator = user.get("moderator");
-            identity.put("moderator", Boolean.TRUE.equals(moderator) || "true".equals(moderator));
+        String issuer = given(payload.get("iss"));
+        if (issuer != null) {
+            identity.put("issuer", clip(issuer, MAX_ISSUER));
         }
-        if (context.get("group") instanceof String group) {
+        Boolean moderator = moderator(payload, rules.trustedAffiliations());
+        if (moderator != null) {
+            identity.put("moderator", moderator);
+        }
+        String group = given(at(payload, rules.group()));
+        if (group != null) {
             identity.put("group", group);
         }
         Map<String, Object> claims = new LinkedHashMap<>();
-        for (String name : allowedClaims) {
-            Object value = payload.get(name);
+        for (String claim : allowedClaims) {
+            Object value = payload.get(claim);
             if (value instanceof String || value instanceof Number || value instanceof Boolean) {
-                claims.put(name, value);
+                claims.put(claim, value);
             }
         }
         if (!claims.isEmpty()) {
             identity.put("claims", claims);
         }
         return identity.isEmpty() ? null : identity;
+    }
+
+    /** What the payload holds at {@code path}, or null when something on the way is no object. */
+    static Object at(Map<String, Object> payload, List<String> path) {
+        Object value = payload;
+        for (String name : path) {
+            if (!(value instanceof Map<?, ?> object)) {
+                return null;
+            }
+            value = object.get(name);
+        }
+        return value;
+    }
+
+    /** A claim as text: numbers written out, strings unless blank; null for anything else. */
+    private static String given(Object value) {
+        if (value instanceof Number) {
+            return String.valueOf(value);
+        }
+        if (value instanceof String text && !isBlank(text)) {
+            return text;
+        }
+        return null;
+    }
+
+    /** Blank as the Prosody module sees it: only ASCII spaces, tabs and line breaks. */
+    private static boolean isBlank(String text) {
+        return text.chars().allMatch(c -> c == ' ' || (c >= '\t' && c <= '\r'));
+    }
+
+    /**
+     * True when {@code context.user.moderator} or the top-level {@code moderator} is true (or
+     * "true"), or the affiliation is a trusted one; null when none of them is there to say.
+     */
+    private static Boolean moderator(Map<String, Object> payload, Set<String> trustedAffiliations) {
+        Boolean inUser = says(at(payload, CONTEXT_USER_MODERATOR));
+        Boolean atTop = says(payload.get("moderator"));
+        Boolean byAffiliation = null;
+        if (!trustedAffiliations.isEmpty() && at(payload, CONTEXT_USER_AFFILIATION) instanceof String affiliation) {
+            byAffiliation = trustedAffiliations.contains(affiliation);
+        }
+        if (inUser == null && atTop == null && byAffiliation == null) {
+            return null;
+        }
+        return Boolean.TRUE.equals(inUser) || Boolean.TRUE.equals(atTop) || Boolean.TRUE.equals(byAffiliation);
+    }
+
+    private static Boolean says(Object value) {
+        if (value instanceof Boolean yes) {
+            return yes;
+        }
+        if (value instanceof String text) {
+            return text.equals("true");
+        }
+        return null;
+    }
+
+    /** {@code text} cut to at most {@code max} code points (the schema's maxLength). */
+    private static String clip(String text, int max) {
+        return text.codePointCount(0, text.length()) <= max ? text : text.substring(0, text.offsetByCodePoints(0, max));
     }
 
     private static Map<String, Object> decodePart(String part, String what) throws InvalidToken {

@@ -8,6 +8,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
 import java.util.regex.Pattern;
@@ -32,10 +33,16 @@ public final class Settings {
     public static final String FOCUS_JID = "attendance.focus.jid";
     public static final String JITSI_SETUP = "attendance.jitsi.setup";
     public static final String ROOM_MAX_OCCUPANTS = "attendance.jitsi.room.max.occupants";
+    public static final String USER_ID_CLAIM = "attendance.claim.user.id";
+    public static final String EMAIL_CLAIM = "attendance.claim.email";
+    public static final String NAME_CLAIM = "attendance.claim.name";
+    public static final String GROUP_CLAIM = "attendance.claim.group";
+    public static final String TRUSTED_AFFILIATIONS = "attendance.trusted.affiliations";
 
     /** Every property this class reads, in documentation order. */
     public static final List<String> NAMES = List.of(URL, SECRET, CLAIMS, BATCH_SIZE, FLUSH_INTERVAL, TIMEOUT,
-            QUEUE_MAX, SKIP_JIDS, JWT_SECRET, FOCUS_JID, JITSI_SETUP, ROOM_MAX_OCCUPANTS);
+            QUEUE_MAX, SKIP_JIDS, JWT_SECRET, USER_ID_CLAIM, EMAIL_CLAIM, NAME_CLAIM, GROUP_CLAIM, TRUSTED_AFFILIATIONS,
+            FOCUS_JID, JITSI_SETUP, ROOM_MAX_OCCUPANTS);
 
     /** Openfire's own default is 30 occupants per room, focus included: too few for a class. */
     public static final int DEFAULT_ROOM_MAX_OCCUPANTS = 500;
@@ -51,7 +58,7 @@ public final class Settings {
     private static final Pattern DOMAIN_ENTRY = Pattern.compile("@[^@/\\s,]+");
 
     public static final Settings DEFAULTS = new Settings(null, null, List.of(), 50, 2_000, 10_000, 100_000,
-            DEFAULT_SKIP_JIDS, null, null, true, DEFAULT_ROOM_MAX_OCCUPANTS);
+            DEFAULT_SKIP_JIDS, null, IdentityRules.DEFAULTS, null, true, DEFAULT_ROOM_MAX_OCCUPANTS);
 
     /** Receiver endpoint, or null: events are then kept in the spool until one is set. */
     public final URI url;
@@ -67,6 +74,8 @@ public final class Settings {
     public final List<String> skipJids;
     /** HS256 key the deployment's JWTs are signed with; null: identity is never reported. */
     public final String jwtSecret;
+    /** Where the token's identity is read and which affiliations make a moderator. */
+    public final IdentityRules identityRules;
     /** Bare JID of jicofo's account; null: {@code focus@<xmpp domain>}. */
     public final String focusJid;
     /**
@@ -78,8 +87,8 @@ public final class Settings {
     public final int roomMaxOccupants;
 
     public Settings(URI url, String secret, List<String> claims, int batchSize, long flushIntervalMillis,
-                    long timeoutMillis, int queueMax, List<String> skipJids, String jwtSecret, String focusJid,
-                    boolean jitsiSetup, int roomMaxOccupants) {
+                    long timeoutMillis, int queueMax, List<String> skipJids, String jwtSecret,
+                    IdentityRules identityRules, String focusJid, boolean jitsiSetup, int roomMaxOccupants) {
         this.url = url;
         this.secret = secret;
         this.claims = List.copyOf(claims);
@@ -89,6 +98,7 @@ public final class Settings {
         this.queueMax = queueMax;
         this.skipJids = List.copyOf(skipJids);
         this.jwtSecret = jwtSecret;
+        this.identityRules = identityRules;
         this.focusJid = focusJid;
         this.jitsiSetup = jitsiSetup;
         this.roomMaxOccupants = roomMaxOccupants;
@@ -120,6 +130,15 @@ public final class Settings {
             }
             return raw;
         }, false);
+        IdentityRules was = previous.identityRules;
+        IdentityRules d = IdentityRules.DEFAULTS;
+        IdentityRules rules = new IdentityRules(
+                p.value(USER_ID_CLAIM, was.userId(), d.userId(), Settings::parseClaimPath, true),
+                p.value(EMAIL_CLAIM, was.email(), d.email(), Settings::parseClaimPath, true),
+                p.value(NAME_CLAIM, was.name(), d.name(), Settings::parseClaimPath, true),
+                p.value(GROUP_CLAIM, was.group(), d.group(), Settings::parseClaimPath, true),
+                p.value(TRUSTED_AFFILIATIONS, was.trustedAffiliations(), d.trustedAffiliations(),
+                        raw -> Set.copyOf(splitList(raw)), true));
         String focus = p.value(FOCUS_JID, previous.focusJid, null, raw -> {
             if (!BARE_JID.matcher(raw).matches()) {
                 throw new IllegalArgumentException("is not a bare JID; write it as user@domain, e.g. focus@meet.example.org");
@@ -134,7 +153,7 @@ public final class Settings {
         }, true);
         int maxOccupants = p.value(ROOM_MAX_OCCUPANTS, previous.roomMaxOccupants, DEFAULTS.roomMaxOccupants,
                 raw -> (int) whole(raw, 0, MAX_ROOM_MAX_OCCUPANTS), true);
-        return new Settings(url, secret, claims, batch, flush, timeout, queueMax, skip, jwtSecret, focus, setup,
+        return new Settings(url, secret, claims, batch, flush, timeout, queueMax, skip, jwtSecret, rules, focus, setup,
                 maxOccupants);
     }
 
@@ -165,6 +184,16 @@ public final class Settings {
             }
         }
         return names;
+    }
+
+    private static List<String> parseClaimPath(String raw) {
+        try {
+            return IdentityRules.parsePath(raw);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("is not a dot path into the token: it " + e.getMessage()
+                    + "; write the claim names from the payload's top level down, joined by dots, e.g. "
+                    + IdentityRules.DEFAULT_USER_ID);
+        }
     }
 
     private static List<String> parseSkipJids(String raw) {
