@@ -49,6 +49,11 @@ def check_participant(got: dict, want: dict, where: str) -> None:
         assert got["names"] == want["names"], where
     if "intervals" in want:
         assert [[seconds(a), seconds(b)] for a, b in got["intervals"]] == want["intervals"], where
+    for field in ("moderator", "key_kind"):
+        if field in want:
+            assert got[field] == want[field], (where, field)
+    if "ambiguous" in want:
+        assert bool(got["ambiguous"]) == want["ambiguous"], (where, got["ambiguous"])
 
 
 def check_csv(response, attendance: dict, settings: dict, where: str) -> None:
