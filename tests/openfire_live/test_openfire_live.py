@@ -23,6 +23,10 @@ from tests.prosody.environment import logger_prosody
 from tests.prosody.receivers import RealReceiver
 from tests.support.prosody_server import Account
 
+# Every test here starts a real Openfire (and the receiver): the slow tier's, skipped there unless
+# the environment names an Openfire (conftest.py).
+pytestmark = pytest.mark.slow
+
 CONFERENCE = f"conference.{DOMAIN}"
 NS_FOCUS = "http://jitsi.org/protocol/focus"
 
