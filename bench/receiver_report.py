@@ -22,7 +22,7 @@ refreshing the meetings index after each lesson as reads during a term would. Th
   --skip-recompute).
 
 Also prints the attendance rules alone on one lesson's already-parsed events, to separate it from the
-database and JSON decoding. Targets (issue 3): meeting report < 100 ms; course export < 5 s;
+database and JSON decoding. Targets (README, "Sizing"): meeting report < 100 ms; course export < 5 s;
 < 150 MB RSS per worker during the export.
 """
 from __future__ import annotations

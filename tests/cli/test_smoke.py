@@ -36,7 +36,7 @@ def jitsictl(*args: str, cwd: Path, timeout: float = 120) -> subprocess.Complete
 
 
 class Site:
-    """B2's AttendanceStack (real receiver + Prosody with the module) and a jitsictl.yaml (auth
+    """The AttendanceStack (real receiver + Prosody with the module) and a jitsictl.yaml (auth
     jwt) whose secrets file holds that environment's JWT secret and receiver admin password."""
 
     def __init__(self, root: Path, *, auth: str = "jwt", module_secret: str | None = None,

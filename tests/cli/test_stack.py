@@ -545,7 +545,7 @@ def test_commands_without_a_rendered_project_say_what_to_do(tmp_path):
 def test_up_with_openfire_configures_it_through_its_rest_api(tmp_path, docker_engine):  # noqa: F811
     """Openfire cannot run here: its STAND-IN serves the REST API contract fake of
     tests/openfire/fake_restapi.py, booted from the openfire.xml jitsictl renders. `up` must wait
-    for it and apply the Jitsi configuration (D2's reconciler) through the container's address."""
+    for it and apply the Jitsi configuration (jitsictl.openfire's reconciler) through the container's address."""
     result = jitsictl(
         "init", "--non-interactive", "--xmpp", "openfire", "--auth", "internal",
         "--image-repository", "jitsictl-test", "--image-version", "standin",
@@ -569,7 +569,7 @@ def test_up_with_openfire_configures_it_through_its_rest_api(tmp_path, docker_en
                         if c.labels["com.docker.compose.service"] == "openfire")
         address = next(iter(openfire.attrs["NetworkSettings"]["Networks"].values()))["IPAddress"]
         secret = yaml_value(tmp_path / "jitsictl.secrets.yaml", "OPENFIRE_RESTAPI_SECRET")
-        # Read back through D2's REST client (what `jitsictl openfire plan` uses).
+        # Read back through the REST client (what `jitsictl openfire plan` uses).
         from jitsictl.openfire.client import RestApiClient
 
         api = RestApiClient(f"http://{address}:9090", secret)

@@ -1,4 +1,4 @@
-"""`jitsictl openfire plan|apply` end to end: a real jitsictl.yaml and secrets file (C1's init),
+"""`jitsictl openfire plan|apply` end to end: a real jitsictl.yaml and secrets file (as `jitsictl init` writes them),
 the seed openfire.xml exactly as `jitsictl render` writes it, and the fake REST API booted from
 that seed (Openfire cannot run here; the fake is checked against the plugin's own Hurl tests in
 test_fake_vs_hurl.py). One test runs the installed `jitsictl` executable in a subprocess."""

@@ -221,7 +221,7 @@ def test_context_filter_sends_only_what_the_dockerfile_copies(steps):
 
 
 def test_compose_template_uses_this_build_and_the_seed_path():
-    """The rendered compose file (C1's template) must match this image's contract."""
+    """The rendered compose file (templates/) must match this image's contract."""
     from jitsictl.render import OPENFIRE_SEED_XML
 
     template = (ROOT / "templates" / "docker-compose.yml.j2").read_text()

@@ -34,7 +34,7 @@ from tests.support import real_components
 REPO = Path(__file__).resolve().parents[2]
 STANDIN_CONTEXT = REPO / "tests" / "docker" / "standin"
 OPENFIRE_STANDIN_CONTEXT = REPO / "tests" / "docker" / "standin-openfire"
-OPENFIRE_FAKE = REPO / "tests" / "openfire" / "fake_restapi.py"  # D2's REST API contract fake
+OPENFIRE_FAKE = REPO / "tests" / "openfire" / "fake_restapi.py"  # the REST API plugin's contract fake
 BASE_IMAGE = "jitsictl-test/standin-base:bookworm"
 STANDIN_REPOSITORY = "jitsictl-test"  # stand-in images are <repository>/<service>:<STANDIN_TAG>
 STANDIN_TAG = "standin"
