@@ -105,7 +105,8 @@ public final class AttendanceRecorder {
     }
 
     /** An available presence to {@code room/resource} from {@code userJid}, before processing. */
-    public void presence(String roomJid, String resource, String userJid, String nick) {
+    public void presence(String roomJid, String resource, String userJid, String typedNick) {
+        String nick = SchemaLimits.clip(typedNick, SchemaLimits.TEXT);
         if (SkipRules.isSystemRoom(roomJid)) {
             return;
         }

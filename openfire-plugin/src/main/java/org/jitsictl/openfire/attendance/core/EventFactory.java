@@ -92,7 +92,7 @@ public final class EventFactory {
         Map<String, Object> toJson() {
             Map<String, Object> room = new LinkedHashMap<>();
             room.put("jid", jid);
-            room.put("name", name());
+            room.put("name", SchemaLimits.clip(name(), SchemaLimits.TEXT));
             if (parentJid != null) {
                 room.put("parent_jid", parentJid);
             }

@@ -27,7 +27,6 @@ import javax.crypto.spec.SecretKeySpec;
 public final class JwtIdentity {
     private static final long LEEWAY_SECONDS = 60;
     private static final Pattern EMAIL = Pattern.compile("[^@\\s]+@[^@\\s]+");
-    private static final int MAX_ISSUER = 255;
     private static final List<String> CONTEXT_USER_MODERATOR = List.of("context", "user", "moderator");
     private static final List<String> CONTEXT_USER_AFFILIATION = List.of("context", "user", "affiliation");
 
@@ -93,27 +92,27 @@ public final class JwtIdentity {
     public static Map<String, Object> identity(Map<String, Object> payload, List<String> allowedClaims,
                                                IdentityRules rules) {
         Map<String, Object> identity = new LinkedHashMap<>();
-        String id = given(at(payload, rules.userId()));
+        String id = SchemaLimits.clip(given(at(payload, rules.userId())), SchemaLimits.TEXT);
         if (id != null) {
             identity.put("user_id", id);
         }
         String name = given(at(payload, rules.name()));
         if (name != null) {
-            identity.put("name", name.replace("\\'", "'"));
+            identity.put("name", SchemaLimits.clip(name.replace("\\'", "'"), SchemaLimits.TEXT));
         }
-        String email = given(at(payload, rules.email()));
+        String email = SchemaLimits.clip(given(at(payload, rules.email())), SchemaLimits.EMAIL);
         if (email != null && EMAIL.matcher(email).matches()) {
             identity.put("email", email);
         }
         String issuer = given(payload.get("iss"));
         if (issuer != null) {
-            identity.put("issuer", clip(issuer, MAX_ISSUER));
+            identity.put("issuer", SchemaLimits.clip(issuer, SchemaLimits.ISSUER));
         }
         Boolean moderator = moderator(payload, rules.trustedAffiliations());
         if (moderator != null) {
             identity.put("moderator", moderator);
         }
-        String group = given(at(payload, rules.group()));
+        String group = SchemaLimits.clip(given(at(payload, rules.group())), SchemaLimits.TEXT);
         if (group != null) {
             identity.put("group", group);
         }
@@ -183,11 +182,6 @@ public final class JwtIdentity {
             return text.equals("true");
         }
         return null;
-    }
-
-    /** {@code text} cut to at most {@code max} code points (the schema's maxLength). */
-    private static String clip(String text, int max) {
-        return text.codePointCount(0, text.length()) <= max ? text : text.substring(0, text.offsetByCodePoints(0, max));
     }
 
     private static Map<String, Object> decodePart(String part, String what) throws InvalidToken {

@@ -53,6 +53,30 @@ class RecorderTest {
     }
 
     @Test
+    void textOverTheContractsLimitsIsCutNotRefused() {
+        // The receiver refuses an event over a maxLength, which would send a join to the dead
+        // letters; the Prosody module cuts the same fields to the same lengths.
+        String longName = "\u00c9" + "\ud83c\udf93".repeat(1100);
+        Map<String, Object> payload = Map.of("context", Map.of("user", Map.of("id", "x".repeat(2000), "name", longName,
+                "email", "a".repeat(400) + "@school.example"), "group", "g".repeat(1500)), "iss", "i".repeat(300),
+                "exp", 4_000_000_000L);
+        tokens.put("k2@meet.jitsi/web", JwtIdentity.sign(payload, JWT_SECRET));
+        recorder.roomCreated("maths@muc.meet.jitsi");
+        join("maths@muc.meet.jitsi", "a1b2", "k2@meet.jitsi/web", "\ud83c\udf93".repeat(1500));
+        Map<?, ?> joined = events.get(events.size() - 1);
+        String nick = (String) ((Map<?, ?>) joined.get("occupant")).get("nick");
+        assertEquals(1023, nick.codePointCount(0, nick.length()));
+        Map<?, ?> identity = (Map<?, ?>) joined.get("identity");
+        for (String field : List.of("user_id", "name", "group")) {
+            String value = (String) identity.get(field);
+            assertEquals(1023, value.codePointCount(0, value.length()), field);
+        }
+        assertTrue(((String) identity.get("name")).startsWith("\u00c9\ud83c\udf93"));
+        assertNull(identity.get("email"));  // cut to 320 it has no "@" left: no address, as on Prosody
+        assertEquals(255, ((String) identity.get("issuer")).length());
+    }
+
+    @Test
     void eventsCarryExactlyTheContractFields() {
         Map<String, Object> payload = Map.of("context", Map.of("user", Map.of("id", "u-1", "name", "Zoë",
                 "email", "zoe@school.example", "moderator", "true"), "group", "3b"), "courseid", "MATH101",
