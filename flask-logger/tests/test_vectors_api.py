@@ -23,37 +23,7 @@ ALL = vectors.all_vectors()
 
 
 def seconds(text: str | None) -> float | None:
-    if text is None:
-        return None
-    return (dt.datetime.fromisoformat(text.replace("Z", "+00:00")) - BASE).total_seconds()
-
-
-def person_keys(vector, person: str, events: list[dict]) -> set[str]:
-    """Identity key of a person, or for a guest the keys of their connections' events."""
-    key = vector.participant_key(person)
-    if key:
-        return {key}
-    return {rules.participant_key(event) for expected, event in zip(vector.expected_events(), events, strict=True)
-            if expected["_client"] and vector.client_person(expected["_client"]) == person}
-
-
-def check_participant(got: dict, want: dict, where: str) -> None:
-    assert seconds(got["first_join"]) == want["first_join"], where
-    assert seconds(got["last_leave"]) == want["last_leave"], where
-    assert got["present_seconds"] == want["present_seconds"], where
-    assert got["percent"] == want["percent"], where
-    assert (got["status"], got["late"], got["left_early"]) == (want["status"], want["late"], want["left_early"]), where
-    if "name" in want:
-        assert got["name"] == want["name"], where
-    if "names" in want:
-        assert got["names"] == want["names"], where
-    if "intervals" in want:
-        assert [[seconds(a), seconds(b)] for a, b in got["intervals"]] == want["intervals"], where
-    for field in ("moderator", "key_kind"):
-        if field in want:
-            assert got[field] == want[field], (where, field)
-    if "ambiguous" in want:
-        assert bool(got["ambiguous"]) == want["ambiguous"], (where, got["ambiguous"])
+    return vectors.scenario_seconds(text, BASE)
 
 
 def check_csv(response, attendance: dict, settings: dict, where: str) -> None:
@@ -150,8 +120,9 @@ def check_vector(client, vector, events) -> None:
         assert len(attendance["participants"]) == len(expected["participants"]), where
         by_key = {p["key"]: p for p in attendance["participants"]}
         for want in expected["participants"]:
-            matches = [by_key[k] for k in person_keys(vector, want["person"], events) if k in by_key]
+            keys = vectors.person_keys(vector, want["person"], events, rules.participant_key)
+            matches = [by_key[k] for k in keys if k in by_key]
             assert len(matches) == 1, f"{where}/{want['person']}: {sorted(by_key)}"
-            check_participant(matches[0], want, f"{where}/{want['person']}")
+            assert vectors.participant_problems(want, matches[0], seconds) == [], f"{where}/{want['person']}"
         check_csv(client.get(f"/v1/meetings/{summary['id']}/attendance.csv", headers=auth),
                   attendance, vector.settings, where)

@@ -243,6 +243,43 @@ def import_class(vector: Vector, base: dt.datetime, post) -> None:
             f"{vector.name}: the receiver refused the class import {path}: {response.status_code} {response.text}")
 
 
+def scenario_seconds(text: str | None, base: dt.datetime) -> float | None:
+    """A time from the receiver's read API as seconds since `base` (None stays None)."""
+    if text is None:
+        return None
+    return (dt.datetime.fromisoformat(text.replace("Z", "+00:00")) - base).total_seconds()
+
+
+def person_keys(vector: Vector, person: str, events: list[dict], key_of) -> set[str]:
+    """The receiver's participant keys for a person: by identity, or for a guest the keys
+    (`key_of(event)`) of their connections' events."""
+    key = vector.participant_key(person)
+    if key:
+        return {key}
+    return {key_of(event) for expected, event in zip(vector.expected_events(), events, strict=True)
+            if expected["_client"] and vector.client_person(expected["_client"]) == person}
+
+
+def participant_problems(expected: dict, participant: dict, seconds) -> list[str]:
+    """The fields of a participant from the receiver's read API that differ from the vector's
+    expected participant; `seconds(text)` turns its times into scenario seconds. The figures
+    and flags are always compared; name, names, intervals, moderator, key_kind and ambiguous
+    when the vector gives them."""
+    got = {"first_join": seconds(participant["first_join"]), "last_leave": seconds(participant["last_leave"]),
+           "present_seconds": participant["present_seconds"], "percent": participant["percent"],
+           "status": participant["status"], "late": participant["late"], "left_early": participant["left_early"],
+           "name": participant["name"], "names": participant["names"],
+           "intervals": [[seconds(a), seconds(b)] for a, b in participant["intervals"]],
+           "moderator": participant["moderator"], "key_kind": participant["key_kind"],
+           "ambiguous": bool(participant["ambiguous"])}
+    compared = [*_ALWAYS_COMPARED, *(field for field in got if field not in _ALWAYS_COMPARED and field in expected)]
+    return [f"{field}: {got[field]!r}, expected {expected[field]!r}"
+            for field in compared if got[field] != expected[field]]
+
+
+_ALWAYS_COMPARED = ("first_join", "last_leave", "present_seconds", "percent", "status", "late", "left_early")
+
+
 def class_problems(vector: Vector, expected: dict, meeting: dict, seconds) -> list[str]:
     """How a meeting's JSON from the receiver's read API (`reference`, `absentees`) differs from
     the vector's expected meeting; `seconds(text)` turns its times into scenario seconds."""
